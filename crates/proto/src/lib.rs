@@ -1,0 +1,20 @@
+//! DNS wire format for zonecast: names, record types, rdata codecs, messages and EDNS.
+//!
+//! Sans-IO: nothing here touches sockets or files. Implements
+//! RFC 1035 §3–§4 (names, RRs, messages, compression), RFC 3597 (unknown types),
+//! RFC 6891 (EDNS0 OPT) and the rdata formats listed in [`rdata`].
+//!
+//! Not implemented: DNSSEC signing/validation, EDNS options other than what
+//! is echoed (cookies, client subnet), TSIG (comes with the transfer work).
+
+pub mod error;
+pub mod message;
+pub mod name;
+pub mod rdata;
+pub mod record;
+pub mod types;
+
+pub use error::{Error, Result};
+pub use name::Name;
+pub use record::Record;
+pub use types::{Class, Rtype};

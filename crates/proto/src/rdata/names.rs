@@ -1,0 +1,57 @@
+//! Where compressible names sit inside wire rdata (RFC 3597 §4).
+//!
+//! Only the RFC 1035 types (NS, MD, MF, CNAME, SOA, MB, MG, MR, PTR, MINFO,
+//! MX) may have their rdata names compressed; all later types (SRV, DNAME,
+//! NAPTR, ...) are written uncompressed.
+
+use crate::name::check_wire;
+use crate::types::Rtype;
+
+/// A name inside rdata: octets `start..end` of the rdata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameSlot {
+    /// First octet of the name inside the rdata.
+    pub start: u16,
+    /// One past the last octet (the root label).
+    pub end: u16,
+}
+
+/// The compressible names of well-formed uncompressed rdata, in order (at most two).
+///
+/// Returns an empty list for types whose names must not be compressed and
+/// for rdata that does not parse (it is then copied verbatim).
+pub fn compressible_names(rtype: Rtype, rdata: &[u8]) -> ([NameSlot; 2], usize) {
+    let mut out = [NameSlot { start: 0, end: 0 }; 2];
+    let name_at = |off: usize| -> Option<NameSlot> {
+        let len = check_wire(rdata.get(off..)?).ok()?;
+        Some(NameSlot {
+            start: off as u16,
+            end: (off + len) as u16,
+        })
+    };
+    match rtype {
+        Rtype::NS | Rtype::MD | Rtype::MF | Rtype::CNAME | Rtype::MB | Rtype::MG | Rtype::MR | Rtype::PTR => {
+            if let Some(s) = name_at(0) {
+                out[0] = s;
+                return (out, 1);
+            }
+        }
+        Rtype::MX => {
+            if let Some(s) = name_at(2) {
+                out[0] = s;
+                return (out, 1);
+            }
+        }
+        Rtype::SOA | Rtype::MINFO => {
+            if let Some(a) = name_at(0) {
+                if let Some(b) = name_at(a.end as usize) {
+                    out[0] = a;
+                    out[1] = b;
+                    return (out, 2);
+                }
+            }
+        }
+        _ => {}
+    }
+    (out, 0)
+}
