@@ -9,6 +9,8 @@
 
 pub mod error;
 pub mod message;
+pub mod query;
+pub mod writer;
 pub mod name;
 pub mod rdata;
 pub mod record;

@@ -32,3 +32,10 @@ impl Record {
             && self.rdata == other.rdata
     }
 }
+
+impl PartialEq for Record {
+    /// Same record and same TTL.
+    fn eq(&self, other: &Self) -> bool {
+        self.same_data(other) && self.ttl == other.ttl
+    }
+}

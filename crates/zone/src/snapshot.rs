@@ -1,0 +1,336 @@
+//! The immutable in-memory form of one zone version.
+//!
+//! Records are grouped into RRsets per node; every RRset keeps its records
+//! pre-encoded (type, class and TTL as eight ready octets; for types without
+//! compressible names the whole RRset with a pointer to the question name as
+//! owner), and the node indexes of the targets whose addresses go in the
+//! additional section. Empty non-terminals are nodes without RRsets.
+
+use rustc_hash::FxHashMap;
+use zonecast_proto::name::lowercase_wire;
+use zonecast_proto::rdata::{compressible_names, NameSlot};
+use zonecast_proto::{Class, Name, Record, Rtype};
+
+/// Why a record set could not become a zone snapshot.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ZoneError {
+    /// The records have no SOA at the apex.
+    #[error("zone {zone}: no SOA record at the apex")]
+    NoSoa {
+        /// The zone's apex.
+        zone: String,
+    },
+    /// A record's owner is not at or below the apex.
+    #[error("zone {zone}: record {owner} {rtype} is outside the zone")]
+    OutOfZone {
+        /// The zone's apex.
+        zone: String,
+        /// The offending owner.
+        owner: String,
+        /// Its type.
+        rtype: String,
+    },
+}
+
+/// No node (in additional-target lists and lookups).
+pub const NO_NODE: u32 = u32::MAX;
+
+/// Node flag: an NS RRset below the apex (a zone cut).
+pub const DELEGATION: u8 = 1;
+/// Node flag: holds a DNAME.
+pub const HAS_DNAME: u8 = 2;
+/// Node flag: holds a CNAME.
+pub const HAS_CNAME: u8 = 4;
+
+/// One RRset, ready to copy into responses.
+#[derive(Debug)]
+pub struct RRset {
+    /// Record type.
+    pub rtype: Rtype,
+    /// TTL shared by the set.
+    pub ttl: u32,
+    /// Type, class and TTL as they appear on the wire.
+    pub header: [u8; 8],
+    /// Each record's uncompressed rdata.
+    pub rdatas: Box<[Box<[u8]>]>,
+    /// Compressible names per rdata (slots, count).
+    pub slots: Box<[([NameSlot; 2], u8)]>,
+    /// The whole RRset encoded with owner `0xC00C`, when no rdata name needs compression.
+    pub packed: Option<Box<[u8]>>,
+    /// Nodes whose A/AAAA belong in the additional section (NS, MX, SRV targets in this zone).
+    pub additional: Box<[u32]>,
+}
+
+impl RRset {
+    fn new(rtype: Rtype, ttl: u32, rdatas: Vec<Box<[u8]>>) -> RRset {
+        let mut header = [0u8; 8];
+        header[0..2].copy_from_slice(&rtype.0.to_be_bytes());
+        header[2..4].copy_from_slice(&Class::IN.0.to_be_bytes());
+        header[4..8].copy_from_slice(&ttl.to_be_bytes());
+        let slots: Vec<([NameSlot; 2], u8)> = rdatas
+            .iter()
+            .map(|r| {
+                let (s, n) = compressible_names(rtype, r);
+                (s, n as u8)
+            })
+            .collect();
+        let packed = if slots.iter().all(|(_, n)| *n == 0) {
+            let mut out = Vec::with_capacity(rdatas.iter().map(|r| r.len() + 12).sum());
+            for r in &rdatas {
+                out.extend_from_slice(&[0xC0, 0x0C]);
+                out.extend_from_slice(&header);
+                out.extend_from_slice(&(r.len() as u16).to_be_bytes());
+                out.extend_from_slice(r);
+            }
+            Some(out.into_boxed_slice())
+        } else {
+            None
+        };
+        RRset {
+            rtype,
+            ttl,
+            header,
+            rdatas: rdatas.into_boxed_slice(),
+            slots: slots.into_boxed_slice(),
+            packed,
+            additional: Box::new([]),
+        }
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.rdatas.len()
+    }
+
+    /// True for an RRset without records (never stored).
+    pub fn is_empty(&self) -> bool {
+        self.rdatas.is_empty()
+    }
+
+    /// The target name inside rdata that additional-section processing follows.
+    fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
+        match rtype {
+            Rtype::NS => Some(rdata),
+            Rtype::MX => rdata.get(2..),
+            Rtype::SRV => rdata.get(6..),
+            _ => None,
+        }
+    }
+}
+
+/// One name in the zone, possibly an empty non-terminal.
+#[derive(Debug)]
+pub struct Node {
+    /// Owner name, case as first seen.
+    pub name: Name,
+    /// RRsets sorted by type code.
+    pub rrsets: Box<[RRset]>,
+    /// [`DELEGATION`], [`HAS_DNAME`], [`HAS_CNAME`] bits.
+    pub flags: u8,
+    /// The node of `*.<this name>`, or [`NO_NODE`].
+    pub wildcard: u32,
+}
+
+impl Node {
+    /// The RRset of a type, if present.
+    pub fn rrset(&self, rtype: Rtype) -> Option<&RRset> {
+        self.rrsets.iter().find(|r| r.rtype == rtype)
+    }
+}
+
+/// An immutable zone version.
+#[derive(Debug)]
+pub struct Zone {
+    pub(crate) apex: Name,
+    pub(crate) apex_key: Box<[u8]>,
+    pub(crate) serial: u32,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) index: FxHashMap<Box<[u8]>, u32>,
+    /// The SOA as written in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3).
+    pub(crate) negative_soa: RRset,
+    pub(crate) record_count: usize,
+}
+
+impl Zone {
+    /// Builds a snapshot from records that passed validation.
+    ///
+    /// Duplicate records are kept once; the RRset TTL is the first record's.
+    pub fn build(apex: &Name, records: &[Record]) -> Result<Zone, ZoneError> {
+        let apex_key: Box<[u8]> = apex.to_lowercase().as_wire().into();
+        let zone_name = apex.to_string();
+        // Group by owner, then by type, keeping first-seen order of owners.
+        type Sets = Vec<Vec<(Rtype, u32, Vec<Box<[u8]>>)>>;
+        fn ensure(
+            key: Box<[u8]>,
+            name: &Name,
+            index: &mut FxHashMap<Box<[u8]>, u32>,
+            names: &mut Vec<Name>,
+            sets: &mut Sets,
+        ) -> u32 {
+            if let Some(&i) = index.get(&key) {
+                return i;
+            }
+            let i = names.len() as u32;
+            names.push(name.clone());
+            sets.push(Vec::new());
+            index.insert(key, i);
+            i
+        }
+        let mut index: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
+        let mut names: Vec<Name> = Vec::new();
+        let mut sets: Sets = Vec::new();
+        let mut soa: Option<(u32, Box<[u8]>)> = None;
+        let mut count = 0usize;
+        for r in records {
+            if !r.owner.is_subdomain_of(apex) {
+                return Err(ZoneError::OutOfZone {
+                    zone: zone_name,
+                    owner: r.owner.to_string(),
+                    rtype: r.rtype.to_string(),
+                });
+            }
+            let mut key: Vec<u8> = r.owner.as_wire().to_vec();
+            lowercase_wire(&mut key);
+            // Make sure every ancestor up to the apex exists (empty non-terminals).
+            let mut off = 0;
+            while key.len() - off > apex_key.len() {
+                let l = key[off] as usize;
+                off += 1 + l;
+                let anc: Box<[u8]> = key[off..].into();
+                if index.contains_key(&anc) {
+                    break;
+                }
+                let anc_name = Name::from_wire(&r.owner.as_wire()[off..]).unwrap_or_else(|_| apex.clone());
+                ensure(anc, &anc_name, &mut index, &mut names, &mut sets);
+            }
+            let i = ensure(key.into(), &r.owner, &mut index, &mut names, &mut sets) as usize;
+            if r.rtype == Rtype::SOA && r.owner == *apex && soa.is_none() {
+                soa = Some((r.ttl, r.rdata.clone()));
+            }
+            let list = &mut sets[i];
+            match list.iter_mut().find(|(t, _, _)| *t == r.rtype) {
+                Some((_, _, rdatas)) => {
+                    if !rdatas.iter().any(|d| d == &r.rdata) {
+                        rdatas.push(r.rdata.clone());
+                        count += 1;
+                    }
+                }
+                None => {
+                    list.push((r.rtype, r.ttl, vec![r.rdata.clone()]));
+                    count += 1;
+                }
+            }
+        }
+        let (soa_ttl, soa_rdata) = soa.ok_or(ZoneError::NoSoa { zone: zone_name })?;
+        let serial = soa_field(&soa_rdata, 0);
+        let minimum = soa_field(&soa_rdata, 4);
+        let negative_soa = RRset::new(Rtype::SOA, soa_ttl.min(minimum), vec![soa_rdata]);
+
+        let mut nodes: Vec<Node> = names
+            .into_iter()
+            .zip(sets)
+            .map(|(name, mut list)| {
+                list.sort_by_key(|(t, _, _)| *t);
+                let mut flags = 0;
+                let is_apex = name == *apex;
+                for (t, _, _) in &list {
+                    match *t {
+                        Rtype::NS if !is_apex => flags |= DELEGATION,
+                        Rtype::DNAME => flags |= HAS_DNAME,
+                        Rtype::CNAME => flags |= HAS_CNAME,
+                        _ => {}
+                    }
+                }
+                let rrsets = list
+                    .into_iter()
+                    .map(|(t, ttl, rdatas)| RRset::new(t, ttl, rdatas))
+                    .collect();
+                Node {
+                    name,
+                    rrsets,
+                    flags,
+                    wildcard: NO_NODE,
+                }
+            })
+            .collect();
+        // Wildcard children and additional-section targets.
+        let mut star_key = Vec::with_capacity(256);
+        for i in 0..nodes.len() {
+            star_key.clear();
+            star_key.extend_from_slice(&[1, b'*']);
+            star_key.extend_from_slice(nodes[i].name.to_lowercase().as_wire());
+            if let Some(&w) = index.get(star_key.as_slice()) {
+                nodes[i].wildcard = w;
+            }
+            let mut targets: Vec<Vec<u32>> = Vec::new();
+            for set in nodes[i].rrsets.iter() {
+                let mut t = Vec::new();
+                for rdata in set.rdatas.iter() {
+                    if let Some(target) = RRset::additional_target(set.rtype, rdata) {
+                        let mut k = target.to_vec();
+                        lowercase_wire(&mut k);
+                        if let Some(&n) = index.get(k.as_slice()) {
+                            if !t.contains(&n) {
+                                t.push(n);
+                            }
+                        }
+                    }
+                }
+                targets.push(t);
+            }
+            for (set, t) in nodes[i].rrsets.iter_mut().zip(targets) {
+                set.additional = t.into_boxed_slice();
+            }
+        }
+        Ok(Zone {
+            apex: apex.clone(),
+            apex_key,
+            serial,
+            nodes,
+            index,
+            negative_soa,
+            record_count: count,
+        })
+    }
+
+    /// The apex name.
+    pub fn apex(&self) -> &Name {
+        &self.apex
+    }
+
+    /// The SOA serial of this version.
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    /// Number of distinct records.
+    pub fn record_count(&self) -> usize {
+        self.record_count
+    }
+
+    /// Number of nodes, empty non-terminals included.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node for a lowercased wire name.
+    pub fn node(&self, key: &[u8]) -> Option<&Node> {
+        self.index.get(key).map(|&i| &self.nodes[i as usize])
+    }
+
+}
+
+/// Reads a 32-bit SOA field after the two names: 0 serial, 1 refresh, 2 retry, 3 expire, 4 minimum (0 when malformed).
+fn soa_field(rdata: &[u8], n: usize) -> u32 {
+    let mut pos = 0;
+    for _ in 0..2 {
+        match zonecast_proto::name::check_wire(rdata.get(pos..).unwrap_or(&[])) {
+            Ok(len) => pos += len,
+            Err(_) => return 0,
+        }
+    }
+    let at = pos + n * 4;
+    rdata
+        .get(at..at + 4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}

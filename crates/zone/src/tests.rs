@@ -1,0 +1,201 @@
+//! Unit tests of snapshot building and answering, on a small zone written inline.
+
+use crate::answer::Outcome;
+use crate::{Zone, ZoneSet};
+use std::sync::Arc;
+use zonecast_proto::message::{build_query, Message};
+use zonecast_proto::query::QueryView;
+use zonecast_proto::rdata::{parse_presentation, Token};
+use zonecast_proto::writer::Writer;
+use zonecast_proto::{Class, Name, Record, Rtype};
+
+const ZONE: &str = "
+@ 3600 SOA ns1 host 1 3600 900 1209600 300
+@ 3600 NS ns1
+@ 3600 NS ns2.other.example.
+@ 3600 MX 10 mail
+ns1 3600 A 192.0.2.1
+ns1 3600 AAAA 2001:db8::1
+mail 3600 A 192.0.2.2
+www 3600 A 192.0.2.3
+www 3600 TXT hello
+cn 3600 CNAME www
+cn2 3600 CNAME cn
+loop1 3600 CNAME loop2
+loop2 3600 CNAME loop1
+cnx 3600 CNAME nothere
+*.wild 3600 A 192.0.2.9
+sub.wild 3600 TXT sub
+deleg 3600 NS ns1.deleg
+deleg 3600 DS 12345 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+ns1.deleg 3600 A 192.0.2.50
+dn 3600 DNAME target
+target 3600 A 192.0.2.60
+a.target 3600 A 192.0.2.61
+a.b.c 3600 A 192.0.2.70
+";
+
+fn origin() -> Name {
+    "t.example.".parse().unwrap()
+}
+
+fn zone() -> Zone {
+    let origin = origin();
+    let mut records = Vec::new();
+    for line in ZONE.lines().filter(|l| !l.trim().is_empty()) {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let owner = Name::from_presentation(parts[0], Some(&origin)).unwrap();
+        let ttl: u32 = parts[1].parse().unwrap();
+        let rtype = Rtype::from_text(parts[2]).unwrap();
+        let tokens: Vec<Token> = parts[3..].iter().map(|t| Token { text: t, quoted: false }).collect();
+        let rdata = parse_presentation(rtype, &tokens, &origin).unwrap();
+        records.push(Record {
+            owner,
+            rtype,
+            class: Class::IN,
+            ttl,
+            rdata: rdata.into(),
+        });
+    }
+    Zone::build(&origin, &records).unwrap()
+}
+
+fn ask(z: &Zone, name: &str, qtype: Rtype, limit: usize) -> (Message, Outcome) {
+    let q = build_query(1, &name.parse().unwrap(), qtype, None);
+    let mut v = QueryView::default();
+    v.parse(&q).unwrap();
+    let mut buf = vec![0u8; 65535];
+    let mut w = Writer::new(&mut buf, limit, &v, &q);
+    let o = z.answer(v.qname(), qtype, &mut w);
+    let n = w.finish();
+    (Message::parse(&buf[..n]).unwrap(), o)
+}
+
+fn names(rs: &[Record]) -> Vec<String> {
+    rs.iter().map(|r| format!("{} {}", r.owner.to_string().to_lowercase(), r.rtype)).collect()
+}
+
+#[test]
+fn positive_answer_with_case_preserved() {
+    let (m, o) = ask(&zone(), "WwW.T.Example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::Answer);
+    assert!(m.header.aa);
+    assert_eq!(m.questions[0].qname.to_string(), "WwW.T.Example.");
+    assert_eq!(names(&m.answer), ["www.t.example. A"]);
+    assert!(m.authority.is_empty() && m.additional.is_empty());
+}
+
+#[test]
+fn nodata_and_nxdomain_carry_negative_soa() {
+    let z = zone();
+    let (m, o) = ask(&z, "www.t.example.", Rtype::AAAA, 512);
+    assert_eq!(o, Outcome::NoData);
+    assert_eq!(m.header.rcode, 0);
+    assert_eq!(names(&m.authority), ["t.example. SOA"]);
+    assert_eq!(m.authority[0].ttl, 300, "min(SOA TTL, MINIMUM)");
+    let (m, o) = ask(&z, "nope.t.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::NxDomain);
+    assert_eq!(m.header.rcode, 3);
+    assert!(m.header.aa);
+}
+
+#[test]
+fn empty_non_terminal_is_nodata() {
+    let z = zone();
+    for n in ["b.c.t.example.", "c.t.example."] {
+        let (m, o) = ask(&z, n, Rtype::A, 512);
+        assert_eq!(o, Outcome::NoData, "{n}");
+        assert_eq!(m.header.rcode, 0);
+    }
+}
+
+#[test]
+fn cname_chain_and_loop_and_dangling() {
+    let z = zone();
+    let (m, _) = ask(&z, "cn2.t.example.", Rtype::A, 512);
+    assert_eq!(names(&m.answer), ["cn2.t.example. CNAME", "cn.t.example. CNAME", "www.t.example. A"]);
+    let (m, _) = ask(&z, "loop1.t.example.", Rtype::A, 512);
+    assert_eq!(names(&m.answer), ["loop1.t.example. CNAME", "loop2.t.example. CNAME"]);
+    let (m, o) = ask(&z, "cnx.t.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::NxDomain);
+    assert_eq!(m.header.rcode, 3, "RFC 6604: rcode of the last name");
+    assert_eq!(names(&m.answer), ["cnx.t.example. CNAME"]);
+    let (m, _) = ask(&z, "cn.t.example.", Rtype::CNAME, 512);
+    assert_eq!(names(&m.answer), ["cn.t.example. CNAME"]);
+}
+
+#[test]
+fn wildcards() {
+    let z = zone();
+    let (m, _) = ask(&z, "a.b.wild.t.example.", Rtype::A, 512);
+    assert_eq!(names(&m.answer), ["a.b.wild.t.example. A"]);
+    let (m, o) = ask(&z, "x.wild.t.example.", Rtype::MX, 512);
+    assert_eq!(o, Outcome::NoData);
+    assert!(m.answer.is_empty());
+    // No wildcard match at or below an existing name.
+    let (_, o) = ask(&z, "sub.wild.t.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::NoData);
+    let (_, o) = ask(&z, "x.sub.wild.t.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::NxDomain);
+}
+
+#[test]
+fn referral_and_ds_at_cut() {
+    let z = zone();
+    let (m, o) = ask(&z, "www.deleg.t.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::Referral);
+    assert!(!m.header.aa);
+    assert_eq!(names(&m.authority), ["deleg.t.example. NS"]);
+    assert_eq!(names(&m.additional), ["ns1.deleg.t.example. A"]);
+    let (m, o) = ask(&z, "deleg.t.example.", Rtype::DS, 512);
+    assert_eq!(o, Outcome::Answer);
+    assert!(m.header.aa);
+    assert_eq!(names(&m.answer), ["deleg.t.example. DS"]);
+    let (_, o) = ask(&z, "deleg.t.example.", Rtype::NS, 512);
+    assert_eq!(o, Outcome::Referral);
+}
+
+#[test]
+fn dname_synthesis() {
+    let z = zone();
+    let (m, _) = ask(&z, "a.dn.t.example.", Rtype::A, 512);
+    assert_eq!(names(&m.answer), ["dn.t.example. DNAME", "a.dn.t.example. CNAME", "a.target.t.example. A"]);
+    assert_eq!(m.answer[1].rdata.as_ref(), "a.target.t.example.".parse::<Name>().unwrap().as_wire());
+    let (m, o) = ask(&z, "x.dn.t.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::NxDomain);
+    assert_eq!(m.answer.len(), 2);
+    let (m, _) = ask(&z, "dn.t.example.", Rtype::DNAME, 512);
+    assert_eq!(names(&m.answer), ["dn.t.example. DNAME"]);
+}
+
+#[test]
+fn additional_and_any() {
+    let z = zone();
+    let (m, _) = ask(&z, "t.example.", Rtype::MX, 512);
+    assert_eq!(names(&m.additional), ["mail.t.example. A"]);
+    let (m, _) = ask(&z, "t.example.", Rtype::NS, 512);
+    assert_eq!(names(&m.additional), ["ns1.t.example. A", "ns1.t.example. AAAA"]);
+    let (m, _) = ask(&z, "t.example.", Rtype::ANY, 512);
+    assert_eq!(names(&m.answer), ["t.example. NS", "t.example. NS"], "lowest type only");
+}
+
+#[test]
+fn truncation_empties_sections() {
+    let z = zone();
+    let (m, o) = ask(&z, "t.example.", Rtype::NS, 60);
+    assert_eq!(o, Outcome::Truncated);
+    assert!(m.header.tc);
+    assert!(m.answer.is_empty() && m.authority.is_empty() && m.additional.is_empty());
+}
+
+#[test]
+fn zoneset_longest_match() {
+    let z = Arc::new(zone());
+    let set = ZoneSet::new().with_zone(z);
+    let q = |n: &str| set.find(n.parse::<Name>().unwrap().to_lowercase().as_wire()).is_some();
+    assert!(q("a.b.t.example."));
+    assert!(q("T.EXAMPLE."));
+    assert!(!q("example."));
+    assert!(!q("xt.example."));
+    assert_eq!(set.without_zone(&origin()).len(), 0);
+}
