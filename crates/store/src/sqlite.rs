@@ -1,0 +1,583 @@
+//! The embedded SQLite store.
+
+use crate::error::{db, StoreError};
+use crate::wire::{decode_records, encode_records, soa_serial, MAX_RDATA_LEN};
+use crate::{schema, Change, JournalEntry, ZoneKind, ZoneRow};
+use rusqlite::{
+    params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
+};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use zonecast_proto::name::lowercase_wire;
+use zonecast_proto::rdata::format_presentation;
+use zonecast_proto::{Class, Name, Record, Rtype};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "zonecast.db";
+
+/// How long a write waits for another process holding the database lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const ZONE_COLUMNS: &str = "id, name, kind, serial, settings, created_at, updated_at";
+const INSERT_RECORD: &str =
+    "INSERT INTO records (zone_id, owner, owner_key, rtype, class, ttl, rdata)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+const DELETE_RECORD: &str = "DELETE FROM records
+     WHERE zone_id = ?1 AND owner_key = ?2 AND rtype = ?3 AND class = ?4 AND rdata = ?5";
+const INSERT_JOURNAL: &str =
+    "INSERT INTO journal (zone_id, kind, serial_from, serial_to, committed_at, removed, added)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const JOURNAL_COLUMNS: &str = "seq, serial_from, serial_to, committed_at, removed, added";
+
+/// The store: one SQLite connection behind a mutex, so it is `Send + Sync`.
+///
+/// Every write is one immediate transaction; several processes may open the
+/// same directory and their writes are serialized by SQLite.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+/// A zone row as read, before its text columns are checked.
+struct RawZone {
+    id: i64,
+    name: String,
+    kind: String,
+    serial: u32,
+    settings: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A journal row as read, blobs not yet decoded.
+struct RawEntry {
+    seq: i64,
+    serial_from: u32,
+    serial_to: u32,
+    committed_at: i64,
+    removed: Vec<u8>,
+    added: Vec<u8>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, migrating its schema.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(db(|| format!("opening {}", path.display())))?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            .map_err(db(|| format!("enabling WAL on {}", path.display())))?;
+        Store::setup(conn)
+    }
+
+    /// Opens a fresh store that lives in memory only (for tests and tools).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn =
+            Connection::open_in_memory().map_err(db(|| "opening an in-memory database".into()))?;
+        Store::setup(conn)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store, StoreError> {
+        let ctx = || "configuring the connection".to_string();
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db(ctx))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db(ctx))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(db(ctx))?;
+        conn.set_prepared_statement_cache_capacity(32);
+        schema::migrate(&mut conn, now_ms())?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock rolled its transaction back (Transaction's drop).
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The raw connection, for tests that damage or inspect the database.
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> MutexGuard<'_, Connection> {
+        self.lock()
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        schema::database_version(&self.lock())
+    }
+
+    /// All zones, ordered by name.
+    pub fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
+        let conn = self.lock();
+        let ctx = || "listing zones".to_string();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {ZONE_COLUMNS} FROM zones ORDER BY name"))
+            .map_err(db(ctx))?;
+        let raws = stmt
+            .query_map([], raw_zone)
+            .map_err(db(ctx))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db(ctx))?;
+        raws.into_iter().map(RawZone::check).collect()
+    }
+
+    /// The zone named `name`, if stored.
+    pub fn zone(&self, name: &Name) -> Result<Option<ZoneRow>, StoreError> {
+        find_zone(&self.lock(), name)
+    }
+
+    /// All records of a zone in the order they were stored, owners in the case given.
+    pub fn zone_records(&self, name: &Name) -> Result<Vec<Record>, StoreError> {
+        let mut conn = self.lock();
+        let ctx = || format!("loading the records of zone {name}");
+        let tx = conn.transaction().map_err(db(ctx))?;
+        let zone = find_zone(&tx, name)?.ok_or_else(|| not_found(name))?;
+        let mut stmt = tx
+            .prepare_cached("SELECT owner, rtype, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id")
+            .map_err(db(ctx))?;
+        let mut rows = stmt.query([zone.id]).map_err(db(ctx))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db(ctx))? {
+            let owner_wire = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(db(ctx))?;
+            let owner = Name::from_wire(owner_wire)
+                .map_err(|e| StoreError::Corrupt(format!("zone {name}: stored owner name: {e}")))?;
+            let rtype: u16 = row.get(1).map_err(db(ctx))?;
+            let class: u16 = row.get(2).map_err(db(ctx))?;
+            let ttl: u32 = row.get(3).map_err(db(ctx))?;
+            let rdata = row
+                .get_ref(4)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(db(ctx))?;
+            out.push(Record {
+                owner,
+                rtype: Rtype(rtype),
+                class: Class(class),
+                ttl,
+                rdata: rdata.into(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores a new zone with `records` in one transaction and journals its creation.
+    ///
+    /// The serial is the one of the apex SOA among `records` (0 without one).
+    /// Refused with nothing stored: an existing zone ([`StoreError::AlreadyExists`]),
+    /// the same record twice ([`StoreError::DuplicateRecord`]), malformed apex SOA
+    /// rdata or rdata too long for the wire ([`StoreError::InvalidRecord`]).
+    pub fn create_zone(
+        &self,
+        name: &Name,
+        kind: ZoneKind,
+        records: &[Record],
+    ) -> Result<ZoneRow, StoreError> {
+        let zone_name = name.to_lowercase();
+        check_records(name, records)?;
+        let serial = match records
+            .iter()
+            .find(|r| r.rtype == Rtype::SOA && r.owner == *name)
+        {
+            Some(soa) => soa_serial(&soa.rdata).ok_or_else(|| StoreError::InvalidRecord {
+                zone: zone_name.clone(),
+                owner: soa.owner.clone(),
+                rtype: Rtype::SOA,
+                reason: "malformed SOA rdata".into(),
+            })?,
+            None => 0,
+        };
+        let now = now_ms();
+        let ctx = || format!("creating zone {name}");
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(ctx))?;
+        if find_zone(&tx, name)?.is_some() {
+            return Err(StoreError::AlreadyExists { zone: zone_name });
+        }
+        tx.prepare_cached(
+            "INSERT INTO zones (name, kind, serial, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![zone_name.to_string(), kind.as_str(), serial, now]))
+        .map_err(db(ctx))?;
+        let zone_id = tx.last_insert_rowid();
+        {
+            let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
+            let mut key = Vec::with_capacity(256);
+            for r in records {
+                if insert_record(&mut insert, zone_id, r, &mut key).map_err(db(ctx))? == 0 {
+                    return Err(duplicate(&zone_name, r));
+                }
+            }
+        }
+        append_journal(&tx, zone_id, "create", serial, serial, now, &[], records)
+            .map_err(db(ctx))?;
+        tx.commit().map_err(db(ctx))?;
+        tracing::debug!(zone = %zone_name, serial, records = records.len(), "zone created");
+        Ok(ZoneRow {
+            id: zone_id,
+            name: zone_name,
+            kind,
+            serial,
+            settings: "{}".into(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Applies `change` to `zone` as one transaction and journals it; nothing is applied when refused.
+    ///
+    /// Refusals: [`StoreError::NotFound`], [`StoreError::SerialMismatch`] when the
+    /// stored serial is not `change.serial_from`, [`StoreError::MissingRecord`]
+    /// when a removed record is absent (TTL not compared), [`StoreError::DuplicateRecord`]
+    /// when an added record is present after the removals, [`StoreError::InvalidRecord`]
+    /// for rdata too long for the wire.
+    pub fn commit_change(&self, zone: &Name, change: &Change) -> Result<JournalEntry, StoreError> {
+        check_records(zone, &change.removed)?;
+        check_records(zone, &change.added)?;
+        let now = now_ms();
+        let ctx = || format!("committing a change to zone {zone}");
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(ctx))?;
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        if row.serial != change.serial_from {
+            return Err(StoreError::SerialMismatch {
+                zone: row.name,
+                expected: change.serial_from,
+                found: row.serial,
+            });
+        }
+        let mut key = Vec::with_capacity(256);
+        {
+            let mut delete = tx.prepare_cached(DELETE_RECORD).map_err(db(ctx))?;
+            for r in &change.removed {
+                key.clear();
+                key.extend_from_slice(r.owner.as_wire());
+                lowercase_wire(&mut key);
+                let n = delete
+                    .execute(params![row.id, key, r.rtype.0, r.class.0, &r.rdata[..]])
+                    .map_err(db(ctx))?;
+                if n == 0 {
+                    return Err(StoreError::MissingRecord {
+                        zone: row.name,
+                        owner: r.owner.clone(),
+                        rtype: r.rtype,
+                        rdata: format_presentation(r.rtype, &r.rdata),
+                    });
+                }
+            }
+        }
+        {
+            let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
+            for r in &change.added {
+                if insert_record(&mut insert, row.id, r, &mut key).map_err(db(ctx))? == 0 {
+                    return Err(duplicate(&row.name, r));
+                }
+            }
+        }
+        tx.prepare_cached("UPDATE zones SET serial = ?1, updated_at = ?2 WHERE id = ?3")
+            .and_then(|mut s| s.execute(params![change.serial_to, now, row.id]))
+            .map_err(db(ctx))?;
+        let seq = append_journal(
+            &tx,
+            row.id,
+            "change",
+            change.serial_from,
+            change.serial_to,
+            now,
+            &change.removed,
+            &change.added,
+        )
+        .map_err(db(ctx))?;
+        tx.commit().map_err(db(ctx))?;
+        tracing::debug!(
+            zone = %row.name,
+            from = change.serial_from,
+            to = change.serial_to,
+            removed = change.removed.len(),
+            added = change.added.len(),
+            seq,
+            "change committed"
+        );
+        Ok(JournalEntry {
+            seq,
+            zone: row.name,
+            change: change.clone(),
+            committed_at: now,
+        })
+    }
+
+    /// The changes leading from `serial` to the zone's current serial, oldest first.
+    ///
+    /// Empty when `serial` is current. When several entries start from
+    /// `serial` (the serial came back after wrapping), the latest one starts
+    /// the chain, which gives the shortest one. [`StoreError::JournalGap`] when
+    /// no entry starts at `serial` or the entries don't lead to the current serial.
+    pub fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut conn = self.lock();
+        let ctx = || format!("reading the journal of zone {zone}");
+        let tx = conn.transaction().map_err(db(ctx))?;
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        if serial == row.serial {
+            return Ok(Vec::new());
+        }
+        let gap = || StoreError::JournalGap {
+            zone: row.name.clone(),
+            from: serial,
+            current: row.serial,
+        };
+        let start: Option<i64> = tx
+            .prepare_cached(
+                "SELECT MAX(seq) FROM journal WHERE zone_id = ?1 AND kind = 'change' AND serial_from = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![row.id, serial], |r| r.get(0)))
+            .map_err(db(ctx))?;
+        let start = start.ok_or_else(gap)?;
+        let raws = read_journal(
+            &tx,
+            &format!("SELECT {JOURNAL_COLUMNS} FROM journal WHERE zone_id = ?1 AND kind = 'change' AND seq >= ?2 ORDER BY seq"),
+            params![row.id, start],
+        )
+        .map_err(db(ctx))?;
+        let mut at = serial;
+        for raw in &raws {
+            if raw.serial_from != at {
+                return Err(gap());
+            }
+            at = raw.serial_to;
+        }
+        if at != row.serial {
+            return Err(gap());
+        }
+        raws.into_iter().map(|raw| raw.decode(&row.name)).collect()
+    }
+
+    /// Every journal entry of the zone, its creation included, oldest first.
+    pub fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut conn = self.lock();
+        let ctx = || format!("reading the journal of zone {zone}");
+        let tx = conn.transaction().map_err(db(ctx))?;
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        let raws = read_journal(
+            &tx,
+            &format!("SELECT {JOURNAL_COLUMNS} FROM journal WHERE zone_id = ?1 ORDER BY seq"),
+            params![row.id],
+        )
+        .map_err(db(ctx))?;
+        raws.into_iter().map(|raw| raw.decode(&row.name)).collect()
+    }
+
+    /// Deletes a zone with its records and journal; false when there was no such zone.
+    pub fn delete_zone(&self, zone: &Name) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let ctx = || format!("deleting zone {zone}");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(ctx))?;
+        let Some(row) = find_zone(&tx, zone)? else {
+            return Ok(false);
+        };
+        for sql in [
+            "DELETE FROM records WHERE zone_id = ?1",
+            "DELETE FROM journal WHERE zone_id = ?1",
+            "DELETE FROM zones WHERE id = ?1",
+        ] {
+            tx.execute(sql, [row.id]).map_err(db(ctx))?;
+        }
+        tx.commit().map_err(db(ctx))?;
+        tracing::debug!(zone = %row.name, "zone deleted");
+        Ok(true)
+    }
+
+    /// A node-wide setting.
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.lock()
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(db(|| format!("reading setting '{key}'")))
+    }
+
+    /// Sets a node-wide setting, replacing any previous value.
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.lock()
+            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .and_then(|mut s| s.execute([key, value]))
+            .map(|_| ())
+            .map_err(db(|| format!("writing setting '{key}'")))
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn not_found(zone: &Name) -> StoreError {
+    StoreError::NotFound {
+        zone: zone.to_lowercase(),
+    }
+}
+
+fn duplicate(zone: &Name, r: &Record) -> StoreError {
+    StoreError::DuplicateRecord {
+        zone: zone.clone(),
+        owner: r.owner.clone(),
+        rtype: r.rtype,
+        rdata: format_presentation(r.rtype, &r.rdata),
+    }
+}
+
+/// Refuses records the journal's wire format can't hold.
+fn check_records(zone: &Name, records: &[Record]) -> Result<(), StoreError> {
+    match records.iter().find(|r| r.rdata.len() > MAX_RDATA_LEN) {
+        Some(r) => Err(StoreError::InvalidRecord {
+            zone: zone.to_lowercase(),
+            owner: r.owner.clone(),
+            rtype: r.rtype,
+            reason: format!("rdata of {} octets is longer than 65535", r.rdata.len()),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn raw_zone(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawZone> {
+    Ok(RawZone {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        kind: row.get(2)?,
+        serial: row.get(3)?,
+        settings: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+    })
+}
+
+impl RawZone {
+    fn check(self) -> Result<ZoneRow, StoreError> {
+        let name = self
+            .name
+            .parse::<Name>()
+            .map_err(|e| StoreError::Corrupt(format!("stored zone name '{}': {e}", self.name)))?;
+        let kind = self
+            .kind
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("zone {name}: {e}")))?;
+        Ok(ZoneRow {
+            id: self.id,
+            name,
+            kind,
+            serial: self.serial,
+            settings: self.settings,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn find_zone(conn: &Connection, name: &Name) -> Result<Option<ZoneRow>, StoreError> {
+    let key = name.to_lowercase().to_string();
+    let raw = conn
+        .prepare_cached(&format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1"))
+        .and_then(|mut s| s.query_row([&key], raw_zone).optional())
+        .map_err(db(|| format!("looking up zone {name}")))?;
+    raw.map(RawZone::check).transpose()
+}
+
+/// Inserts one record unless the same record (TTL aside) is there; returns the rows inserted.
+fn insert_record(
+    stmt: &mut CachedStatement<'_>,
+    zone_id: i64,
+    r: &Record,
+    key: &mut Vec<u8>,
+) -> rusqlite::Result<usize> {
+    key.clear();
+    key.extend_from_slice(r.owner.as_wire());
+    lowercase_wire(key);
+    stmt.execute(params![
+        zone_id,
+        r.owner.as_wire(),
+        &key[..],
+        r.rtype.0,
+        r.class.0,
+        r.ttl,
+        &r.rdata[..]
+    ])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn append_journal(
+    tx: &Transaction<'_>,
+    zone_id: i64,
+    kind: &str,
+    serial_from: u32,
+    serial_to: u32,
+    now: i64,
+    removed: &[Record],
+    added: &[Record],
+) -> rusqlite::Result<i64> {
+    tx.prepare_cached(INSERT_JOURNAL)?.execute(params![
+        zone_id,
+        kind,
+        serial_from,
+        serial_to,
+        now,
+        encode_records(removed),
+        encode_records(added)
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn read_journal(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<RawEntry>> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok(RawEntry {
+            seq: r.get(0)?,
+            serial_from: r.get(1)?,
+            serial_to: r.get(2)?,
+            committed_at: r.get(3)?,
+            removed: r.get(4)?,
+            added: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+impl RawEntry {
+    fn decode(self, zone: &Name) -> Result<JournalEntry, StoreError> {
+        let blob = |buf: &[u8], which: &str| {
+            decode_records(buf).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "zone {zone}: journal entry {} ({which}): {e}",
+                    self.seq
+                ))
+            })
+        };
+        let removed = blob(&self.removed, "removed")?;
+        let added = blob(&self.added, "added")?;
+        Ok(JournalEntry {
+            seq: self.seq,
+            zone: zone.clone(),
+            change: Change {
+                serial_from: self.serial_from,
+                serial_to: self.serial_to,
+                removed,
+                added,
+            },
+            committed_at: self.committed_at,
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! Bodies of the fuzz targets, shared by `fuzz/fuzz_targets/*` and the
+//! corpus replay in `tests/fuzz_corpus.rs`. Each must never panic on any
+//! input; where the input is accepted, it checks an invariant.
+
+use std::sync::OnceLock;
+use zonecast_proto::message::Message;
+use zonecast_proto::query::QueryView;
+use zonecast_proto::rdata::{format_presentation, parse_presentation, validate_wire, Token};
+use zonecast_proto::{Name, Rtype};
+use zonecast_server::pipeline::{respond, Transport};
+use zonecast_zone::{Zone, ZoneSet};
+
+/// A zone with every kind of node the lookup distinguishes.
+pub const FUZZ_ZONE: &str = r#"$ORIGIN example.com.
+$TTL 300
+@ SOA ns1 host 1 3600 900 604800 60
+@ NS ns1
+@ NS ns2.example.net.
+@ MX 10 mail
+@ TXT "v=spf1 -all"
+ns1 A 192.0.2.1
+ns1 AAAA 2001:db8::1
+mail A 192.0.2.2
+www A 192.0.2.3
+cn CNAME www
+loop CNAME loop2
+loop2 CNAME loop
+*.wild A 192.0.2.9
+*.wild CNAME www
+sub NS ns.sub
+ns.sub A 192.0.2.53
+dn DNAME example.net.
+deep.dn2 DNAME a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.example.com.
+a.b.c A 192.0.2.4
+big TXT "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big TXT "1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big TXT "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big TXT "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big TXT "4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big TXT "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+"#;
+
+fn zones() -> &'static ZoneSet {
+    static ZONES: OnceLock<ZoneSet> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        let origin: Name = "example.com.".parse().expect("constant name");
+        let data = zonecast_zonefile::load_str(FUZZ_ZONE, &origin, "fuzz-zone").expect("constant zone loads");
+        let zone = Zone::build(&origin, &data.records).expect("constant zone builds");
+        ZoneSet::new().with_zone(std::sync::Arc::new(zone))
+    })
+}
+
+/// Any octets as a DNS message: parse must not panic.
+pub fn message(data: &[u8]) {
+    let _ = Message::parse(data);
+}
+
+/// Any octets as a query to the server: no panic, and every response parses,
+/// echoes the ID, and fits the transport's limit.
+pub fn query(data: &[u8]) {
+    let mut q = QueryView::default();
+    let mut out = vec![0u8; 65535];
+    for transport in [Transport::Udp, Transport::Tcp] {
+        if let Some(n) = respond(zones(), data, &mut out, transport, &mut q) {
+            let limit = if transport == Transport::Udp { 1232 } else { 65535 };
+            assert!(n <= limit, "response of {n} octets over {transport:?}");
+            let m = match Message::parse(&out[..n]) {
+                Ok(m) => m,
+                Err(e) => panic!("our response does not parse: {e}: {:02x?}", &out[..n]),
+            };
+            assert!(m.header.qr);
+            assert_eq!(&out[..2], &data[..2]);
+        }
+    }
+}
+
+/// Any text as a zone file: no panic; an accepted zone exports and re-imports to the same records.
+pub fn zonefile(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let origin: Name = "example.com.".parse().expect("constant name");
+    let Ok(zone) = zonecast_zonefile::load_str(text, &origin, "fuzz") else { return };
+    let out = zonecast_zonefile::write_zone(&zone.origin, &zone.records);
+    let again = match zonecast_zonefile::load_str(&out, &origin, "export") {
+        Ok(z) => z,
+        Err(e) => panic!("exported zone does not re-import: {e}\n{out}"),
+    };
+    let mut a: Vec<String> = zone.records.iter().map(key).collect();
+    let mut b: Vec<String> = again.records.iter().map(key).collect();
+    a.sort();
+    a.dedup();
+    b.sort();
+    b.dedup();
+    assert_eq!(a, b, "round trip changed the zone:\n{out}");
+}
+
+fn key(r: &zonecast_proto::Record) -> String {
+    format!("{} {} {} {:02x?}", r.owner.to_string().to_lowercase(), r.ttl, r.rtype, r.rdata)
+}
+
+/// Two octets of type then wire rdata: no panic; valid rdata formats and parses back to the same octets.
+pub fn rdata(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    let rtype = Rtype(u16::from_be_bytes([data[0], data[1]]));
+    if rtype.is_meta() {
+        return;
+    }
+    let rdata = &data[2..];
+    let text = format_presentation(rtype, rdata);
+    if validate_wire(rtype, rdata).is_err() {
+        return;
+    }
+    let tokens = tokenize(&text);
+    let origin = Name::root();
+    match parse_presentation(rtype, &tokens, &origin) {
+        Ok(back) => assert_eq!(back, rdata, "{rtype} {text}"),
+        Err(e) => panic!("{rtype} rdata formatted as '{text}' does not parse back: {e}"),
+    }
+}
+
+/// Splits presentation text into tokens the way a zone file tokenizer would (quotes, escapes).
+fn tokenize(text: &str) -> Vec<Token<'_>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        if b[i] == b'"' {
+            let start = i + 1;
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            out.push(Token { text: &text[start..i.min(b.len())], quoted: true });
+            i += 1;
+        } else {
+            let start = i;
+            while i < b.len() && b[i] != b' ' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            out.push(Token { text: &text[start..i.min(b.len())], quoted: false });
+        }
+    }
+    out
+}
