@@ -3,7 +3,9 @@
 //!
 //! Nothing here allocates. Compression targets are remembered as offsets of
 //! names already written (the question first), up to [`MAX_TARGETS`]; names
-//! are compared case-insensitively by walking the message itself.
+//! are compared by walking the message itself, octet for octet: like Knot,
+//! a name is only compressed against the same spelling, so the case of data
+//! never changes to the case of the question.
 
 use crate::error::{Error, Result};
 use crate::query::QueryView;
@@ -251,7 +253,7 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// Compares the (possibly compressed) name at `off` in `msg` with an uncompressed `name`, ignoring case.
+/// Compares the (possibly compressed) name at `off` in `msg` with an uncompressed `name`, case included.
 fn equal_at(msg: &[u8], mut off: usize, name: &[u8]) -> bool {
     let mut i = 0;
     let mut hops = 0;
@@ -276,7 +278,7 @@ fn equal_at(msg: &[u8], mut off: usize, name: &[u8]) -> bool {
         let (Some(a), Some(c)) = (msg.get(off + 1..off + 1 + l), name.get(i + 1..i + 1 + l)) else {
             return false;
         };
-        if !a.eq_ignore_ascii_case(c) {
+        if a != c {
             return false;
         }
         off += 1 + l;

@@ -177,7 +177,8 @@ impl Zone {
                     name_len = new_len;
                     owner_is_qname = false;
                     links += 1;
-                    if links >= MAX_CHAIN || !self.contains(&name_buf[..name_len]) {
+                    // A CNAME query is answered by the synthesized CNAME itself.
+                    if qtype == Rtype::CNAME || links >= MAX_CHAIN || !self.contains(&name_buf[..name_len]) {
                         break;
                     }
                     continue;

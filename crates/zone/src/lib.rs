@@ -9,7 +9,7 @@
 
 pub mod answer;
 pub mod snapshot;
-
+pub mod validate;
 pub mod zoneset;
 
 pub use answer::Outcome;

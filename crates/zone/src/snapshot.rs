@@ -5,10 +5,15 @@
 //! compressible names the whole RRset with a pointer to the question name as
 //! owner), and the node indexes of the targets whose addresses go in the
 //! additional section. Empty non-terminals are nodes without RRsets.
+//!
+//! Like Knot, a snapshot holds names in canonical form: owners, and the
+//! names inside rdata that RFC 4034 §6.2 lowers, are lowercased at build
+//! time (the store keeps the case as given). Answers owned by the question
+//! name still carry the question's case, through a compression pointer.
 
 use rustc_hash::FxHashMap;
 use zonecast_proto::name::lowercase_wire;
-use zonecast_proto::rdata::{compressible_names, NameSlot};
+use zonecast_proto::rdata::{compressible_names, lowercase_canonical_names, NameSlot};
 use zonecast_proto::{Class, Name, Record, Rtype};
 
 /// Why a record set could not become a zone snapshot.
@@ -108,20 +113,33 @@ impl RRset {
     }
 
     /// The target name inside rdata that additional-section processing follows.
-    fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
-        match rtype {
-            Rtype::NS => Some(rdata),
-            Rtype::MX => rdata.get(2..),
-            Rtype::SRV => rdata.get(6..),
-            _ => None,
-        }
+    ///
+    /// NS, MX, SRV targets; SVCB/HTTPS TargetName (RFC 9460 §4.1), where `.`
+    /// in ServiceMode means the owner itself (§2.5) and in AliasMode nothing.
+    fn additional_target<'a>(rtype: Rtype, rdata: &'a [u8], owner: &'a [u8]) -> Option<&'a [u8]> {
+        let target = match rtype {
+            Rtype::NS => rdata,
+            Rtype::MX => rdata.get(2..)?,
+            Rtype::SRV => rdata.get(6..)?,
+            Rtype::SVCB | Rtype::HTTPS => {
+                let priority = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
+                let t = rdata.get(2..)?;
+                if t.first() == Some(&0) {
+                    return (priority > 0).then_some(owner);
+                }
+                t
+            }
+            _ => return None,
+        };
+        let len = zonecast_proto::name::check_wire(target).ok()?;
+        target.get(..len)
     }
 }
 
 /// One name in the zone, possibly an empty non-terminal.
 #[derive(Debug)]
 pub struct Node {
-    /// Owner name, case as first seen.
+    /// Owner name, lowercased.
     pub name: Name,
     /// RRsets sorted by type code.
     pub rrsets: Box<[RRset]>,
@@ -200,23 +218,26 @@ impl Zone {
                 if index.contains_key(&anc) {
                     break;
                 }
-                let anc_name = Name::from_wire(&r.owner.as_wire()[off..]).unwrap_or_else(|_| apex.clone());
+                let anc_name = Name::from_wire(&key[off..]).unwrap_or_else(|_| apex.clone());
                 ensure(anc, &anc_name, &mut index, &mut names, &mut sets);
             }
-            let i = ensure(key.into(), &r.owner, &mut index, &mut names, &mut sets) as usize;
+            let owner = Name::from_wire(&key).unwrap_or_else(|_| r.owner.clone());
+            let i = ensure(key.into(), &owner, &mut index, &mut names, &mut sets) as usize;
+            let mut rdata = r.rdata.clone();
+            lowercase_canonical_names(r.rtype, &mut rdata);
             if r.rtype == Rtype::SOA && r.owner == *apex && soa.is_none() {
-                soa = Some((r.ttl, r.rdata.clone()));
+                soa = Some((r.ttl, rdata.clone()));
             }
             let list = &mut sets[i];
             match list.iter_mut().find(|(t, _, _)| *t == r.rtype) {
                 Some((_, _, rdatas)) => {
-                    if !rdatas.iter().any(|d| d == &r.rdata) {
-                        rdatas.push(r.rdata.clone());
+                    if !rdatas.iter().any(|d| d == &rdata) {
+                        rdatas.push(rdata);
                         count += 1;
                     }
                 }
                 None => {
-                    list.push((r.rtype, r.ttl, vec![r.rdata.clone()]));
+                    list.push((r.rtype, r.ttl, vec![rdata]));
                     count += 1;
                 }
             }
@@ -258,7 +279,7 @@ impl Zone {
         for i in 0..nodes.len() {
             star_key.clear();
             star_key.extend_from_slice(&[1, b'*']);
-            star_key.extend_from_slice(nodes[i].name.to_lowercase().as_wire());
+            star_key.extend_from_slice(nodes[i].name.as_wire());
             if let Some(&w) = index.get(star_key.as_slice()) {
                 nodes[i].wildcard = w;
             }
@@ -266,7 +287,7 @@ impl Zone {
             for set in nodes[i].rrsets.iter() {
                 let mut t = Vec::new();
                 for rdata in set.rdatas.iter() {
-                    if let Some(target) = RRset::additional_target(set.rtype, rdata) {
+                    if let Some(target) = RRset::additional_target(set.rtype, rdata, nodes[i].name.as_wire()) {
                         let mut k = target.to_vec();
                         lowercase_wire(&mut k);
                         if let Some(&n) = index.get(k.as_slice()) {

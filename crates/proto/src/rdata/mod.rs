@@ -14,7 +14,7 @@ pub mod names;
 mod text;
 mod wire;
 
-pub use names::{compressible_names, NameSlot};
+pub use names::{canonical_names, compressible_names, lowercase_canonical_names, NameSlot};
 
 use crate::error::Result;
 use crate::name::Name;

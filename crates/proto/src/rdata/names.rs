@@ -55,3 +55,58 @@ pub fn compressible_names(rtype: Rtype, rdata: &[u8]) -> ([NameSlot; 2], usize) 
     }
     (out, 0)
 }
+
+/// Where the domain names that RFC 4034 §6.2 lowers in canonical form sit in uncompressed rdata.
+///
+/// Covers NS, MD, MF, CNAME, SOA, MB, MG, MR, PTR, MINFO, MX, RP, AFSDB,
+/// KX, SRV, NAPTR and DNAME (HINFO is in the RFC's list by mistake, RFC 6840
+/// §5.1). Returns `None` for other types or rdata that does not parse.
+pub fn canonical_names(rtype: Rtype, rdata: &[u8]) -> Option<Vec<NameSlot>> {
+    let name_at = |off: usize| -> Option<NameSlot> {
+        let len = check_wire(rdata.get(off..)?).ok()?;
+        Some(NameSlot {
+            start: off as u16,
+            end: (off + len) as u16,
+        })
+    };
+    let one = |off: usize| name_at(off).map(|s| vec![s]);
+    let two = || {
+        let a = name_at(0)?;
+        let b = name_at(a.end as usize)?;
+        Some(vec![a, b])
+    };
+    match rtype {
+        Rtype::NS
+        | Rtype::MD
+        | Rtype::MF
+        | Rtype::CNAME
+        | Rtype::MB
+        | Rtype::MG
+        | Rtype::MR
+        | Rtype::PTR
+        | Rtype::DNAME => one(0),
+        Rtype::MX | Rtype::AFSDB | Rtype::KX => one(2),
+        Rtype::SRV => one(6),
+        Rtype::SOA | Rtype::MINFO | Rtype::RP => two(),
+        Rtype::NAPTR => {
+            // order, preference, then flags, services, regexp character-strings
+            let mut pos = 4;
+            for _ in 0..3 {
+                pos += 1 + *rdata.get(pos)? as usize;
+            }
+            one(pos)
+        }
+        _ => None,
+    }
+}
+
+/// Lowers the RFC 4034 §6.2 names inside `rdata` in place (no-op for other types).
+pub fn lowercase_canonical_names(rtype: Rtype, rdata: &mut [u8]) {
+    if let Some(slots) = canonical_names(rtype, rdata) {
+        for s in slots {
+            if let Some(n) = rdata.get_mut(s.start as usize..s.end as usize) {
+                crate::name::lowercase_wire(n);
+            }
+        }
+    }
+}
