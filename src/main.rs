@@ -56,11 +56,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let control = Control::open(store).context("loading stored zones")?;
     for file in &args.zone_file {
         match control.load_zone_file(file) {
-            Ok((origin, LoadOutcome::Created { serial })) => info!(zone = %origin, serial, file = %file.display(), "zone created"),
-            Ok((origin, LoadOutcome::Unchanged { serial })) => info!(zone = %origin, serial, file = %file.display(), "zone unchanged"),
-            Ok((origin, LoadOutcome::Updated { from, to })) => info!(zone = %origin, from, to, file = %file.display(), "zone updated"),
+            Ok((origin, LoadOutcome::Created { serial })) => {
+                info!(zone = %origin, serial, file = %file.display(), "zone created")
+            }
+            Ok((origin, LoadOutcome::Unchanged { serial })) => {
+                info!(zone = %origin, serial, file = %file.display(), "zone unchanged")
+            }
+            Ok((origin, LoadOutcome::Updated { from, to })) => {
+                info!(zone = %origin, from, to, file = %file.display(), "zone updated")
+            }
             // A bad file must not take down zones that are already stored: keep serving them.
-            Err(e) => error!(file = %file.display(), "zone file rejected, stored zone (if any) kept: {e}"),
+            Err(e) => {
+                error!(file = %file.display(), "zone file rejected, stored zone (if any) kept: {e}")
+            }
         }
     }
     let zones = control.zones();

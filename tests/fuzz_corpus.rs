@@ -6,7 +6,9 @@ mod fuzz_bodies;
 use std::path::Path;
 
 fn replay(target: &str, body: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut n = 0;
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus {} missing: {e}", dir.display()))
@@ -16,7 +18,11 @@ fn replay(target: &str, body: fn(&[u8])) {
     for e in entries {
         let data = std::fs::read(e.path()).expect("corpus file readable");
         let r = std::panic::catch_unwind(|| body(&data));
-        assert!(r.is_ok(), "fuzz target {target} panicked on {}", e.path().display());
+        assert!(
+            r.is_ok(),
+            "fuzz target {target} panicked on {}",
+            e.path().display()
+        );
         n += 1;
     }
     assert!(n >= 10, "corpus {target} has only {n} inputs");

@@ -23,7 +23,10 @@ fn name(n: &str) -> Vec<u8> {
 }
 
 fn header(id: u16, flags: u16, qd: u16, an: u16, ns: u16, ar: u16) -> Vec<u8> {
-    [id, flags, qd, an, ns, ar].iter().flat_map(|v| v.to_be_bytes()).collect()
+    [id, flags, qd, an, ns, ar]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect()
 }
 
 const OPT: [u8; 11] = [0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0];
@@ -44,23 +47,83 @@ fn battery() -> Vec<(&'static str, Vec<u8>)> {
         ("header cut at 11", good[..11].to_vec()),
         ("header only", cat(header(0x5151, 0, 1, 0, 0, 0), vec![])),
         ("question cut in the name", good[..16].to_vec()),
-        ("question cut in type/class", good[..good.len() - 11 - 2].to_vec()),
-        ("compression loop in question", cat(header(0x5151, 0, 1, 0, 0, 0), vec![0xc0, 12, 0, 1, 0, 1])),
-        ("pointer past the end", cat(header(0x5151, 0, 1, 0, 0, 0), vec![0xc0, 0xff, 0, 1, 0, 1])),
-        ("label length past the end", cat(header(0x5151, 0, 1, 0, 0, 0), vec![0x3f, b'a', 0, 1, 0, 1])),
-        ("label longer than 63", cat(header(0x5151, 0, 1, 0, 0, 0), [vec![64], vec![b'a'; 64], vec![0, 0, 1, 0, 1]].concat())),
-        ("reserved label type", cat(header(0x5151, 0, 1, 0, 0, 0), vec![0x80, b'a', 0, 0, 1, 0, 1])),
-        ("ARCOUNT larger than the message", cat(header(0x5151, 0, 1, 0, 0, 3), q(&OPT))),
-        ("ANCOUNT larger than the message", cat(header(0x5151, 0, 1, 4, 0, 0), q(&[]))),
-        ("OPT in the answer section", cat(header(0x5151, 0, 1, 1, 0, 0), q(&OPT))),
-        ("OPT in the authority section", cat(header(0x5151, 0, 1, 0, 1, 0), q(&OPT))),
-        ("two OPT records", cat(header(0x5151, 0, 1, 0, 0, 2), q(&[OPT, OPT].concat()))),
-        ("OPT rdata overruns", cat(header(0x5151, 0, 1, 0, 0, 1), q(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 9, 0, 10, 0, 8, 1]))),
-        ("trailing garbage", cat(header(0x5151, 0, 1, 0, 0, 0), q(b"junk"))),
+        (
+            "question cut in type/class",
+            good[..good.len() - 11 - 2].to_vec(),
+        ),
+        (
+            "compression loop in question",
+            cat(header(0x5151, 0, 1, 0, 0, 0), vec![0xc0, 12, 0, 1, 0, 1]),
+        ),
+        (
+            "pointer past the end",
+            cat(header(0x5151, 0, 1, 0, 0, 0), vec![0xc0, 0xff, 0, 1, 0, 1]),
+        ),
+        (
+            "label length past the end",
+            cat(header(0x5151, 0, 1, 0, 0, 0), vec![0x3f, b'a', 0, 1, 0, 1]),
+        ),
+        (
+            "label longer than 63",
+            cat(
+                header(0x5151, 0, 1, 0, 0, 0),
+                [vec![64], vec![b'a'; 64], vec![0, 0, 1, 0, 1]].concat(),
+            ),
+        ),
+        (
+            "reserved label type",
+            cat(
+                header(0x5151, 0, 1, 0, 0, 0),
+                vec![0x80, b'a', 0, 0, 1, 0, 1],
+            ),
+        ),
+        (
+            "ARCOUNT larger than the message",
+            cat(header(0x5151, 0, 1, 0, 0, 3), q(&OPT)),
+        ),
+        (
+            "ANCOUNT larger than the message",
+            cat(header(0x5151, 0, 1, 4, 0, 0), q(&[])),
+        ),
+        (
+            "OPT in the answer section",
+            cat(header(0x5151, 0, 1, 1, 0, 0), q(&OPT)),
+        ),
+        (
+            "OPT in the authority section",
+            cat(header(0x5151, 0, 1, 0, 1, 0), q(&OPT)),
+        ),
+        (
+            "two OPT records",
+            cat(header(0x5151, 0, 1, 0, 0, 2), q(&[OPT, OPT].concat())),
+        ),
+        (
+            "OPT rdata overruns",
+            cat(
+                header(0x5151, 0, 1, 0, 0, 1),
+                q(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 9, 0, 10, 0, 8, 1]),
+            ),
+        ),
+        (
+            "trailing garbage",
+            cat(header(0x5151, 0, 1, 0, 0, 0), q(b"junk")),
+        ),
         ("no question", header(0x5151, 0, 0, 0, 0, 0)),
-        ("two questions", cat(header(0x5151, 0, 2, 0, 0, 0), [q(&[]), q(&[])].concat())),
-        ("a response (QR set)", cat(header(0x5151, 0x8000, 1, 0, 0, 0), q(&[]))),
-        ("compression pointer in an additional owner past the end", cat(header(0x5151, 0, 1, 0, 0, 1), q(&[0xc0, 0xfe, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]))),
+        (
+            "two questions",
+            cat(header(0x5151, 0, 2, 0, 0, 0), [q(&[]), q(&[])].concat()),
+        ),
+        (
+            "a response (QR set)",
+            cat(header(0x5151, 0x8000, 1, 0, 0, 0), q(&[])),
+        ),
+        (
+            "compression pointer in an additional owner past the end",
+            cat(
+                header(0x5151, 0, 1, 0, 0, 1),
+                q(&[0xc0, 0xfe, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]),
+            ),
+        ),
     ]
 }
 
@@ -85,18 +148,22 @@ fn still_answers(addr: SocketAddr) {
 fn malformed_udp_battery_matches_knot() {
     let z = zone();
     let knot = Knot::start(std::slice::from_ref(&z));
-    let zc = Zonecast::start(&[z.1.clone()]);
+    let zc = Zonecast::start(std::slice::from_ref(&z.1));
     let mut failures = Vec::new();
     for (label, pkt) in battery() {
         let ours = outcome(zc.addr(), &pkt);
         let theirs = outcome(knot.addr(), &pkt);
         if let Some(rc) = ours {
             if rc != 1 {
-                failures.push(format!("{label}: zonecast answered rcode {rc}, expected FORMERR or silence"));
+                failures.push(format!(
+                    "{label}: zonecast answered rcode {rc}, expected FORMERR or silence"
+                ));
             }
         }
         if ours != theirs {
-            failures.push(format!("{label}: zonecast {ours:?}, knotd {theirs:?} (None = no answer)"));
+            failures.push(format!(
+                "{label}: zonecast {ours:?}, knotd {theirs:?} (None = no answer)"
+            ));
         }
     }
     still_answers(zc.addr());
@@ -125,7 +192,8 @@ fn tcp_framing_abuse_closes_the_connection_only() {
     // A query whose question can't be parsed.
     let mut s = TcpStream::connect(addr).unwrap();
     let bad = [header(1, 0, 1, 0, 0, 0), vec![0xc0, 12, 0, 1, 0, 1]].concat();
-    s.write_all(&[&(bad.len() as u16).to_be_bytes()[..], &bad].concat()).unwrap();
+    s.write_all(&[&(bad.len() as u16).to_be_bytes()[..], &bad].concat())
+        .unwrap();
     assert!(closed(s), "unparseable question: connection not closed");
     // Several queries on one connection still work, and so does the server.
     let mut c = TcpConn::connect(addr).unwrap();
@@ -135,6 +203,9 @@ fn tcp_framing_abuse_closes_the_connection_only() {
         assert_eq!(Message::parse(&r).unwrap().header.id, id);
     }
     let q = build_query(9, &"example.com.".parse().unwrap(), Rtype::SOA, None);
-    assert_eq!(Message::parse(&query_tcp(addr, &q)).unwrap().answer.len(), 1);
+    assert_eq!(
+        Message::parse(&query_tcp(addr, &q)).unwrap().answer.len(),
+        1
+    );
     still_answers(addr);
 }

@@ -26,7 +26,7 @@ cn CNAME www
 loop CNAME loop2
 loop2 CNAME loop
 *.wild A 192.0.2.9
-*.wild CNAME www
+*.wc CNAME www
 sub NS ns.sub
 ns.sub A 192.0.2.53
 dn DNAME example.net.
@@ -44,7 +44,8 @@ fn zones() -> &'static ZoneSet {
     static ZONES: OnceLock<ZoneSet> = OnceLock::new();
     ZONES.get_or_init(|| {
         let origin: Name = "example.com.".parse().expect("constant name");
-        let data = zonecast_zonefile::load_str(FUZZ_ZONE, &origin, "fuzz-zone").expect("constant zone loads");
+        let data = zonecast_zonefile::load_str(FUZZ_ZONE, &origin, "fuzz-zone")
+            .expect("constant zone loads");
         let zone = Zone::build(&origin, &data.records).expect("constant zone builds");
         ZoneSet::new().with_zone(std::sync::Arc::new(zone))
     })
@@ -62,7 +63,11 @@ pub fn query(data: &[u8]) {
     let mut out = vec![0u8; 65535];
     for transport in [Transport::Udp, Transport::Tcp] {
         if let Some(n) = respond(zones(), data, &mut out, transport, &mut q) {
-            let limit = if transport == Transport::Udp { 1232 } else { 65535 };
+            let limit = if transport == Transport::Udp {
+                1232
+            } else {
+                65535
+            };
             assert!(n <= limit, "response of {n} octets over {transport:?}");
             let m = match Message::parse(&out[..n]) {
                 Ok(m) => m,
@@ -76,9 +81,13 @@ pub fn query(data: &[u8]) {
 
 /// Any text as a zone file: no panic; an accepted zone exports and re-imports to the same records.
 pub fn zonefile(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let origin: Name = "example.com.".parse().expect("constant name");
-    let Ok(zone) = zonecast_zonefile::load_str(text, &origin, "fuzz") else { return };
+    let Ok(zone) = zonecast_zonefile::load_str(text, &origin, "fuzz") else {
+        return;
+    };
     let out = zonecast_zonefile::write_zone(&zone.origin, &zone.records);
     let again = match zonecast_zonefile::load_str(&out, &origin, "export") {
         Ok(z) => z,
@@ -94,7 +103,13 @@ pub fn zonefile(data: &[u8]) {
 }
 
 fn key(r: &zonecast_proto::Record) -> String {
-    format!("{} {} {} {:02x?}", r.owner.to_string().to_lowercase(), r.ttl, r.rtype, r.rdata)
+    format!(
+        "{} {} {} {:02x?}",
+        r.owner.to_string().to_lowercase(),
+        r.ttl,
+        r.rtype,
+        r.rdata
+    )
 }
 
 /// Two octets of type then wire rdata: no panic; valid rdata formats and parses back to the same octets.
@@ -135,14 +150,20 @@ fn tokenize(text: &str) -> Vec<Token<'_>> {
             while i < b.len() && b[i] != b'"' {
                 i += if b[i] == b'\\' { 2 } else { 1 };
             }
-            out.push(Token { text: &text[start..i.min(b.len())], quoted: true });
+            out.push(Token {
+                text: &text[start..i.min(b.len())],
+                quoted: true,
+            });
             i += 1;
         } else {
             let start = i;
             while i < b.len() && b[i] != b' ' {
                 i += if b[i] == b'\\' { 2 } else { 1 };
             }
-            out.push(Token { text: &text[start..i.min(b.len())], quoted: false });
+            out.push(Token {
+                text: &text[start..i.min(b.len())],
+                quoted: false,
+            });
         }
     }
     out

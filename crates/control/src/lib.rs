@@ -98,7 +98,11 @@ impl Control {
     }
 
     /// Makes `records` (already validated) the whole content of the zone at `origin`.
-    pub fn replace_zone(&self, origin: &Name, records: Vec<Record>) -> Result<LoadOutcome, ControlError> {
+    pub fn replace_zone(
+        &self,
+        origin: &Name,
+        records: Vec<Record>,
+    ) -> Result<LoadOutcome, ControlError> {
         let (records, warnings) = zonecast_zone::validate::normalize(records);
         for w in warnings {
             tracing::warn!(zone = %origin, "{w}");
@@ -106,7 +110,9 @@ impl Control {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let Some(row) = self.store.zone(origin)? else {
             let zone = Zone::build(origin, &records)?;
-            let row = self.store.create_zone(origin, ZoneKind::Primary, &records)?;
+            let row = self
+                .store
+                .create_zone(origin, ZoneKind::Primary, &records)?;
             self.publish(zone);
             return Ok(LoadOutcome::Created { serial: row.serial });
         };
@@ -141,7 +147,8 @@ impl Control {
 
     fn publish(&self, zone: Zone) {
         let current = self.zones.load();
-        self.zones.store(Arc::new(current.with_zone(Arc::new(zone))));
+        self.zones
+            .store(Arc::new(current.with_zone(Arc::new(zone))));
     }
 }
 
@@ -161,7 +168,9 @@ pub fn next_serial(current: u32, candidate: u32) -> u32 {
 
 /// The serial of the apex SOA among `records`.
 pub fn soa_serial(origin: &Name, records: &[Record]) -> Option<u32> {
-    let soa = records.iter().find(|r| r.rtype == Rtype::SOA && r.owner == *origin)?;
+    let soa = records
+        .iter()
+        .find(|r| r.rtype == Rtype::SOA && r.owner == *origin)?;
     let at = soa_serial_offset(&soa.rdata)?;
     let b = soa.rdata.get(at..at + 4)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -221,10 +230,20 @@ mod tests {
         let f = write(dir.path(), "example.com.zone", ZONE);
         let (origin, o) = control.load_zone_file(&f).unwrap();
         assert_eq!(o, LoadOutcome::Created { serial: 5 });
-        assert_eq!(control.load_zone_file(&f).unwrap().1, LoadOutcome::Unchanged { serial: 5 });
+        assert_eq!(
+            control.load_zone_file(&f).unwrap().1,
+            LoadOutcome::Unchanged { serial: 5 }
+        );
         // Changed content, same serial: the serial is bumped and journaled.
-        write(dir.path(), "example.com.zone", &ZONE.replace("192.0.2.2", "192.0.2.3"));
-        assert_eq!(control.load_zone_file(&f).unwrap().1, LoadOutcome::Updated { from: 5, to: 6 });
+        write(
+            dir.path(),
+            "example.com.zone",
+            &ZONE.replace("192.0.2.2", "192.0.2.3"),
+        );
+        assert_eq!(
+            control.load_zone_file(&f).unwrap().1,
+            LoadOutcome::Updated { from: 5, to: 6 }
+        );
         let journal = control.store().journal(&origin).unwrap();
         let last = journal.last().unwrap();
         assert_eq!((last.change.serial_from, last.change.serial_to), (5, 6));
@@ -232,8 +251,15 @@ mod tests {
         assert_eq!(last.change.added.len(), 2, "new SOA and new A");
         assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 6);
         // A newer serial in the file is kept.
-        write(dir.path(), "example.com.zone", &ZONE.replace(" 5 3600", " 100 3600"));
-        assert_eq!(control.load_zone_file(&f).unwrap().1, LoadOutcome::Updated { from: 6, to: 100 });
+        write(
+            dir.path(),
+            "example.com.zone",
+            &ZONE.replace(" 5 3600", " 100 3600"),
+        );
+        assert_eq!(
+            control.load_zone_file(&f).unwrap().1,
+            LoadOutcome::Updated { from: 6, to: 100 }
+        );
         // Reopening serves the stored zone.
         drop(control);
         let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
@@ -246,7 +272,11 @@ mod tests {
         let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
         let f = write(dir.path(), "example.com.zone", ZONE);
         let (origin, _) = control.load_zone_file(&f).unwrap();
-        write(dir.path(), "example.com.zone", &format!("{ZONE}www CNAME elsewhere.example.\n"));
+        write(
+            dir.path(),
+            "example.com.zone",
+            &format!("{ZONE}www CNAME elsewhere.example.\n"),
+        );
         let err = control.load_zone_file(&f).unwrap_err().to_string();
         assert!(err.contains("example.com.zone:7"), "{err}");
         assert_eq!(control.store().zone(&origin).unwrap().unwrap().serial, 5);

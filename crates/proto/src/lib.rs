@@ -9,12 +9,12 @@
 
 pub mod error;
 pub mod message;
-pub mod query;
-pub mod writer;
 pub mod name;
+pub mod query;
 pub mod rdata;
 pub mod record;
 pub mod types;
+pub mod writer;
 
 pub use error::{Error, Result};
 pub use name::Name;

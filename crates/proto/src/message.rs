@@ -66,7 +66,10 @@ impl Header {
             | (self.aa as u8) << 2
             | (self.tc as u8) << 1
             | self.rd as u8;
-        let f2 = (self.ra as u8) << 7 | (self.ad as u8) << 5 | (self.cd as u8) << 4 | (self.rcode & 0x0F);
+        let f2 = (self.ra as u8) << 7
+            | (self.ad as u8) << 5
+            | (self.cd as u8) << 4
+            | (self.rcode & 0x0F);
         [f1, f2]
     }
 }
@@ -127,7 +130,9 @@ impl Message {
         let mut questions = Vec::with_capacity(qd.min(4));
         for _ in 0..qd {
             let (qname, next) = Name::parse_wire(wire, pos)?;
-            let f = wire.get(next..next + 4).ok_or(Error::ShortInput("question"))?;
+            let f = wire
+                .get(next..next + 4)
+                .ok_or(Error::ShortInput("question"))?;
             questions.push(Question {
                 qname,
                 qtype: Rtype(u16::from_be_bytes([f[0], f[1]])),
@@ -181,7 +186,9 @@ impl Message {
 /// Parses one resource record at `pos`; returns it and the position after it.
 pub fn parse_record(wire: &[u8], pos: usize) -> Result<(Record, usize)> {
     let (owner, next) = Name::parse_wire(wire, pos)?;
-    let f = wire.get(next..next + 10).ok_or(Error::ShortInput("record header"))?;
+    let f = wire
+        .get(next..next + 10)
+        .ok_or(Error::ShortInput("record header"))?;
     let rtype = Rtype(u16::from_be_bytes([f[0], f[1]]));
     let class = Class(u16::from_be_bytes([f[2], f[3]]));
     let ttl = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
@@ -215,7 +222,9 @@ fn parse_opt(rec: &Record) -> Result<Edns> {
         let h = d.get(i..i + 4).ok_or(Error::ShortInput("EDNS option"))?;
         let code = u16::from_be_bytes([h[0], h[1]]);
         let len = u16::from_be_bytes([h[2], h[3]]) as usize;
-        let data = d.get(i + 4..i + 4 + len).ok_or(Error::ShortInput("EDNS option data"))?;
+        let data = d
+            .get(i + 4..i + 4 + len)
+            .ok_or(Error::ShortInput("EDNS option data"))?;
         options.push((code, data.to_vec()));
         i += 4 + len;
     }
@@ -263,7 +272,12 @@ mod tests {
 
     #[test]
     fn query_round_trip() {
-        let q = build_query(0x1234, &"www.Example.com.".parse().unwrap(), Rtype::AAAA, Some(1232));
+        let q = build_query(
+            0x1234,
+            &"www.Example.com.".parse().unwrap(),
+            Rtype::AAAA,
+            Some(1232),
+        );
         let m = Message::parse(&q).unwrap();
         assert_eq!(m.header.id, 0x1234);
         assert!(!m.header.qr);

@@ -26,7 +26,9 @@ pub struct Name {
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name { wire: Box::new([0]) }
+        Name {
+            wire: Box::new([0]),
+        }
     }
 
     /// Builds a name from uncompressed wire octets, checking label structure.
@@ -46,7 +48,12 @@ impl Name {
     pub fn parse_wire(msg: &[u8], pos: usize) -> Result<(Name, usize)> {
         let mut buf = [0u8; MAX_NAME_LEN];
         let (len, next) = parse_wire_into(msg, pos, &mut buf)?;
-        Ok((Name { wire: buf[..len].into() }, next))
+        Ok((
+            Name {
+                wire: buf[..len].into(),
+            },
+            next,
+        ))
     }
 
     /// Parses a name in presentation form; relative names are completed with `origin`.
@@ -109,9 +116,8 @@ impl Name {
                 return Err(syntax(format!("label longer than 63 octets in '{text}'")));
             }
             wire[label_start] = len as u8;
-            let origin = origin.ok_or_else(|| {
-                syntax(format!("relative name '{text}' without an origin"))
-            })?;
+            let origin = origin
+                .ok_or_else(|| syntax(format!("relative name '{text}' without an origin")))?;
             wire.extend_from_slice(origin.as_wire());
         } else {
             wire.push(0);
@@ -227,7 +233,11 @@ impl Name {
 /// Returns the wire length written and the message position after the name.
 /// Rejects forward or self pointers, reserved label types, and names longer
 /// than 255 octets.
-pub fn parse_wire_into(msg: &[u8], mut pos: usize, out: &mut [u8; MAX_NAME_LEN]) -> Result<(usize, usize)> {
+pub fn parse_wire_into(
+    msg: &[u8],
+    mut pos: usize,
+    out: &mut [u8; MAX_NAME_LEN],
+) -> Result<(usize, usize)> {
     let mut len = 0usize;
     let mut next: Option<usize> = None;
     let mut limit = pos; // pointers must go strictly before this position
@@ -256,7 +266,9 @@ pub fn parse_wire_into(msg: &[u8], mut pos: usize, out: &mut [u8; MAX_NAME_LEN])
                 pos = end;
             }
             0xC0 => {
-                let b2 = *msg.get(pos + 1).ok_or(Error::ShortInput("compression pointer"))?;
+                let b2 = *msg
+                    .get(pos + 1)
+                    .ok_or(Error::ShortInput("compression pointer"))?;
                 let target = (((b & 0x3F) as usize) << 8) | b2 as usize;
                 if target >= limit {
                     return Err(Error::Malformed("compression pointer not backwards"));
@@ -331,7 +343,8 @@ pub(crate) fn parse_escape(rest: &[u8]) -> Option<(u8, usize)> {
         if rest.len() < 3 || !rest[1].is_ascii_digit() || !rest[2].is_ascii_digit() {
             return None;
         }
-        let v = (first - b'0') as u32 * 100 + (rest[1] - b'0') as u32 * 10 + (rest[2] - b'0') as u32;
+        let v =
+            (first - b'0') as u32 * 100 + (rest[1] - b'0') as u32 * 10 + (rest[2] - b'0') as u32;
         if v > 255 {
             return None;
         }
@@ -478,10 +491,17 @@ mod tests {
 
     #[test]
     fn canonical_order() {
-        let mut v: Vec<Name> = ["z.a.example.", "a.example.", "example.", "Z.a.example.", "yljkjljk.a.example.", "*.z.example."]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let mut v: Vec<Name> = [
+            "z.a.example.",
+            "a.example.",
+            "example.",
+            "Z.a.example.",
+            "yljkjljk.a.example.",
+            "*.z.example.",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         v.sort();
         let s: Vec<String> = v.iter().map(|n| n.to_string().to_lowercase()).collect();
         assert_eq!(s[0], "example.");

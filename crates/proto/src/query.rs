@@ -141,7 +141,8 @@ impl QueryView {
         // Further records: well formed; one OPT at most, in the additional section.
         let mut scratch = [0u8; MAX_NAME_LEN];
         for i in 0..an + ns + ar {
-            let (owner_len, next) = parse_wire_into(msg, pos, &mut scratch).map_err(|_| QueryProblem::FormErr)?;
+            let (owner_len, next) =
+                parse_wire_into(msg, pos, &mut scratch).map_err(|_| QueryProblem::FormErr)?;
             let f = msg.get(next..next + 10).ok_or(QueryProblem::FormErr)?;
             let rtype = u16::from_be_bytes([f[0], f[1]]);
             let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
@@ -187,11 +188,19 @@ mod tests {
 
     #[test]
     fn parses_and_lowers() {
-        let q = build_query(7, &"WwW.Example.COM.".parse::<Name>().unwrap(), Rtype::MX, Some(1232));
+        let q = build_query(
+            7,
+            &"WwW.Example.COM.".parse::<Name>().unwrap(),
+            Rtype::MX,
+            Some(1232),
+        );
         let mut v = QueryView::default();
         v.parse(&q).unwrap();
         assert_eq!(v.id, 7);
-        assert_eq!(v.qname(), "www.example.com.".parse::<Name>().unwrap().as_wire());
+        assert_eq!(
+            v.qname(),
+            "www.example.com.".parse::<Name>().unwrap().as_wire()
+        );
         assert_eq!(v.qtype, Rtype::MX);
         assert_eq!(v.edns.unwrap().udp_payload, 1232);
         assert_eq!(v.question_end, q.len() - 11);
@@ -201,7 +210,12 @@ mod tests {
     fn problems() {
         let mut v = QueryView::default();
         assert_eq!(v.parse(&[0; 5]), Err(QueryProblem::Drop));
-        let base = build_query(7, &"a.example.".parse::<Name>().unwrap(), Rtype::A, Some(1232));
+        let base = build_query(
+            7,
+            &"a.example.".parse::<Name>().unwrap(),
+            Rtype::A,
+            Some(1232),
+        );
         let mut r = base.clone();
         r[2] |= 0x80;
         assert_eq!(v.parse(&r), Err(QueryProblem::Drop));

@@ -78,12 +78,18 @@ rtypes! {
 impl Rtype {
     /// The mnemonic, or `None` for a type without one.
     pub fn mnemonic(self) -> Option<&'static str> {
-        RTYPE_TABLE.iter().find(|(v, _)| *v == self.0).map(|(_, t)| *t)
+        RTYPE_TABLE
+            .iter()
+            .find(|(v, _)| *v == self.0)
+            .map(|(_, t)| *t)
     }
 
     /// Parses a mnemonic (case-insensitive) or `TYPEnnn`.
     pub fn from_text(text: &str) -> Result<Rtype> {
-        if let Some((v, _)) = RTYPE_TABLE.iter().find(|(_, t)| t.eq_ignore_ascii_case(text)) {
+        if let Some((v, _)) = RTYPE_TABLE
+            .iter()
+            .find(|(_, t)| t.eq_ignore_ascii_case(text))
+        {
             return Ok(Rtype(*v));
         }
         if text.len() > 4 && text[..4].eq_ignore_ascii_case("TYPE") {
@@ -139,9 +145,11 @@ impl Class {
             "HS" => Class::HS,
             "NONE" => Class::NONE,
             "ANY" => Class::ANY,
-            up if up.len() > 5 && up.starts_with("CLASS") => {
-                Class(up[5..].parse().map_err(|_| syntax(format!("bad class '{text}'")))?)
-            }
+            up if up.len() > 5 && up.starts_with("CLASS") => Class(
+                up[5..]
+                    .parse()
+                    .map_err(|_| syntax(format!("bad class '{text}'")))?,
+            ),
             _ => return Err(syntax(format!("unknown class '{text}'"))),
         };
         Ok(c)

@@ -195,7 +195,12 @@ impl<'a> Writer<'a> {
     /// Writes the fixed part after an owner: type, class, TTL (8 octets given pre-encoded), then rdata.
     ///
     /// `slots` are the compressible names inside `rdata`.
-    pub fn put_rr_body(&mut self, type_class_ttl: &[u8; 8], rdata: &[u8], slots: &[NameSlot]) -> Result<()> {
+    pub fn put_rr_body(
+        &mut self,
+        type_class_ttl: &[u8; 8],
+        rdata: &[u8],
+        slots: &[NameSlot],
+    ) -> Result<()> {
         self.put(type_class_ttl)?;
         if slots.is_empty() {
             self.put(&(rdata.len() as u16).to_be_bytes())?;
@@ -260,7 +265,9 @@ fn equal_at(msg: &[u8], mut off: usize, name: &[u8]) -> bool {
     loop {
         let Some(&b) = msg.get(off) else { return false };
         if b & 0xC0 == 0xC0 {
-            let Some(&b2) = msg.get(off + 1) else { return false };
+            let Some(&b2) = msg.get(off + 1) else {
+                return false;
+            };
             off = (((b & 0x3F) as usize) << 8) | b2 as usize;
             hops += 1;
             if hops > 64 {
@@ -340,7 +347,9 @@ mod tests {
         let mut w = Writer::new(&mut buf, 100, &v, &q);
         let m = w.mark();
         w.put_qname_pointer().unwrap();
-        assert!(w.put_rr_body(&[0, 16, 0, 1, 0, 0, 0, 1], &[200; 201], &[]).is_err());
+        assert!(w
+            .put_rr_body(&[0, 16, 0, 1, 0, 0, 0, 1], &[200; 201], &[])
+            .is_err());
         w.rollback(m);
         assert_eq!(w.len(), q.len());
     }

@@ -31,7 +31,13 @@ pub enum Transport {
 /// Builds the response to `query` in `out`; returns its length, or `None` to send nothing.
 ///
 /// `q` is scratch space reused across calls; `out` should hold 65535 octets for TCP.
-pub fn respond(zones: &ZoneSet, query: &[u8], out: &mut [u8], transport: Transport, q: &mut QueryView) -> Option<usize> {
+pub fn respond(
+    zones: &ZoneSet,
+    query: &[u8],
+    out: &mut [u8],
+    transport: Transport,
+    q: &mut QueryView,
+) -> Option<usize> {
     let parsed = q.parse(query);
     let mut limit = match (transport, &q.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
@@ -69,7 +75,10 @@ pub fn respond(zones: &ZoneSet, query: &[u8], out: &mut [u8], transport: Transpo
     } else {
         match zones.find(q.qname()) {
             None => w.set_rcode(REFUSED),
-            Some(_) if transport == Transport::Tcp && (q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR) => {
+            Some(_)
+                if transport == Transport::Tcp
+                    && (q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR) =>
+            {
                 w.set_rcode(NOTAUTH);
             }
             Some(zone) => {

@@ -28,9 +28,12 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
         tokio::net::TcpSocket::new_v4()
     }
     .map_err(|source| ServerError::Listen { addr, source })?;
-    sock.set_reuseaddr(true).map_err(|source| ServerError::Listen { addr, source })?;
-    sock.bind(addr).map_err(|source| ServerError::Listen { addr, source })?;
-    sock.listen(1024).map_err(|source| ServerError::Listen { addr, source })
+    sock.set_reuseaddr(true)
+        .map_err(|source| ServerError::Listen { addr, source })?;
+    sock.bind(addr)
+        .map_err(|source| ServerError::Listen { addr, source })?;
+    sock.listen(1024)
+        .map_err(|source| ServerError::Listen { addr, source })
 }
 
 /// Accepts connections forever, one task each.
@@ -75,7 +78,13 @@ async fn connection(mut stream: TcpStream, zones: SharedZones) {
         }
         let answer = {
             let snapshot = zones.load();
-            respond(&snapshot, &inbuf[..len], &mut out[2..], Transport::Tcp, &mut q)
+            respond(
+                &snapshot,
+                &inbuf[..len],
+                &mut out[2..],
+                Transport::Tcp,
+                &mut q,
+            )
         };
         let Some(n) = answer else { return };
         out[..2].copy_from_slice(&(n as u16).to_be_bytes());

@@ -22,11 +22,18 @@ const SEND_SIZE: usize = 4096;
 /// Binds `threads` UDP sockets on `addr` (port 0 picks one port for all) and starts a worker on each.
 ///
 /// Returns the bound address and the worker threads (which run until the process exits).
-pub fn spawn(addr: SocketAddr, threads: usize, zones: SharedZones) -> Result<(SocketAddr, Vec<JoinHandle<()>>), ServerError> {
+pub fn spawn(
+    addr: SocketAddr,
+    threads: usize,
+    zones: SharedZones,
+) -> Result<(SocketAddr, Vec<JoinHandle<()>>), ServerError> {
     let mut bound = addr;
     let mut handles = Vec::new();
     for i in 0..threads.max(1) {
-        let sock = bind(bound).map_err(|source| ServerError::Listen { addr: bound, source })?;
+        let sock = bind(bound).map_err(|source| ServerError::Listen {
+            addr: bound,
+            source,
+        })?;
         if i == 0 {
             if let Some(a) = sock.local_addr().ok().and_then(|a| a.as_socket()) {
                 bound = a;
@@ -36,7 +43,10 @@ pub fn spawn(addr: SocketAddr, threads: usize, zones: SharedZones) -> Result<(So
         let h = std::thread::Builder::new()
             .name(format!("udp-{i}"))
             .spawn(move || worker(sock, zones))
-            .map_err(|source| ServerError::Listen { addr: bound, source })?;
+            .map_err(|source| ServerError::Listen {
+                addr: bound,
+                source,
+            })?;
         handles.push(h);
     }
     Ok((bound, handles))
@@ -89,11 +99,19 @@ fn worker(sock: Socket, zones: SharedZones) {
         }
         // SAFETY: rhdr points at BATCH valid headers whose buffers live as long as this loop.
         let n = unsafe {
-            libc::recvmmsg(fd, rhdr.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut())
+            libc::recvmmsg(
+                fd,
+                rhdr.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
         };
         if n <= 0 {
             let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted && err.kind() != std::io::ErrorKind::WouldBlock {
+            if err.kind() != std::io::ErrorKind::Interrupted
+                && err.kind() != std::io::ErrorKind::WouldBlock
+            {
                 tracing::warn!(error = %err, "udp receive failed");
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
@@ -122,7 +140,9 @@ fn worker(sock: Socket, zones: SharedZones) {
         let mut sent = 0;
         while sent < m {
             // SAFETY: shdr[sent..m] are valid headers pointing into live buffers.
-            let r = unsafe { libc::sendmmsg(fd, shdr[sent..].as_mut_ptr(), (m - sent) as libc::c_uint, 0) };
+            let r = unsafe {
+                libc::sendmmsg(fd, shdr[sent..].as_mut_ptr(), (m - sent) as libc::c_uint, 0)
+            };
             if r <= 0 {
                 let err = std::io::Error::last_os_error();
                 if err.kind() == std::io::ErrorKind::Interrupted {

@@ -106,7 +106,12 @@ impl Zone {
         }
     }
 
-    fn answer_inner(&self, qname: &[u8], qtype: Rtype, w: &mut Writer<'_>) -> Result<Outcome, Error> {
+    fn answer_inner(
+        &self,
+        qname: &[u8],
+        qtype: Rtype,
+        w: &mut Writer<'_>,
+    ) -> Result<Outcome, Error> {
         let mut ctx = Ctx {
             additional: [NO_NODE; MAX_ADDITIONAL],
             nadd: 0,
@@ -124,7 +129,11 @@ impl Zone {
             // `cur` is the name being resolved in this step (lowercased).
             let cur_buf = name_buf;
             let cur = &cur_buf[..name_len];
-            let owner = if owner_is_qname { Owner::Qname } else { Owner::Name(cur) };
+            let owner = if owner_is_qname {
+                Owner::Qname
+            } else {
+                Owner::Name(cur)
+            };
             match self.find(cur, qtype) {
                 Found::Cut(cut) => {
                     if owner_is_qname {
@@ -178,7 +187,10 @@ impl Zone {
                     owner_is_qname = false;
                     links += 1;
                     // A CNAME query is answered by the synthesized CNAME itself.
-                    if qtype == Rtype::CNAME || links >= MAX_CHAIN || !self.contains(&name_buf[..name_len]) {
+                    if qtype == Rtype::CNAME
+                        || links >= MAX_CHAIN
+                        || !self.contains(&name_buf[..name_len])
+                    {
                         break;
                     }
                     continue;
@@ -257,7 +269,12 @@ impl Zone {
     }
 
     fn put_negative_soa(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        put_rrset(w, AUTHORITY, &self.negative_soa, Owner::Name(self.apex.as_wire()))
+        put_rrset(
+            w,
+            AUTHORITY,
+            &self.negative_soa,
+            Owner::Name(self.apex.as_wire()),
+        )
     }
 
     /// Finds where `name` (lowercased, in zone) leads: top-down over its ancestors below the apex.
@@ -307,7 +324,12 @@ fn put_owner(w: &mut Writer<'_>, owner: Owner<'_>) -> Result<(), Error> {
 }
 
 /// Writes a whole RRset into `section`.
-fn put_rrset(w: &mut Writer<'_>, section: usize, set: &RRset, owner: Owner<'_>) -> Result<(), Error> {
+fn put_rrset(
+    w: &mut Writer<'_>,
+    section: usize,
+    set: &RRset,
+    owner: Owner<'_>,
+) -> Result<(), Error> {
     if let (Owner::Qname, Some(packed)) = (owner, &set.packed) {
         return w.put_raw_records(section, packed, set.len() as u16);
     }

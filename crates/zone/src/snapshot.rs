@@ -276,30 +276,28 @@ impl Zone {
             .collect();
         // Wildcard children and additional-section targets.
         let mut star_key = Vec::with_capacity(256);
-        for i in 0..nodes.len() {
+        for node in nodes.iter_mut() {
             star_key.clear();
             star_key.extend_from_slice(&[1, b'*']);
-            star_key.extend_from_slice(nodes[i].name.as_wire());
+            star_key.extend_from_slice(node.name.as_wire());
             if let Some(&w) = index.get(star_key.as_slice()) {
-                nodes[i].wildcard = w;
+                node.wildcard = w;
             }
-            let mut targets: Vec<Vec<u32>> = Vec::new();
-            for set in nodes[i].rrsets.iter() {
+            let owner = node.name.as_wire();
+            for set in node.rrsets.iter_mut() {
                 let mut t = Vec::new();
                 for rdata in set.rdatas.iter() {
-                    if let Some(target) = RRset::additional_target(set.rtype, rdata, nodes[i].name.as_wire()) {
-                        let mut k = target.to_vec();
-                        lowercase_wire(&mut k);
-                        if let Some(&n) = index.get(k.as_slice()) {
-                            if !t.contains(&n) {
-                                t.push(n);
-                            }
+                    let Some(target) = RRset::additional_target(set.rtype, rdata, owner) else {
+                        continue;
+                    };
+                    let mut k = target.to_vec();
+                    lowercase_wire(&mut k);
+                    if let Some(&n) = index.get(k.as_slice()) {
+                        if !t.contains(&n) {
+                            t.push(n);
                         }
                     }
                 }
-                targets.push(t);
-            }
-            for (set, t) in nodes[i].rrsets.iter_mut().zip(targets) {
                 set.additional = t.into_boxed_slice();
             }
         }
@@ -338,7 +336,6 @@ impl Zone {
     pub fn node(&self, key: &[u8]) -> Option<&Node> {
         self.index.get(key).map(|&i| &self.nodes[i as usize])
     }
-
 }
 
 /// Reads a 32-bit SOA field after the two names: 0 serial, 1 refresh, 2 retry, 3 expire, 4 minimum (0 when malformed).

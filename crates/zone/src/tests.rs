@@ -47,7 +47,13 @@ fn zone() -> Zone {
         let owner = Name::from_presentation(parts[0], Some(&origin)).unwrap();
         let ttl: u32 = parts[1].parse().unwrap();
         let rtype = Rtype::from_text(parts[2]).unwrap();
-        let tokens: Vec<Token> = parts[3..].iter().map(|t| Token { text: t, quoted: false }).collect();
+        let tokens: Vec<Token> = parts[3..]
+            .iter()
+            .map(|t| Token {
+                text: t,
+                quoted: false,
+            })
+            .collect();
         let rdata = parse_presentation(rtype, &tokens, &origin).unwrap();
         records.push(Record {
             owner,
@@ -72,7 +78,9 @@ fn ask(z: &Zone, name: &str, qtype: Rtype, limit: usize) -> (Message, Outcome) {
 }
 
 fn names(rs: &[Record]) -> Vec<String> {
-    rs.iter().map(|r| format!("{} {}", r.owner.to_string().to_lowercase(), r.rtype)).collect()
+    rs.iter()
+        .map(|r| format!("{} {}", r.owner.to_string().to_lowercase(), r.rtype))
+        .collect()
 }
 
 #[test]
@@ -113,9 +121,19 @@ fn empty_non_terminal_is_nodata() {
 fn cname_chain_and_loop_and_dangling() {
     let z = zone();
     let (m, _) = ask(&z, "cn2.t.example.", Rtype::A, 512);
-    assert_eq!(names(&m.answer), ["cn2.t.example. CNAME", "cn.t.example. CNAME", "www.t.example. A"]);
+    assert_eq!(
+        names(&m.answer),
+        [
+            "cn2.t.example. CNAME",
+            "cn.t.example. CNAME",
+            "www.t.example. A"
+        ]
+    );
     let (m, _) = ask(&z, "loop1.t.example.", Rtype::A, 512);
-    assert_eq!(names(&m.answer), ["loop1.t.example. CNAME", "loop2.t.example. CNAME"]);
+    assert_eq!(
+        names(&m.answer),
+        ["loop1.t.example. CNAME", "loop2.t.example. CNAME"]
+    );
     let (m, o) = ask(&z, "cnx.t.example.", Rtype::A, 512);
     assert_eq!(o, Outcome::NxDomain);
     assert_eq!(m.header.rcode, 3, "RFC 6604: rcode of the last name");
@@ -159,8 +177,18 @@ fn referral_and_ds_at_cut() {
 fn dname_synthesis() {
     let z = zone();
     let (m, _) = ask(&z, "a.dn.t.example.", Rtype::A, 512);
-    assert_eq!(names(&m.answer), ["dn.t.example. DNAME", "a.dn.t.example. CNAME", "a.target.t.example. A"]);
-    assert_eq!(m.answer[1].rdata.as_ref(), "a.target.t.example.".parse::<Name>().unwrap().as_wire());
+    assert_eq!(
+        names(&m.answer),
+        [
+            "dn.t.example. DNAME",
+            "a.dn.t.example. CNAME",
+            "a.target.t.example. A"
+        ]
+    );
+    assert_eq!(
+        m.answer[1].rdata.as_ref(),
+        "a.target.t.example.".parse::<Name>().unwrap().as_wire()
+    );
     let (m, o) = ask(&z, "x.dn.t.example.", Rtype::A, 512);
     assert_eq!(o, Outcome::NxDomain);
     assert_eq!(m.answer.len(), 2);
@@ -174,9 +202,16 @@ fn additional_and_any() {
     let (m, _) = ask(&z, "t.example.", Rtype::MX, 512);
     assert_eq!(names(&m.additional), ["mail.t.example. A"]);
     let (m, _) = ask(&z, "t.example.", Rtype::NS, 512);
-    assert_eq!(names(&m.additional), ["ns1.t.example. A", "ns1.t.example. AAAA"]);
+    assert_eq!(
+        names(&m.additional),
+        ["ns1.t.example. A", "ns1.t.example. AAAA"]
+    );
     let (m, _) = ask(&z, "t.example.", Rtype::ANY, 512);
-    assert_eq!(names(&m.answer), ["t.example. NS", "t.example. NS"], "lowest type only");
+    assert_eq!(
+        names(&m.answer),
+        ["t.example. NS", "t.example. NS"],
+        "lowest type only"
+    );
 }
 
 #[test]
@@ -192,7 +227,10 @@ fn truncation_empties_sections() {
 fn zoneset_longest_match() {
     let z = Arc::new(zone());
     let set = ZoneSet::new().with_zone(z);
-    let q = |n: &str| set.find(n.parse::<Name>().unwrap().to_lowercase().as_wire()).is_some();
+    let q = |n: &str| {
+        set.find(n.parse::<Name>().unwrap().to_lowercase().as_wire())
+            .is_some()
+    };
     assert!(q("a.b.t.example."));
     assert!(q("T.EXAMPLE."));
     assert!(!q("example."));

@@ -33,7 +33,12 @@ impl ZoneSet {
     pub fn without_zone(&self, apex: &Name) -> ZoneSet {
         let mut next = self.clone();
         next.zones.remove(apex.to_lowercase().as_wire());
-        next.max_labels = next.zones.values().map(|z| z.apex().label_count()).max().unwrap_or(0);
+        next.max_labels = next
+            .zones
+            .values()
+            .map(|z| z.apex().label_count())
+            .max()
+            .unwrap_or(0);
         next
     }
 

@@ -361,6 +361,10 @@ impl Reader {
         let (type_tok, rdata) = rest
             .split_first()
             .ok_or_else(|| err("the record has no type".to_string()))?;
+        // Rtype::from_text slices bytes: keep non-ASCII text (never a type) away from it.
+        if !type_tok.text.is_ascii() {
+            return Err(err(format!("unknown record type '{}'", type_tok.text)));
+        }
         let rtype = Rtype::from_text(type_tok.text).map_err(|e| err(e.to_string()))?;
         let rdata = parse_presentation(rtype, rdata, &origin).map_err(|e| err(e.to_string()))?;
         let ttl = match ttl.or(self.default_ttl).or(self.last_ttl) {

@@ -30,7 +30,14 @@ pub fn compressible_names(rtype: Rtype, rdata: &[u8]) -> ([NameSlot; 2], usize) 
         })
     };
     match rtype {
-        Rtype::NS | Rtype::MD | Rtype::MF | Rtype::CNAME | Rtype::MB | Rtype::MG | Rtype::MR | Rtype::PTR => {
+        Rtype::NS
+        | Rtype::MD
+        | Rtype::MF
+        | Rtype::CNAME
+        | Rtype::MB
+        | Rtype::MG
+        | Rtype::MR
+        | Rtype::PTR => {
             if let Some(s) = name_at(0) {
                 out[0] = s;
                 return (out, 1);

@@ -249,7 +249,7 @@ impl<'t, 'a> Fields<'t, 'a> {
     fn bitmap_rest(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let mut types: Vec<u16> = Vec::new();
         while let Some(t) = self.take() {
-            let rt = Rtype::from_text(t.text).map_err(|e| self.err("type list", e))?;
+            let rt = rtype_from_text(t.text).map_err(|e| self.err("type list", e))?;
             types.push(rt.0);
         }
         push_bitmap(&mut types, out);
@@ -364,7 +364,7 @@ fn parse_typed(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
         }
         Rtype::RRSIG => {
             let t = f.next("type covered")?;
-            let covered = Rtype::from_text(t.text).map_err(|e| f.err("type covered", e))?;
+            let covered = rtype_from_text(t.text).map_err(|e| f.err("type covered", e))?;
             out.extend_from_slice(&covered.0.to_be_bytes());
             out.push(f.algorithm("algorithm")?);
             out.push(f.u8("labels")?);
@@ -666,6 +666,14 @@ const DNSSEC_ALGORITHMS: &[(u8, &str)] = &[
     (253, "PRIVATEDNS"),
     (254, "PRIVATEOID"),
 ];
+
+/// [`Rtype::from_text`] for ASCII text only (it slices bytes, which would split a UTF-8 character).
+fn rtype_from_text(text: &str) -> Result<Rtype> {
+    if !text.is_ascii() {
+        return Err(syntax(format!("unknown record type '{text}'")));
+    }
+    Rtype::from_text(text)
+}
 
 /// A decimal number of at most `max`; digits only.
 fn parse_uint(text: &str, max: u64) -> Option<u64> {
