@@ -92,9 +92,11 @@ impl Rtype {
         {
             return Ok(Rtype(*v));
         }
-        if text.len() > 4 && text[..4].eq_ignore_ascii_case("TYPE") {
-            if let Ok(v) = text[4..].parse::<u16>() {
-                return Ok(Rtype(v));
+        if let (Some(prefix), Some(number)) = (text.get(..4), text.get(4..)) {
+            if prefix.eq_ignore_ascii_case("TYPE") {
+                if let Ok(v) = number.parse::<u16>() {
+                    return Ok(Rtype(v));
+                }
             }
         }
         Err(syntax(format!("unknown record type '{text}'")))
@@ -185,6 +187,9 @@ mod tests {
         assert_eq!(Rtype(65400).to_string(), "TYPE65400");
         assert_eq!(Rtype::HTTPS.to_string(), "HTTPS");
         assert!(Rtype::from_text("BOGUS").is_err());
+        assert!(Rtype::from_text("SOAԭ").is_err());
+        assert!(Rtype::from_text("TYPԭ").is_err());
+        assert!(Rtype::from_text("TYPE").is_err());
         assert_eq!(Class::from_text("class1").unwrap(), Class::IN);
     }
 }
