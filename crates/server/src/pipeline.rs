@@ -91,3 +91,105 @@ pub fn respond(
     }
     Some(w.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use zonecast_proto::message::{build_query, Message};
+    use zonecast_proto::Name;
+    use zonecast_zone::Zone;
+
+    const ZONE: &str = "$TTL 300\n@ SOA ns1 host 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n\
+        big TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n\
+        big TXT \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n\
+        big TXT \"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"\n";
+
+    fn zones() -> ZoneSet {
+        let origin: Name = "example.com.".parse().unwrap();
+        let data = zonecast_zonefile::load_str(ZONE, &origin, "test").unwrap();
+        ZoneSet::new().with_zone(Arc::new(Zone::build(&origin, &data.records).unwrap()))
+    }
+
+    fn ask(zones: &ZoneSet, query: &[u8], transport: Transport) -> Option<Message> {
+        let mut out = vec![0u8; 65535];
+        let mut q = QueryView::default();
+        let n = respond(zones, query, &mut out, transport, &mut q)?;
+        Some(Message::parse(&out[..n]).unwrap())
+    }
+
+    fn query(name: &str, qtype: Rtype, edns: Option<u16>) -> Vec<u8> {
+        build_query(0x2a, &name.parse().unwrap(), qtype, edns)
+    }
+
+    #[test]
+    fn opt_is_echoed_only_when_present() {
+        let z = zones();
+        let m = ask(&z, &query("ns1.example.com.", Rtype::A, Some(4096)), Transport::Udp).unwrap();
+        assert_eq!(m.edns.unwrap().udp_payload, MAX_UDP_PAYLOAD);
+        let m = ask(&z, &query("ns1.example.com.", Rtype::A, None), Transport::Udp).unwrap();
+        assert!(m.edns.is_none());
+        assert_eq!(m.answer.len(), 1);
+    }
+
+    #[test]
+    fn badvers_for_edns_version_above_zero() {
+        let mut q = query("example.com.", Rtype::SOA, Some(1232));
+        let at = q.len() - 5; // OPT TTL octets: ext-rcode, version, flags
+        q[at] = 1;
+        let m = ask(&zones(), &q, Transport::Udp).unwrap();
+        assert_eq!(m.rcode(), 16);
+        assert_eq!(m.edns.unwrap().version, 0);
+        assert!(m.answer.is_empty() && !m.header.aa);
+    }
+
+    #[test]
+    fn truncation_depends_on_transport_and_payload() {
+        let z = zones();
+        let big = |edns, t| ask(&z, &query("big.example.com.", Rtype::TXT, edns), t).unwrap();
+        let m = big(None, Transport::Udp);
+        assert!(m.header.tc && m.answer.is_empty());
+        let m = big(Some(512), Transport::Udp);
+        assert!(m.header.tc && m.edns.is_some());
+        let m = big(Some(1232), Transport::Udp);
+        assert!(!m.header.tc);
+        assert_eq!(m.answer.len(), 3);
+        let m = big(None, Transport::Tcp);
+        assert!(!m.header.tc);
+        assert_eq!(m.answer.len(), 3);
+    }
+
+    #[test]
+    fn refused_notimp_notauth() {
+        let z = zones();
+        let m = ask(&z, &query("www.example.org.", Rtype::A, None), Transport::Udp).unwrap();
+        assert_eq!(m.rcode(), 5);
+        assert!(!m.header.aa);
+        let mut ch = query("example.com.", Rtype::SOA, None);
+        let n = ch.len();
+        ch[n - 1] = 3; // class CH
+        assert_eq!(ask(&z, &ch, Transport::Udp).unwrap().rcode(), 5);
+        let axfr = query("example.com.", Rtype::AXFR, None);
+        assert_eq!(ask(&z, &axfr, Transport::Udp).unwrap().rcode(), 4);
+        assert_eq!(ask(&z, &axfr, Transport::Tcp).unwrap().rcode(), 9);
+        let mut notify = query("example.com.", Rtype::SOA, None);
+        notify[2] = 4 << 3;
+        let m = ask(&z, &notify, Transport::Udp).unwrap();
+        assert_eq!(m.rcode(), 4);
+        assert_eq!(m.header.opcode, 4);
+    }
+
+    #[test]
+    fn formerr_and_silence() {
+        let z = zones();
+        let mut trailing = query("example.com.", Rtype::SOA, None);
+        trailing.push(0);
+        let m = ask(&z, &trailing, Transport::Udp).unwrap();
+        assert_eq!(m.rcode(), 1);
+        assert_eq!(m.questions.len(), 1);
+        assert!(ask(&z, &[0u8; 11], Transport::Udp).is_none());
+        let mut response = query("example.com.", Rtype::SOA, None);
+        response[2] |= 0x80;
+        assert!(ask(&z, &response, Transport::Udp).is_none());
+    }
+}
