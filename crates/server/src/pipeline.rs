@@ -125,9 +125,19 @@ mod tests {
     #[test]
     fn opt_is_echoed_only_when_present() {
         let z = zones();
-        let m = ask(&z, &query("ns1.example.com.", Rtype::A, Some(4096)), Transport::Udp).unwrap();
+        let m = ask(
+            &z,
+            &query("ns1.example.com.", Rtype::A, Some(4096)),
+            Transport::Udp,
+        )
+        .unwrap();
         assert_eq!(m.edns.unwrap().udp_payload, MAX_UDP_PAYLOAD);
-        let m = ask(&z, &query("ns1.example.com.", Rtype::A, None), Transport::Udp).unwrap();
+        let m = ask(
+            &z,
+            &query("ns1.example.com.", Rtype::A, None),
+            Transport::Udp,
+        )
+        .unwrap();
         assert!(m.edns.is_none());
         assert_eq!(m.answer.len(), 1);
     }
@@ -162,7 +172,12 @@ mod tests {
     #[test]
     fn refused_notimp_notauth() {
         let z = zones();
-        let m = ask(&z, &query("www.example.org.", Rtype::A, None), Transport::Udp).unwrap();
+        let m = ask(
+            &z,
+            &query("www.example.org.", Rtype::A, None),
+            Transport::Udp,
+        )
+        .unwrap();
         assert_eq!(m.rcode(), 5);
         assert!(!m.header.aa);
         let mut ch = query("example.com.", Rtype::SOA, None);

@@ -1,0 +1,168 @@
+//! `zonecast serve` as a process: the store survives restarts, loading the
+//! same zone file again is a no-op, a changed file is one change with a new
+//! serial, a rejected file leaves the stored zone served and names file and
+//! line, and SIGTERM/SIGINT stop the server cleanly (exit status 0).
+
+pub mod common;
+
+use common::{free_port, query_tcp, query_udp, TempDir};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use zonecast_proto::message::{build_query, Message};
+use zonecast_proto::{Name, Rtype};
+
+const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n\
+@ SOA ns1 hostmaster 10 3600 900 604800 60\n\
+@ NS ns1\n\
+ns1 A 192.0.2.1\n\
+www A 192.0.2.80\n";
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(dir: &Path, zone_file: &Path, run: u32) -> Server {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let log = dir.join(format!("run{run}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--dns-listen")
+            .arg(addr.to_string())
+            .arg("--zone-file")
+            .arg(zone_file)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let s = Server { child, addr, log };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if s.soa_serial().is_some() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("zonecast did not answer SOA within 20 s:\n{}", s.log_text());
+    }
+
+    fn ask(&self, name: &str, qtype: Rtype) -> Option<Message> {
+        let q = build_query(1, &name.parse::<Name>().unwrap(), qtype, Some(1232));
+        let r = common::query_udp_once(self.addr, &q, Duration::from_millis(300))?;
+        Message::parse(&r).ok()
+    }
+
+    fn soa_serial(&self) -> Option<u32> {
+        let m = self.ask("example.com.", Rtype::SOA)?;
+        let rdata = &m.answer.first()?.rdata;
+        let b = rdata.get(rdata.len() - 20..rdata.len() - 16)?;
+        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends `signal`, waits for the exit, and returns the log.
+    fn stop_with(mut self, signal: &str) -> String {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                assert!(
+                    st.success(),
+                    "exit after SIG{signal}: {st:?}\n{}",
+                    self.log_text()
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running 5 s after SIG{signal}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.log_text()
+    }
+}
+
+fn www(s: &Server) -> Vec<u8> {
+    s.ask("www.example.com.", Rtype::A).unwrap().answer[0]
+        .rdata
+        .to_vec()
+}
+
+#[test]
+fn restarts_reloads_rejects_and_stops_cleanly() {
+    let dir = TempDir::new("serve");
+    let file = dir.path().join("example.com.zone");
+    std::fs::write(&file, ZONE).unwrap();
+
+    let s = Server::start(dir.path(), &file, 1);
+    assert_eq!(s.soa_serial(), Some(10));
+    assert_eq!(www(&s), [192, 0, 2, 80]);
+    // TCP answers too.
+    let q = build_query(2, &"www.example.com.".parse().unwrap(), Rtype::A, None);
+    assert_eq!(
+        Message::parse(&query_tcp(s.addr, &q)).unwrap().answer.len(),
+        1
+    );
+    let log = s.stop_with("TERM");
+    assert!(log.contains("zone created"), "{log}");
+
+    // Same file: nothing changes.
+    let s = Server::start(dir.path(), &file, 2);
+    assert_eq!(s.soa_serial(), Some(10));
+    let log = s.stop_with("INT");
+    assert!(log.contains("zone unchanged"), "{log}");
+
+    // Changed data, serial forgotten: the serial is bumped.
+    std::fs::write(&file, ZONE.replace("192.0.2.80", "192.0.2.81")).unwrap();
+    let s = Server::start(dir.path(), &file, 3);
+    assert_eq!(s.soa_serial(), Some(11));
+    assert_eq!(www(&s), [192, 0, 2, 81]);
+    let log = s.stop_with("TERM");
+    assert!(log.contains("zone updated"), "{log}");
+
+    // A broken file (CNAME beside other data on line 7): rejected with file and line, zone kept.
+    std::fs::write(
+        &file,
+        format!(
+            "{}www CNAME ns1\n",
+            ZONE.replace("192.0.2.80", "192.0.2.99")
+        ),
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &file, 4);
+    assert_eq!(s.soa_serial(), Some(11));
+    assert_eq!(www(&s), [192, 0, 2, 81]);
+    let log = s.stop_with("TERM");
+    assert!(
+        log.contains("example.com.zone:7"),
+        "error names file and line:\n{log}"
+    );
+    assert!(log.contains("CNAME"), "{log}");
+
+    // A syntax error names its line too, and the zone is still served.
+    std::fs::write(&file, ZONE.replace("ns1 A 192.0.2.1", "ns1 A 192.0.2.300")).unwrap();
+    let s = Server::start(dir.path(), &file, 5);
+    assert_eq!(www(&s), [192, 0, 2, 81]);
+    let q = build_query(3, &"ns1.example.com.".parse().unwrap(), Rtype::A, None);
+    assert!(query_udp(s.addr, &q).is_some());
+    let log = s.stop_with("TERM");
+    assert!(log.contains("example.com.zone:5"), "{log}");
+}
