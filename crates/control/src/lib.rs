@@ -9,6 +9,8 @@
 //! Not implemented yet: per-zone serial policies (`date`, `unixtime`) and
 //! partial changes (RRset edits) — they come with the REST API.
 
+#![warn(missing_docs)]
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use zonecast_proto::{Name, Record, Rtype};

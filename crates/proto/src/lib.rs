@@ -7,6 +7,8 @@
 //! Not implemented: DNSSEC signing/validation, EDNS options other than what
 //! is echoed (cookies, client subnet), TSIG (comes with the transfer work).
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod message;
 pub mod name;

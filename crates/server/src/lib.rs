@@ -10,6 +10,8 @@
 //! over TCP, NOTIMP for AXFR over UDP), NOTIFY and UPDATE (NOTIMP),
 //! response rate limiting, DNS cookies.
 
+#![warn(missing_docs)]
+
 pub mod pipeline;
 pub mod tcp;
 pub mod udp;

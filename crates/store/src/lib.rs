@@ -16,6 +16,8 @@
 //! tables, and checking that a change's SOA matches its `serial_to` or that
 //! records lie inside the zone (the callers validate zones).
 
+#![warn(missing_docs)]
+
 mod error;
 pub mod schema;
 mod sqlite;

@@ -7,6 +7,8 @@
 //! RFC 4592 (wildcards), RFC 6672 (DNAME), RFC 2308 (negative answers) and
 //! RFC 8482 (minimal ANY).
 
+#![warn(missing_docs)]
+
 pub mod answer;
 pub mod snapshot;
 pub mod validate;

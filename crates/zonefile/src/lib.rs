@@ -16,6 +16,8 @@
 //! error), and `$INCLUDE` in text that was not read from a file (refused, so
 //! uploaded zone text can't read server files).
 
+#![warn(missing_docs)]
+
 mod lexer;
 mod reader;
 mod writer;
