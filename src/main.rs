@@ -73,6 +73,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let zones = control.zones();
     info!(zones = zones.load().len(), "zones loaded");
+    release_startup_memory();
     let workers = args
         .udp_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -94,6 +95,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     drop(control);
     Ok(())
+}
+
+/// Hands the heap freed after loading (zone file parsing, validation, store
+/// inserts) back to the OS, so RSS reflects what serving needs.
+fn release_startup_memory() {
+    // SAFETY: malloc_trim only returns free pages of glibc's heaps to the OS.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 async fn shutdown_signal() {
