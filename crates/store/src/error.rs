@@ -111,6 +111,34 @@ pub enum StoreError {
     /// A stored value is not what this code wrote (a damaged or foreign database).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A TSIG key or API key of that name is already stored.
+    #[error("a key named '{name}' already exists")]
+    KeyExists {
+        /// The key's name.
+        name: String,
+    },
+    /// An API key with the same token hash is already stored (under another name).
+    #[error("API key '{name}': another key already has this token")]
+    DuplicateToken {
+        /// The name of the key being created.
+        name: String,
+    },
+    /// The TSIG key can't be deleted while zones refer to it in their settings.
+    #[error("TSIG key '{name}' is in use by zone(s) {}", zones.join(", "))]
+    KeyInUse {
+        /// The key's name.
+        name: String,
+        /// The zones whose settings name the key (lowercase, absolute), sorted.
+        zones: Vec<String>,
+    },
+    /// Zone settings that are not a JSON object.
+    #[error("zone {zone}: invalid settings: {reason}")]
+    InvalidSettings {
+        /// The zone.
+        zone: Name,
+        /// What is wrong.
+        reason: String,
+    },
     /// A zone kind other than `primary` or `secondary`.
     #[error("unknown zone kind '{0}' (expected 'primary' or 'secondary')")]
     UnknownKind(String),

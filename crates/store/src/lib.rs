@@ -11,14 +11,22 @@
 //! rdata octets; the TTL is not part of it (RFC 2181 §5.2). The schema and its
 //! migrations are described in [`schema`].
 //!
+//! Zone settings are an opaque JSON object to the store, except that
+//! [`Store::delete_tsig_key`] reads its `tsig_key` and `allow_transfer`
+//! fields to refuse deleting a key in use. TSIG keys and API keys live in
+//! their own tables (schema version 2); API tokens are kept only as hashes
+//! computed by the caller.
+//!
 //! Not implemented: the PostgreSQL backend, journal pruning (the journal
-//! grows until the zone is deleted), zone settings updates, TSIG and API key
-//! tables, and checking that a change's SOA matches its `serial_to` or that
-//! records lie inside the zone (the callers validate zones).
+//! grows until the zone is deleted), checking that a change's SOA matches its
+//! `serial_to` or that records lie inside the zone (the callers validate
+//! zones), and checking key algorithms, scopes or settings fields (the API
+//! does).
 
 #![warn(missing_docs)]
 
 mod error;
+mod keys;
 pub mod schema;
 mod sqlite;
 mod wire;
@@ -27,6 +35,7 @@ mod wire;
 mod tests;
 
 pub use error::StoreError;
+pub use keys::{ApiKeyRow, TsigKeyRow};
 pub use sqlite::{Store, DB_FILE};
 pub use wire::{decode_records, diff, encode_records};
 

@@ -18,9 +18,15 @@
 //!   [`crate::encode_records`].
 //! - `meta`: node-wide key/value settings.
 //!
-//! Planned for later migrations (not created yet): `tsig_keys(name, algorithm,
-//! secret)`, `api_keys(id, name, token_hash, scopes JSON, zones JSON)`, and
-//! secondary-zone refresh state.
+//! Version 2:
+//! - `tsig_keys`: TSIG keys (RFC 8945) by `name` (unique, case-insensitive),
+//!   with the algorithm's name and the raw secret; secrets are stored in
+//!   clear because signing needs them.
+//! - `api_keys`: API keys by `name` (unique, case-insensitive); only the
+//!   SHA-256 `token_hash` of the token is kept (unique); `scopes` is a JSON
+//!   array of strings, `zones` a JSON array of zone names or NULL for all zones.
+//!
+//! Planned for later migrations (not created yet): secondary-zone refresh state.
 
 use crate::error::{db, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -65,6 +71,24 @@ pub const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;
+    ",
+    // 2: TSIG keys and API keys.
+    "
+    CREATE TABLE tsig_keys (
+        name        TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE,
+        algorithm   TEXT    NOT NULL,
+        secret      BLOB    NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+        token_hash   BLOB    NOT NULL UNIQUE,
+        scopes       TEXT    NOT NULL CHECK (json_valid(scopes) AND json_type(scopes) = 'array'),
+        zones        TEXT    CHECK (zones IS NULL OR (json_valid(zones) AND json_type(zones) = 'array')),
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER
+    );
     ",
 ];
 

@@ -94,7 +94,7 @@ impl Store {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock rolled its transaction back (Transaction's drop).
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -132,38 +132,96 @@ impl Store {
 
     /// All records of a zone in the order they were stored, owners in the case given.
     pub fn zone_records(&self, name: &Name) -> Result<Vec<Record>, StoreError> {
+        Ok(self
+            .zone_records_with_ids(name)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// All records of a zone with their stable ids, in the order they were stored (ascending id).
+    ///
+    /// An id is never reused: a record removed and added again gets a new one.
+    pub fn zone_records_with_ids(&self, name: &Name) -> Result<Vec<(i64, Record)>, StoreError> {
         let mut conn = self.lock();
         let ctx = || format!("loading the records of zone {name}");
         let tx = conn.transaction().map_err(db(ctx))?;
         let zone = find_zone(&tx, name)?.ok_or_else(|| not_found(name))?;
         let mut stmt = tx
-            .prepare_cached("SELECT owner, rtype, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id")
+            .prepare_cached("SELECT id, owner, rtype, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id")
             .map_err(db(ctx))?;
         let mut rows = stmt.query([zone.id]).map_err(db(ctx))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db(ctx))? {
+            let id: i64 = row.get(0).map_err(db(ctx))?;
             let owner_wire = row
-                .get_ref(0)
+                .get_ref(1)
                 .and_then(|v| Ok(v.as_blob()?))
                 .map_err(db(ctx))?;
             let owner = Name::from_wire(owner_wire)
                 .map_err(|e| StoreError::Corrupt(format!("zone {name}: stored owner name: {e}")))?;
-            let rtype: u16 = row.get(1).map_err(db(ctx))?;
-            let class: u16 = row.get(2).map_err(db(ctx))?;
-            let ttl: u32 = row.get(3).map_err(db(ctx))?;
+            let rtype: u16 = row.get(2).map_err(db(ctx))?;
+            let class: u16 = row.get(3).map_err(db(ctx))?;
+            let ttl: u32 = row.get(4).map_err(db(ctx))?;
             let rdata = row
-                .get_ref(4)
+                .get_ref(5)
                 .and_then(|v| Ok(v.as_blob()?))
                 .map_err(db(ctx))?;
-            out.push(Record {
-                owner,
-                rtype: Rtype(rtype),
-                class: Class(class),
-                ttl,
-                rdata: rdata.into(),
-            });
+            out.push((
+                id,
+                Record {
+                    owner,
+                    rtype: Rtype(rtype),
+                    class: Class(class),
+                    ttl,
+                    rdata: rdata.into(),
+                },
+            ));
         }
         Ok(out)
+    }
+
+    /// Replaces a zone's settings JSON and bumps its `updated_at`; the serial is not touched.
+    ///
+    /// Refused with [`StoreError::NotFound`] for an absent zone and
+    /// [`StoreError::InvalidSettings`] unless `settings_json` is a JSON object.
+    /// The text is stored as given.
+    pub fn set_zone_settings(&self, zone: &Name, settings_json: &str) -> Result<(), StoreError> {
+        let ctx = || format!("updating the settings of zone {zone}");
+        let conn = self.lock();
+        let kind: Option<String> = conn
+            .prepare_cached("SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END")
+            .and_then(|mut s| s.query_row([settings_json], |r| r.get(0)))
+            .map_err(db(ctx))?;
+        match kind.as_deref() {
+            Some("object") => {}
+            Some(other) => {
+                return Err(StoreError::InvalidSettings {
+                    zone: zone.to_lowercase(),
+                    reason: format!("expected a JSON object, got {other}"),
+                })
+            }
+            None => {
+                return Err(StoreError::InvalidSettings {
+                    zone: zone.to_lowercase(),
+                    reason: "not valid JSON".into(),
+                })
+            }
+        }
+        let n = conn
+            .prepare_cached("UPDATE zones SET settings = ?1, updated_at = ?2 WHERE name = ?3")
+            .and_then(|mut s| {
+                s.execute(params![
+                    settings_json,
+                    now_ms(),
+                    zone.to_lowercase().to_string()
+                ])
+            })
+            .map_err(db(ctx))?;
+        if n == 0 {
+            return Err(not_found(zone));
+        }
+        Ok(())
     }
 
     /// Stores a new zone with `records` in one transaction and journals its creation.
@@ -239,6 +297,18 @@ impl Store {
     /// when an added record is present after the removals, [`StoreError::InvalidRecord`]
     /// for rdata too long for the wire.
     pub fn commit_change(&self, zone: &Name, change: &Change) -> Result<JournalEntry, StoreError> {
+        self.commit_change_with_ids(zone, change)
+            .map(|(entry, _)| entry)
+    }
+
+    /// [`Store::commit_change`], also returning the new record ids of `change.added`, in its order.
+    ///
+    /// The ids are those [`Store::zone_records_with_ids`] reports for these records.
+    pub fn commit_change_with_ids(
+        &self,
+        zone: &Name,
+        change: &Change,
+    ) -> Result<(JournalEntry, Vec<i64>), StoreError> {
         check_records(zone, &change.removed)?;
         check_records(zone, &change.added)?;
         let now = now_ms();
@@ -275,12 +345,14 @@ impl Store {
                 }
             }
         }
+        let mut ids = Vec::with_capacity(change.added.len());
         {
             let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
             for r in &change.added {
                 if insert_record(&mut insert, row.id, r, &mut key).map_err(db(ctx))? == 0 {
                     return Err(duplicate(&row.name, r));
                 }
+                ids.push(tx.last_insert_rowid());
             }
         }
         tx.prepare_cached("UPDATE zones SET serial = ?1, updated_at = ?2 WHERE id = ?3")
@@ -307,12 +379,15 @@ impl Store {
             seq,
             "change committed"
         );
-        Ok(JournalEntry {
-            seq,
-            zone: row.name,
-            change: change.clone(),
-            committed_at: now,
-        })
+        Ok((
+            JournalEntry {
+                seq,
+                zone: row.name,
+                change: change.clone(),
+                committed_at: now,
+            },
+            ids,
+        ))
     }
 
     /// The changes leading from `serial` to the zone's current serial, oldest first.

@@ -5,6 +5,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Instant;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
+mod api;
+
 fn name(s: &str) -> Name {
     s.parse().unwrap()
 }
@@ -110,7 +112,15 @@ fn migrates_from_empty() {
     tables.sort();
     assert_eq!(
         tables,
-        ["journal", "meta", "records", "schema_migrations", "zones"]
+        [
+            "api_keys",
+            "journal",
+            "meta",
+            "records",
+            "schema_migrations",
+            "tsig_keys",
+            "zones"
+        ]
     );
     let applied: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
