@@ -11,14 +11,18 @@ use zonecast_store::Store;
 #[derive(Parser)]
 #[command(name = "zonecast", version, about = "Authoritative DNS platform")]
 struct Cli {
+    #[command(flatten)]
+    client: zonecast_cli::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a full node: embedded store, DNS over UDP and TCP.
+    /// Run a full node: embedded store, DNS over UDP and TCP, the management API.
     Serve(ServeArgs),
+    #[command(flatten)]
+    Client(zonecast_cli::ClientCommand),
 }
 
 #[derive(Parser)]
@@ -35,6 +39,12 @@ struct ServeArgs {
     /// UDP worker threads per listen address (default: one per CPU).
     #[arg(long)]
     udp_workers: Option<usize>,
+    /// Address of the management HTTP API.
+    #[arg(long, default_value = "127.0.0.1:8053")]
+    api_listen: SocketAddr,
+    /// Bootstrap admin token for the API (otherwise generated on first start and printed once).
+    #[arg(long, env = "ZONECAST_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,8 +55,13 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Client(cmd) => {
+            let c = cli.client;
+            std::process::exit(zonecast_cli::run(cmd, &c.api, c.token.as_deref(), c.json))
+        }
     }
 }
 
@@ -71,9 +86,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     }
+    if let Some(token) = zonecast_api::ensure_admin_token(&control, args.api_token.as_deref())
+        .map_err(|e| anyhow::anyhow!("setting up the admin API token: {e}"))?
+    {
+        // Printed once: only its hash is stored.
+        println!("admin API token (shown once, store it now): {token}");
+    }
     let zones = control.zones();
     info!(zones = zones.load().len(), "zones loaded");
     release_startup_memory();
+    let control = std::sync::Arc::new(control);
     let workers = args
         .udp_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -89,6 +111,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::spawn(zonecast_server::tcp::serve(listener, zones.clone()));
             info!(%bound, udp_workers = workers, "DNS listening on UDP and TCP");
         }
+        let api = tokio::net::TcpListener::bind(args.api_listen)
+            .await
+            .with_context(|| format!("API cannot listen on {}", args.api_listen))?;
+        info!(addr = %api.local_addr()?, "API listening");
+        tokio::spawn(zonecast_api::serve(
+            api,
+            zonecast_api::ApiState::new(control.clone()),
+        ));
         shutdown_signal().await;
         info!("shutting down");
         anyhow::Ok(())

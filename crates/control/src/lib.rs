@@ -1,24 +1,52 @@
 //! The write path of a zonecast node: every change to a zone is validated as
 //! a whole, given a new SOA serial, committed to the store as one transaction
-//! with its journal entry, and then published as a new in-memory snapshot.
+//! with its journal entry, and then published as a new in-memory snapshot
+//! before the call returns.
 //!
-//! Serials follow RFC 1982 arithmetic and never go backwards: a zone file
-//! whose serial is newer than the stored one keeps it; otherwise the stored
-//! serial is incremented (see docs/decisions/0004-zone-file-serials.md).
+//! Each zone's current records are kept in memory here (loaded at open,
+//! updated after each commit), so validating a change only looks at what it
+//! touches: owners inside the zone, class IN, no meta types, TTL ≤ 2^31−1
+//! (RFC 2181 §8), CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1), no
+//! data below a DNAME and one DNAME per owner (RFC 6672 §2.4), the apex
+//! keeps its SOA and at least one NS (RFC 1035 §5.2, RFC 1034 §4.2.1), and
+//! rdata well-formed for its type. Writers to one zone are serialised by a
+//! per-zone mutex, so no update is lost.
 //!
-//! Not implemented yet: per-zone serial policies (`date`, `unixtime`) and
-//! partial changes (RRset edits) — they come with the REST API.
+//! Serials follow RFC 1982 arithmetic and never go backwards: API changes
+//! advance them by the zone's [`SerialPolicy`]; a zone file whose serial is
+//! newer than the stored one keeps it, otherwise the serial advances (see
+//! docs/decisions/0004-zone-file-serials.md).
+//!
+//! A zone without apex NS (a primary created without records) is stored but
+//! not published to the DNS [`ZoneSet`] until it has NS records; so is a
+//! secondary zone before its first transfer.
+//!
+//! Not implemented: the snapshot rebuild after a change ([`Zone::build`]) is
+//! O(zone size), not incremental; zone settings are written in a second
+//! store transaction after a zone's creation; whether a named TSIG key
+//! exists is not checked.
 
 #![warn(missing_docs)]
 
+mod serial;
+mod settings;
+mod state;
+
+pub use serial::{date_serial, next_serial, serial_gt, SerialPolicy};
+pub use settings::{parse_server, ZoneSettings};
+pub use state::Edit;
+
+use state::ZoneState;
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use zonecast_proto::{Name, Record, Rtype};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::{Change, Store, StoreError, ZoneKind};
 use zonecast_zone::{SharedZones, Zone, ZoneError, ZoneSet};
 use zonecast_zonefile::ZoneFileError;
 
-/// Errors of the write path, with the zone they concern.
+/// Errors of the write path, with the zone, record or field they concern.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     /// The store refused or failed.
@@ -30,6 +58,28 @@ pub enum ControlError {
     /// The records could not become a zone snapshot.
     #[error(transparent)]
     Zone(#[from] ZoneError),
+    /// The zone or record does not exist (HTTP 404).
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. `zone example.com.`.
+        what: String,
+    },
+    /// The request contradicts the current state (HTTP 409): exists already, serial moved on, ...
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+    },
+    /// The request is malformed or breaks a zone rule (HTTP 422); nothing was applied.
+    #[error("{}{field}: {message}", index.map(|i| format!("edits[{i}].")).unwrap_or_default())]
+    Invalid {
+        /// Which edit of the list is at fault, when the request was a list of edits.
+        index: Option<usize>,
+        /// The field at fault, relative to the edit when `index` is set (`records[1]`, `ttl`, `name`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// What loading a zone did.
@@ -54,32 +104,119 @@ pub enum LoadOutcome {
     },
 }
 
+/// A zone as the API shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneInfo {
+    /// The apex (lowercase).
+    pub name: Name,
+    /// Primary or secondary.
+    pub kind: ZoneKind,
+    /// The current SOA serial (0 for a secondary never transferred).
+    pub serial: u32,
+    /// The zone's settings.
+    pub settings: ZoneSettings,
+    /// Number of records, SOA included.
+    pub record_count: usize,
+    /// Creation time, unix seconds.
+    pub created_at: i64,
+    /// Time of the last change (records or settings), unix seconds.
+    pub updated_at: i64,
+}
+
+/// What a committed change did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The zone.
+    pub zone: Name,
+    /// Serial before.
+    pub serial_from: u32,
+    /// Serial after; equal to `serial_from` when nothing changed.
+    pub serial_to: u32,
+    /// The journal position of the change; 0 when nothing changed.
+    pub seq: i64,
+    /// Store ids of the records added, the new SOA's among them (look them up with [`Control::record`]).
+    pub added_ids: Vec<i64>,
+}
+
+type ZoneHandle = Arc<Mutex<ZoneState>>;
+
 /// The store plus the published snapshots; the one place zones are written.
 pub struct Control {
     store: Store,
     zones: SharedZones,
-    write_lock: Mutex<()>,
+    /// Zone handles by apex; the write lock also serialises creation and deletion.
+    state: RwLock<HashMap<Name, ZoneHandle>>,
+}
+
+fn lock(z: &ZoneHandle) -> MutexGuard<'_, ZoneState> {
+    z.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn zone_not_found(name: &Name) -> ControlError {
+    ControlError::NotFound {
+        what: format!("zone {}", name.to_lowercase()),
+    }
+}
+
+/// Maps store refusals to 404/409 errors; failures stay [`ControlError::Store`].
+fn store_err(e: StoreError) -> ControlError {
+    match e {
+        StoreError::NotFound { zone } => zone_not_found(&zone),
+        StoreError::AlreadyExists { .. }
+        | StoreError::SerialMismatch { .. }
+        | StoreError::DuplicateRecord { .. }
+        | StoreError::KeyExists { .. }
+        | StoreError::KeyInUse { .. } => ControlError::Conflict {
+            message: e.to_string(),
+        },
+        StoreError::MissingRecord { .. } => ControlError::NotFound {
+            what: e.to_string(),
+        },
+        other => ControlError::Store(other),
+    }
 }
 
 impl Control {
     /// Loads every stored zone into memory and returns the write path over `store`.
     ///
     /// A stored zone that no longer builds (it cannot happen through this
-    /// API) is logged and left out rather than stopping the node.
+    /// API) is logged and not served rather than stopping the node.
     pub fn open(store: Store) -> Result<Control, ControlError> {
-        let mut set = ZoneSet::new();
-        for row in store.zones()? {
-            let records = store.zone_records(&row.name)?;
-            match Zone::build(&row.name, &records) {
-                Ok(z) => set = set.with_zone(Arc::new(z)),
-                Err(e) => tracing::error!(zone = %row.name, error = %e, "stored zone not loaded"),
-            }
-        }
-        Ok(Control {
+        let control = Control {
             store,
-            zones: Arc::new(arc_swap::ArcSwap::from_pointee(set)),
-            write_lock: Mutex::new(()),
-        })
+            zones: Arc::new(arc_swap::ArcSwap::from_pointee(ZoneSet::new())),
+            state: RwLock::new(HashMap::new()),
+        };
+        let mut map = HashMap::new();
+        for row in control.store.zones()? {
+            let records = control.store.zone_records_with_ids(&row.name)?;
+            let settings = ZoneSettings::from_json(&row.settings).unwrap_or_else(|e| {
+                tracing::error!(zone = %row.name, error = %e, "stored zone settings unreadable; using defaults");
+                ZoneSettings::default()
+            });
+            let z = ZoneState::new(
+                row.name.clone(),
+                row.kind,
+                settings,
+                row.serial,
+                row.created_at,
+                row.updated_at,
+                records,
+            );
+            if let Err(e) = control.publish(&z) {
+                tracing::error!(zone = %row.name, error = %e, "stored zone not loaded");
+            }
+            map.insert(row.name, Arc::new(Mutex::new(z)));
+        }
+        *control.state.write().unwrap_or_else(|p| p.into_inner()) = map;
+        Ok(control)
     }
 
     /// The snapshots the listeners answer from.
@@ -92,6 +229,385 @@ impl Control {
         &self.store
     }
 
+    fn handle(&self, name: &Name) -> Result<ZoneHandle, ControlError> {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| zone_not_found(name))
+    }
+
+    /// Publishes the zone's records as a snapshot, or withdraws it while it has no SOA or apex NS.
+    fn publish(&self, z: &ZoneState) -> Result<(), ControlError> {
+        if z.soa().is_none() || !z.has_apex_ns() {
+            self.zones.rcu(|cur| cur.without_zone(&z.apex));
+            return Ok(());
+        }
+        // O(zone size): the snapshot is rebuilt whole.
+        let zone = Arc::new(Zone::build(&z.apex, &z.records())?);
+        self.zones.rcu(|cur| cur.with_zone(zone.clone()));
+        Ok(())
+    }
+
+    fn info(z: &ZoneState) -> ZoneInfo {
+        ZoneInfo {
+            name: z.apex.clone(),
+            kind: z.kind,
+            serial: z.serial,
+            settings: z.settings.clone(),
+            record_count: z.count,
+            created_at: z.created_at.div_euclid(1000),
+            updated_at: z.updated_at.div_euclid(1000),
+        }
+    }
+
+    /// Creates a zone; conflict when it exists.
+    ///
+    /// With `records`, they must form a valid zone (SOA and apex NS included)
+    /// and their SOA serial is kept. Without, a primary gets a default SOA
+    /// (`ns1.<zone> hostmaster.<zone> <serial by policy> 3600 900 1209600 300`)
+    /// and no NS, so it is not served until NS records are added; a
+    /// secondary starts empty (serial 0) until its first transfer. A
+    /// secondary needs at least one primary.
+    pub fn create_zone(
+        &self,
+        name: &Name,
+        kind: ZoneKind,
+        settings: ZoneSettings,
+        records: Option<Vec<Record>>,
+    ) -> Result<ZoneInfo, ControlError> {
+        self.create_zone_at(name, kind, settings, records, now_secs())
+    }
+
+    pub(crate) fn create_zone_at(
+        &self,
+        name: &Name,
+        kind: ZoneKind,
+        settings: ZoneSettings,
+        records: Option<Vec<Record>>,
+        now: i64,
+    ) -> Result<ZoneInfo, ControlError> {
+        settings.validate()?;
+        if kind == ZoneKind::Secondary && settings.primaries.is_empty() {
+            return Err(ControlError::Invalid {
+                index: None,
+                field: "primaries".into(),
+                message: "a secondary zone needs at least one primary".into(),
+            });
+        }
+        let apex = name.to_lowercase();
+        let records = match records {
+            Some(records) => {
+                let (records, warnings) = zonecast_zone::validate::normalize(records);
+                for w in warnings {
+                    tracing::warn!(zone = %apex, "{w}");
+                }
+                check_zone(&apex, &records)?;
+                records
+            }
+            None if kind == ZoneKind::Primary => {
+                let serial = settings.serial_policy.next(0, now);
+                let text = format!("ns1 hostmaster {serial} 3600 900 1209600 300");
+                let rdata = zonecast_zonefile::parse_rdata(Rtype::SOA, &text, &apex)?;
+                vec![Record {
+                    owner: apex.clone(),
+                    rtype: Rtype::SOA,
+                    class: Class::IN,
+                    ttl: 3600,
+                    rdata: rdata.into(),
+                }]
+            }
+            None => Vec::new(),
+        };
+        let mut map = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(&apex) {
+            return Err(ControlError::Conflict {
+                message: format!("zone {apex} already exists"),
+            });
+        }
+        let row = self
+            .store
+            .create_zone(&apex, kind, &records)
+            .map_err(store_err)?;
+        let mut updated_at = row.updated_at;
+        if settings != ZoneSettings::default() {
+            if let Err(e) = self.store.set_zone_settings(&apex, &settings.to_json()) {
+                // Don't leave a zone with settings other than asked for.
+                if let Err(d) = self.store.delete_zone(&apex) {
+                    tracing::error!(zone = %apex, error = %d, "zone created without its settings and not removed");
+                }
+                return Err(store_err(e));
+            }
+            updated_at = now_ms();
+        }
+        let ids = self.store.zone_records_with_ids(&apex)?;
+        let z = ZoneState::new(
+            row.name.clone(),
+            kind,
+            settings,
+            row.serial,
+            row.created_at,
+            updated_at,
+            ids,
+        );
+        self.publish(&z)?;
+        let info = Control::info(&z);
+        map.insert(row.name, Arc::new(Mutex::new(z)));
+        tracing::info!(zone = %apex, %kind, serial = info.serial, "zone created");
+        Ok(info)
+    }
+
+    /// Deletes a zone with its records and journal, and stops serving it.
+    pub fn delete_zone(&self, name: &Name) -> Result<(), ControlError> {
+        let mut map = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let h = map.get(name).cloned().ok_or_else(|| zone_not_found(name))?;
+        let mut z = lock(&h);
+        if !self.store.delete_zone(&z.apex).map_err(store_err)? {
+            tracing::warn!(zone = %z.apex, "zone was already gone from the store");
+        }
+        z.deleted = true;
+        self.zones.rcu(|cur| cur.without_zone(&z.apex));
+        map.remove(name);
+        tracing::info!(zone = %z.apex, "zone deleted");
+        Ok(())
+    }
+
+    /// Replaces a zone's settings (not its records or serial).
+    pub fn update_settings(
+        &self,
+        name: &Name,
+        settings: ZoneSettings,
+    ) -> Result<ZoneInfo, ControlError> {
+        settings.validate()?;
+        let h = self.handle(name)?;
+        let mut z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(name));
+        }
+        if z.kind == ZoneKind::Secondary && settings.primaries.is_empty() {
+            return Err(ControlError::Invalid {
+                index: None,
+                field: "primaries".into(),
+                message: "a secondary zone needs at least one primary".into(),
+            });
+        }
+        self.store
+            .set_zone_settings(&z.apex, &settings.to_json())
+            .map_err(store_err)?;
+        z.settings = settings;
+        z.updated_at = now_ms();
+        Ok(Control::info(&z))
+    }
+
+    /// One zone's information.
+    pub fn zone_info(&self, name: &Name) -> Result<ZoneInfo, ControlError> {
+        let h = self.handle(name)?;
+        let z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(name));
+        }
+        Ok(Control::info(&z))
+    }
+
+    /// Every zone's information, sorted by name (as text).
+    pub fn list_zones(&self) -> Result<Vec<ZoneInfo>, ControlError> {
+        let handles: Vec<ZoneHandle> = self
+            .state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut out: Vec<ZoneInfo> = handles
+            .iter()
+            .map(|h| lock(h))
+            .filter(|z| !z.deleted)
+            .map(|z| Control::info(&z))
+            .collect();
+        out.sort_by_cached_key(|i| i.name.to_string());
+        Ok(out)
+    }
+
+    /// A zone's records with their ids, ascending id.
+    pub fn records(&self, zone: &Name) -> Result<Vec<(i64, Record)>, ControlError> {
+        let h = self.handle(zone)?;
+        let z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(zone));
+        }
+        Ok(z.records_with_ids())
+    }
+
+    /// One record by id.
+    pub fn record(&self, zone: &Name, id: i64) -> Result<Record, ControlError> {
+        let h = self.handle(zone)?;
+        let z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(zone));
+        }
+        z.record(id).cloned().ok_or_else(|| ControlError::NotFound {
+            what: format!("record {id} in zone {}", z.apex),
+        })
+    }
+
+    /// Applies `edits` to a primary zone as one change: all or nothing.
+    ///
+    /// Validated as a whole (see the module docs; the SOA can't be edited
+    /// here, only through the zone file), then one store transaction
+    /// (records, SOA serial by the zone's policy, journal entry), then the
+    /// new snapshot is published before returning. `if_serial` other than
+    /// the current serial is a conflict. Edits that change nothing bump
+    /// nothing: the result has `serial_from == serial_to`.
+    pub fn apply(
+        &self,
+        zone: &Name,
+        edits: Vec<Edit>,
+        if_serial: Option<u32>,
+    ) -> Result<Applied, ControlError> {
+        self.apply_at(zone, edits, if_serial, now_secs())
+    }
+
+    pub(crate) fn apply_at(
+        &self,
+        zone: &Name,
+        edits: Vec<Edit>,
+        if_serial: Option<u32>,
+        now: i64,
+    ) -> Result<Applied, ControlError> {
+        let h = self.handle(zone)?;
+        let mut z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(zone));
+        }
+        if z.kind == ZoneKind::Secondary {
+            return Err(ControlError::Conflict {
+                message: format!(
+                    "zone {} is a secondary zone; it changes only by transfers from its primaries",
+                    z.apex
+                ),
+            });
+        }
+        check_if_serial(&z, if_serial)?;
+        let plan = z.plan(&edits)?;
+        let from = z.serial;
+        if plan.removed.is_empty() && plan.added.is_empty() {
+            return Ok(no_change(&z));
+        }
+        let old_soa = z.soa().cloned().ok_or_else(|| ControlError::Conflict {
+            message: format!("zone {} has no SOA record", z.apex),
+        })?;
+        let to = z.settings.serial_policy.next(from, now);
+        let new_soa = with_serial(&z.apex, vec![old_soa.clone()], to);
+        let mut removed = plan.removed;
+        removed.push(old_soa);
+        let mut added = plan.added;
+        added.extend(new_soa);
+        let (seq, added_ids) = self.commit(&mut z, from, to, removed, added)?;
+        Ok(Applied {
+            zone: z.apex.clone(),
+            serial_from: from,
+            serial_to: to,
+            seq,
+            added_ids,
+        })
+    }
+
+    /// Commits one change (SOA records included) and brings memory and the snapshot up to date.
+    fn commit(
+        &self,
+        z: &mut ZoneState,
+        from: u32,
+        to: u32,
+        removed: Vec<Record>,
+        added: Vec<Record>,
+    ) -> Result<(i64, Vec<i64>), ControlError> {
+        let change = Change {
+            serial_from: from,
+            serial_to: to,
+            removed,
+            added,
+        };
+        let (entry, ids) = self
+            .store
+            .commit_change_with_ids(&z.apex, &change)
+            .map_err(store_err)?;
+        for r in &change.removed {
+            z.remove(r);
+        }
+        for (id, r) in ids.iter().zip(change.added) {
+            z.insert(*id, r);
+        }
+        z.serial = to;
+        z.updated_at = entry.committed_at;
+        self.publish(z)?;
+        tracing::debug!(zone = %z.apex, from, to, seq = entry.seq, "change applied");
+        Ok((entry.seq, ids))
+    }
+
+    /// Replaces the whole content of a primary zone by zone file text, atomically.
+    ///
+    /// The text is read with `$ORIGIN` defaulting to the zone and checked
+    /// against the zone rules. Its SOA serial is kept when newer than the
+    /// current one; otherwise the serial advances by the zone's policy.
+    pub fn replace_zone_text(&self, zone: &Name, zonefile: &str) -> Result<Applied, ControlError> {
+        self.replace_zone_text_at(zone, zonefile, now_secs())
+    }
+
+    pub(crate) fn replace_zone_text_at(
+        &self,
+        zone: &Name,
+        zonefile: &str,
+        now: i64,
+    ) -> Result<Applied, ControlError> {
+        let h = self.handle(zone)?;
+        let data = zonecast_zonefile::load_str(zonefile, &zone.to_lowercase(), "zonefile")?;
+        let (records, warnings) = zonecast_zone::validate::normalize(data.records);
+        let mut z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(zone));
+        }
+        for w in warnings {
+            tracing::warn!(zone = %z.apex, "{w}");
+        }
+        if z.kind == ZoneKind::Secondary {
+            return Err(ControlError::Conflict {
+                message: format!(
+                    "zone {} is a secondary zone; it changes only by transfers from its primaries",
+                    z.apex
+                ),
+            });
+        }
+        let policy = z.settings.serial_policy;
+        let from = z.serial;
+        match self.replace_locked(&mut z, records, |cur, file| {
+            if serial_gt(file, cur) {
+                file
+            } else {
+                policy.next(cur, now)
+            }
+        })? {
+            None => Ok(no_change(&z)),
+            Some((to, seq, added_ids)) => Ok(Applied {
+                zone: z.apex.clone(),
+                serial_from: from,
+                serial_to: to,
+                seq,
+                added_ids,
+            }),
+        }
+    }
+
+    /// The zone's content as a zone file.
+    pub fn export_zone(&self, zone: &Name) -> Result<String, ControlError> {
+        let h = self.handle(zone)?;
+        let z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(zone));
+        }
+        Ok(zonecast_zonefile::write_zone(&z.apex, &z.records()))
+    }
+
     /// Loads a zone file (origin from `$ORIGIN` or the file name) and stores it if it differs.
     pub fn load_zone_file(&self, path: &Path) -> Result<(Name, LoadOutcome), ControlError> {
         let data = zonecast_zonefile::load_file(path, None)?;
@@ -99,7 +615,11 @@ impl Control {
         Ok((data.origin, outcome))
     }
 
-    /// Makes `records` (already validated) the whole content of the zone at `origin`.
+    /// Makes `records` the whole content of the zone at `origin`, creating a primary zone if absent.
+    ///
+    /// The records must form a valid zone. A newer SOA serial among them is
+    /// kept; otherwise the stored serial is incremented. Also the path for
+    /// transferred content of secondary zones.
     pub fn replace_zone(
         &self,
         origin: &Name,
@@ -109,63 +629,113 @@ impl Control {
         for w in warnings {
             tracing::warn!(zone = %origin, "{w}");
         }
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(row) = self.store.zone(origin)? else {
-            let zone = Zone::build(origin, &records)?;
-            let row = self
-                .store
-                .create_zone(origin, ZoneKind::Primary, &records)?;
-            self.publish(zone);
-            return Ok(LoadOutcome::Created { serial: row.serial });
+        let h = match self.handle(origin) {
+            Ok(h) => h,
+            Err(ControlError::NotFound { .. }) => {
+                let info = self.create_zone(
+                    origin,
+                    ZoneKind::Primary,
+                    ZoneSettings::default(),
+                    Some(records),
+                )?;
+                return Ok(LoadOutcome::Created {
+                    serial: info.serial,
+                });
+            }
+            Err(e) => return Err(e),
         };
-        let old = self.store.zone_records(origin)?;
+        check_zone(origin, &records)?;
+        let mut z = lock(&h);
+        if z.deleted {
+            return Err(zone_not_found(origin));
+        }
+        let from = z.serial;
+        let apex = z.apex.clone();
+        match self.replace_locked(&mut z, records, |cur, file| {
+            let to = next_serial(cur, file);
+            if to != file {
+                tracing::info!(zone = %apex, file_serial = file, new_serial = to, "zone content changed without a newer serial; serial incremented");
+            }
+            to
+        })? {
+            None => Ok(LoadOutcome::Unchanged { serial: from }),
+            Some((to, _, _)) => Ok(LoadOutcome::Updated { from, to }),
+        }
+    }
+
+    /// Replaces the zone's records (already validated) under its lock; `None` when nothing differs.
+    ///
+    /// `serial(current, file_serial)` gives the new serial.
+    fn replace_locked(
+        &self,
+        z: &mut ZoneState,
+        records: Vec<Record>,
+        serial: impl FnOnce(u32, u32) -> u32,
+    ) -> Result<Option<(u32, i64, Vec<i64>)>, ControlError> {
+        let old = z.records();
         let (removed, added) = zonecast_store::diff(&old, &records);
         if removed.is_empty() && added.is_empty() {
-            return Ok(LoadOutcome::Unchanged { serial: row.serial });
+            return Ok(None);
         }
-        let file_serial = soa_serial(origin, &records).unwrap_or(0);
-        let new_serial = next_serial(row.serial, file_serial);
-        let records = if new_serial == file_serial {
+        let from = z.serial;
+        let file_serial = soa_serial(&z.apex, &records).unwrap_or(0);
+        let to = serial(from, file_serial);
+        let records = if to == file_serial {
             records
         } else {
-            tracing::info!(zone = %origin, file_serial, new_serial, "zone content changed without a newer serial; serial incremented");
-            with_serial(origin, records, new_serial)
+            with_serial(&z.apex, records, to)
         };
         let (removed, added) = zonecast_store::diff(&old, &records);
-        let zone = Zone::build(origin, &records)?;
-        let change = Change {
-            serial_from: row.serial,
-            serial_to: new_serial,
-            removed,
-            added,
-        };
-        self.store.commit_change(origin, &change)?;
-        self.publish(zone);
-        Ok(LoadOutcome::Updated {
-            from: row.serial,
-            to: new_serial,
-        })
-    }
-
-    fn publish(&self, zone: Zone) {
-        let current = self.zones.load();
-        self.zones
-            .store(Arc::new(current.with_zone(Arc::new(zone))));
+        let (seq, ids) = self.commit(z, from, to, removed, added)?;
+        Ok(Some((to, seq, ids)))
     }
 }
 
-/// RFC 1982 §3.2: true when `a` is newer than `b`.
-pub fn serial_gt(a: u32, b: u32) -> bool {
-    a != b && (a.wrapping_sub(b) as i32) > 0
+fn check_if_serial(z: &ZoneState, if_serial: Option<u32>) -> Result<(), ControlError> {
+    match if_serial {
+        Some(s) if s != z.serial => Err(ControlError::Conflict {
+            message: format!(
+                "zone {} is at serial {}, not {s}; re-read it and retry",
+                z.apex, z.serial
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
-/// The serial to store after `current`: `candidate` when it is newer, else `current + 1` (wrapping).
-pub fn next_serial(current: u32, candidate: u32) -> u32 {
-    if serial_gt(candidate, current) {
-        candidate
-    } else {
-        current.wrapping_add(1)
+fn no_change(z: &ZoneState) -> Applied {
+    Applied {
+        zone: z.apex.clone(),
+        serial_from: z.serial,
+        serial_to: z.serial,
+        seq: 0,
+        added_ids: Vec::new(),
     }
+}
+
+/// The zone rules over a whole record set; the first problem as an [`ControlError::Invalid`] naming `records[i]`.
+fn check_zone(origin: &Name, records: &[Record]) -> Result<(), ControlError> {
+    match zonecast_zone::validate::validate_zone(origin, records) {
+        Ok(()) => Ok(()),
+        Err(problems) => {
+            let first = problems.into_iter().next();
+            Err(ControlError::Invalid {
+                index: None,
+                field: first
+                    .as_ref()
+                    .and_then(|p| p.index)
+                    .map_or_else(|| "records".to_string(), |i| format!("records[{i}]")),
+                message: first.map(|p| p.message).unwrap_or_default(),
+            })
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The serial of the apex SOA among `records`.
@@ -174,8 +744,10 @@ pub fn soa_serial(origin: &Name, records: &[Record]) -> Option<u32> {
         .iter()
         .find(|r| r.rtype == Rtype::SOA && r.owner == *origin)?;
     let at = soa_serial_offset(&soa.rdata)?;
-    let b = soa.rdata.get(at..at + 4)?;
-    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    match soa.rdata.get(at..at + 4)? {
+        [a, b, c, d] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
 }
 
 fn soa_serial_offset(rdata: &[u8]) -> Option<usize> {
@@ -201,88 +773,4 @@ fn with_serial(origin: &Name, mut records: Vec<Record>, serial: u32) -> Vec<Reco
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serial_arithmetic() {
-        assert!(serial_gt(2, 1));
-        assert!(!serial_gt(1, 2));
-        assert!(serial_gt(0, u32::MAX));
-        assert!(!serial_gt(5, 5));
-        assert_eq!(next_serial(10, 20), 20);
-        assert_eq!(next_serial(10, 5), 11);
-        assert_eq!(next_serial(10, 10), 11);
-        assert_eq!(next_serial(u32::MAX, 3), 3);
-        assert_eq!(next_serial(u32::MAX, u32::MAX), 0);
-    }
-
-    fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
-        let p = dir.join(name);
-        std::fs::write(&p, body).unwrap();
-        p
-    }
-
-    const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 host 5 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n";
-
-    #[test]
-    fn reload_same_is_noop_changed_is_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
-        let f = write(dir.path(), "example.com.zone", ZONE);
-        let (origin, o) = control.load_zone_file(&f).unwrap();
-        assert_eq!(o, LoadOutcome::Created { serial: 5 });
-        assert_eq!(
-            control.load_zone_file(&f).unwrap().1,
-            LoadOutcome::Unchanged { serial: 5 }
-        );
-        // Changed content, same serial: the serial is bumped and journaled.
-        write(
-            dir.path(),
-            "example.com.zone",
-            &ZONE.replace("192.0.2.2", "192.0.2.3"),
-        );
-        assert_eq!(
-            control.load_zone_file(&f).unwrap().1,
-            LoadOutcome::Updated { from: 5, to: 6 }
-        );
-        let journal = control.store().journal(&origin).unwrap();
-        let last = journal.last().unwrap();
-        assert_eq!((last.change.serial_from, last.change.serial_to), (5, 6));
-        assert_eq!(last.change.removed.len(), 2, "old SOA and old A");
-        assert_eq!(last.change.added.len(), 2, "new SOA and new A");
-        assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 6);
-        // A newer serial in the file is kept.
-        write(
-            dir.path(),
-            "example.com.zone",
-            &ZONE.replace(" 5 3600", " 100 3600"),
-        );
-        assert_eq!(
-            control.load_zone_file(&f).unwrap().1,
-            LoadOutcome::Updated { from: 6, to: 100 }
-        );
-        // Reopening serves the stored zone.
-        drop(control);
-        let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
-        assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 100);
-    }
-
-    #[test]
-    fn rejected_file_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
-        let f = write(dir.path(), "example.com.zone", ZONE);
-        let (origin, _) = control.load_zone_file(&f).unwrap();
-        write(
-            dir.path(),
-            "example.com.zone",
-            &format!("{ZONE}www CNAME elsewhere.example.\n"),
-        );
-        let err = control.load_zone_file(&f).unwrap_err().to_string();
-        assert!(err.contains("example.com.zone:7"), "{err}");
-        assert_eq!(control.store().zone(&origin).unwrap().unwrap().serial, 5);
-        assert_eq!(control.store().journal(&origin).unwrap().len(), 1);
-        assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 5);
-    }
-}
+mod tests;

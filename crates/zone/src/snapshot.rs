@@ -230,16 +230,8 @@ impl Zone {
             }
             let list = &mut sets[i];
             match list.iter_mut().find(|(t, _, _)| *t == r.rtype) {
-                Some((_, _, rdatas)) => {
-                    if !rdatas.iter().any(|d| d == &rdata) {
-                        rdatas.push(rdata);
-                        count += 1;
-                    }
-                }
-                None => {
-                    list.push((r.rtype, r.ttl, vec![rdata]));
-                    count += 1;
-                }
+                Some((_, _, rdatas)) => rdatas.push(rdata),
+                None => list.push((r.rtype, r.ttl, vec![rdata])),
             }
         }
         let (soa_ttl, soa_rdata) = soa.ok_or(ZoneError::NoSoa { zone: zone_name })?;
@@ -252,6 +244,12 @@ impl Zone {
             .zip(sets)
             .map(|(name, mut list)| {
                 list.sort_by_key(|(t, _, _)| *t);
+                // Canonical rdata order (RFC 4034 §6.3), duplicates dropped (RFC 2181 §5).
+                for (_, _, rdatas) in list.iter_mut() {
+                    rdatas.sort_unstable();
+                    rdatas.dedup();
+                    count += rdatas.len();
+                }
                 let mut flags = 0;
                 let is_apex = name == *apex;
                 for (t, _, _) in &list {

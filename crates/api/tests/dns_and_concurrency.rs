@@ -1,0 +1,186 @@
+//! A change is answered by DNS right after the HTTP response; concurrent writers lose nothing.
+
+mod common;
+
+use common::{TestServer, ADMIN};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::net::UdpSocket;
+use std::time::Duration;
+use zonecast_proto::message::{build_query, Message};
+use zonecast_proto::{Name, Record, Rtype};
+
+fn query(server: std::net::SocketAddr, name: &str, rtype: Rtype) -> Message {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let q = build_query(
+        0x1234,
+        &Name::from_presentation(name, None).unwrap(),
+        rtype,
+        Some(1232),
+    );
+    sock.send_to(&q, server).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    Message::parse(&buf[..n]).unwrap()
+}
+
+fn a_answers(m: &Message) -> Vec<[u8; 4]> {
+    m.answer
+        .iter()
+        .filter(|r| r.rtype == Rtype::A)
+        .filter_map(|r| <[u8; 4]>::try_from(&r.rdata[..]).ok())
+        .collect()
+}
+
+#[test]
+fn change_is_answered_by_dns_immediately() {
+    let s = TestServer::with_zone();
+    let (dns, _threads) =
+        zonecast_server::udp::spawn("127.0.0.1:0".parse().unwrap(), 1, s.control.zones()).unwrap();
+    let m = query(dns, "fresh.example.com.", Rtype::A);
+    assert_eq!(m.rcode(), 3, "NXDOMAIN before the change");
+    for i in 1..=20u8 {
+        let r = s.put(
+            "/v1/zones/example.com/rrsets/fresh/A",
+            &json!({"ttl": 60, "records": [format!("192.0.2.{i}")]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let serial = r.json()["serial_to"].as_u64().unwrap();
+        let m = query(dns, "fresh.example.com.", Rtype::A);
+        assert_eq!(m.rcode(), 0);
+        assert_eq!(
+            a_answers(&m),
+            vec![[192, 0, 2, i]],
+            "change {i} not answered"
+        );
+        let soa = query(dns, "example.com.", Rtype::SOA);
+        let rdata = &soa.answer[0].rdata;
+        let at = rdata.len() - 20;
+        let got = u32::from_be_bytes([rdata[at], rdata[at + 1], rdata[at + 2], rdata[at + 3]]);
+        assert_eq!(got as u64, serial);
+    }
+    // A record deleted through the API is gone for DNS too.
+    assert_eq!(s.delete("/v1/zones/example.com/rrsets/fresh/A").status, 200);
+    assert_eq!(query(dns, "fresh.example.com.", Rtype::A).rcode(), 3);
+}
+
+fn key(r: &Record) -> (Name, u16, Vec<u8>) {
+    (r.owner.to_lowercase(), r.rtype.0, r.rdata.to_vec())
+}
+
+#[test]
+fn eight_concurrent_clients_lose_nothing() {
+    const CLIENTS: usize = 8;
+    const CHANGES: usize = 200;
+    let s = std::sync::Arc::new(TestServer::with_zone());
+    let r = s.patch(
+        "/v1/zones/example.com",
+        &json!({"serial_policy": "increment"}),
+    );
+    assert_eq!(r.status, 200);
+    let zone = Name::from_presentation("example.com.", None).unwrap();
+    let (serial0, journal0) = s.serial_and_journal("example.com.");
+    let start: BTreeSet<_> = s
+        .control
+        .store()
+        .zone_records(&zone)
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..CHANGES {
+                    // Each client adds records and replaces its own RRset, all in one zone.
+                    let r = if i % 2 == 0 {
+                        s.req_as(
+                            ADMIN,
+                            "POST",
+                            "/v1/zones/example.com/records",
+                            Some(&json!({"name": format!("r{i}"), "type": "TXT", "content": format!("\"c{c}-{i}\""), "ttl": 60})),
+                        )
+                    } else {
+                        s.req_as(
+                            ADMIN,
+                            "PUT",
+                            &format!("/v1/zones/example.com/rrsets/c{c}/A"),
+                            Some(&json!({"ttl": 60, "records": [format!("10.0.{c}.{}", i % 250)]})),
+                        )
+                    };
+                    assert!(r.status == 200 || r.status == 201, "client {c} change {i}: {}", r.body);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+
+    // The final zone equals the sequential result.
+    let mut expected = start.clone();
+    for c in 0..CLIENTS {
+        for i in (0..CHANGES).step_by(2) {
+            let txt = format!("\"c{c}-{i}\"");
+            let rd = zonecast_zonefile::parse_rdata(Rtype::TXT, &txt, &zone).unwrap();
+            let owner = Name::from_presentation(&format!("r{i}.example.com."), None).unwrap();
+            expected.insert((owner, Rtype::TXT.0, rd));
+        }
+        let last = CHANGES - 1;
+        let rd =
+            zonecast_zonefile::parse_rdata(Rtype::A, &format!("10.0.{c}.{}", last % 250), &zone)
+                .unwrap();
+        expected.insert((
+            Name::from_presentation(&format!("c{c}.example.com."), None).unwrap(),
+            Rtype::A.0,
+            rd,
+        ));
+    }
+    let final_records = s.control.store().zone_records(&zone).unwrap();
+    let mut got: BTreeSet<_> = final_records.iter().map(key).collect();
+    // SOAs differ by serial; compare them apart.
+    let soa = |set: &mut BTreeSet<(Name, u16, Vec<u8>)>| {
+        let v: Vec<_> = set
+            .iter()
+            .filter(|k| k.1 == Rtype::SOA.0)
+            .cloned()
+            .collect();
+        for k in &v {
+            set.remove(k);
+        }
+    };
+    soa(&mut expected);
+    soa(&mut got);
+    assert_eq!(got, expected);
+
+    // The serial advanced once per change, one journal entry each.
+    let (serial1, journal1) = s.serial_and_journal("example.com.");
+    assert_eq!(serial1, serial0 + (CLIENTS * CHANGES) as u32);
+    assert_eq!(journal1, journal0 + CLIENTS * CHANGES);
+
+    // The journal replays to the final zone.
+    let journal = s.control.store().journal(&zone).unwrap();
+    let mut replay: BTreeSet<_> = BTreeSet::new();
+    let mut serial = None;
+    for e in &journal {
+        if let Some(s) = serial {
+            assert_eq!(e.change.serial_from, s, "journal chain broken");
+        }
+        for r in &e.change.removed {
+            assert!(
+                replay.remove(&key(r)),
+                "journal removes a record that is not there"
+            );
+        }
+        for r in &e.change.added {
+            replay.insert(key(r));
+        }
+        serial = Some(e.change.serial_to);
+    }
+    assert_eq!(serial, Some(serial1));
+    let all_final: BTreeSet<_> = final_records.iter().map(key).collect();
+    assert_eq!(replay, all_final);
+}

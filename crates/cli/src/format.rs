@@ -1,0 +1,349 @@
+//! Human output: aligned tables and key/value listings of API JSON.
+//!
+//! The formatters read fields by name and print `-` for absent ones, so a
+//! newer API that adds fields (or omits optional ones) still prints.
+
+use serde_json::Value;
+
+/// Formats rows under headers as left-aligned columns separated by two spaces.
+///
+/// The last column is not padded, so long rdata does not add trailing blanks.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let cols = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(cols) {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let header_row: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header_row).chain(rows.iter()) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate().take(cols) {
+            if i + 1 == cols {
+                line.push_str(cell);
+            } else {
+                let w = widths.get(i).copied().unwrap_or(0);
+                line.push_str(cell);
+                let pad = w.saturating_sub(cell.chars().count()) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The list inside an API answer: the array itself, or the first array under a
+/// usual wrapper key (`items`, `zones`, `rrsets`, `records`, `keys`, ...).
+pub fn list_of(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Object(o) => {
+            for key in [
+                "items",
+                "zones",
+                "rrsets",
+                "records",
+                "keys",
+                "tsig_keys",
+                "api_keys",
+                "data",
+            ] {
+                if let Some(Value::Array(a)) = o.get(key) {
+                    return a.clone();
+                }
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A field as display text: strings bare, arrays comma-joined, null/absent `-`.
+pub fn text(v: &Value, key: &str) -> String {
+    v.get(key).map(scalar).unwrap_or_else(|| "-".to_string())
+}
+
+/// The first present field among `keys`, as [`text`].
+pub fn text_any(v: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .find_map(|k| v.get(*k).filter(|x| !x.is_null()))
+        .map(scalar)
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// A value as display text.
+pub fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "-".to_string(),
+        Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// A timestamp field as UTC text: integers are unix seconds, strings as given.
+pub fn time(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(secs) => unix_to_utc(secs),
+            None => n.to_string(),
+        },
+        Some(Value::String(s)) => s.clone(),
+        _ => "-".to_string(),
+    }
+}
+
+/// Formats unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn unix_to_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), valid for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// `key  value` lines for every field of an object, sorted by key; nested
+/// objects are flattened as `outer.inner`.
+pub fn key_values(v: &Value) -> String {
+    let Value::Object(_) = v else {
+        return format!("{}\n", scalar(v));
+    };
+    let mut pairs = Vec::new();
+    flatten("", v, &mut pairs);
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, val)| format!("{k:width$}  {val}\n"))
+        .collect()
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    let Value::Object(o) = v else {
+        return;
+    };
+    for (k, val) in o {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match val {
+            Value::Object(_) => flatten(&key, val, out),
+            Value::Number(_) if k.ends_with("_at") || k == "last_change" => {
+                out.push((key, time(v, k)))
+            }
+            _ => out.push((key, scalar(val))),
+        }
+    }
+}
+
+/// One line for a zone write (`AppliedOut`): the serial change, or that nothing changed.
+pub fn applied(v: &Value) -> String {
+    let zone = text(v, "zone");
+    let (from, to) = (text(v, "serial_from"), text(v, "serial_to"));
+    if from == to {
+        format!("{zone}: no change (serial {to})\n")
+    } else {
+        format!("{zone}: serial {from} -> {to}\n")
+    }
+}
+
+/// Zone list table: NAME KIND SERIAL RECORDS UPDATED.
+pub fn zones_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = list_of(v)
+        .iter()
+        .map(|z| {
+            vec![
+                text(z, "name"),
+                text(z, "kind"),
+                text(z, "serial"),
+                text_any(z, &["record_count", "records"]),
+                time(z, "updated_at"),
+            ]
+        })
+        .collect();
+    table(&["NAME", "KIND", "SERIAL", "RECORDS", "UPDATED"], &rows)
+}
+
+/// RRset table in zone-file order: NAME TTL TYPE DATA, one line per rdata.
+pub fn rrsets_table(v: &Value) -> String {
+    let mut rows = Vec::new();
+    for set in list_of(v) {
+        let (name, ttl, rtype) = (text(&set, "name"), text(&set, "ttl"), text(&set, "type"));
+        let datas: Vec<String> = match set.get("records") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|r| match r {
+                    Value::Object(_) => text_any(r, &["content", "data", "rdata"]),
+                    other => scalar(other),
+                })
+                .collect(),
+            _ => vec!["-".to_string()],
+        };
+        for d in datas {
+            rows.push(vec![name.clone(), ttl.clone(), rtype.clone(), d]);
+        }
+    }
+    table(&["NAME", "TTL", "TYPE", "DATA"], &rows)
+}
+
+/// Record table: ID NAME TTL TYPE CONTENT.
+pub fn records_table(records: &[Value]) -> String {
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                text(r, "id"),
+                text(r, "name"),
+                text(r, "ttl"),
+                text(r, "type"),
+                text(r, "content"),
+            ]
+        })
+        .collect();
+    table(&["ID", "NAME", "TTL", "TYPE", "CONTENT"], &rows)
+}
+
+/// TSIG key table: NAME ALGORITHM CREATED (secrets are never listed).
+pub fn tsig_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = list_of(v)
+        .iter()
+        .map(|k| vec![text(k, "name"), text(k, "algorithm"), time(k, "created_at")])
+        .collect();
+    table(&["NAME", "ALGORITHM", "CREATED"], &rows)
+}
+
+/// API key table: NAME SCOPES ZONES CREATED LAST-USED.
+pub fn apikeys_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = list_of(v)
+        .iter()
+        .map(|k| {
+            let zones = match k.get("zones") {
+                None | Some(Value::Null) => "(all)".to_string(),
+                Some(z) => scalar(z),
+            };
+            vec![
+                text(k, "name"),
+                text(k, "scopes"),
+                zones,
+                time(k, "created_at"),
+                time(k, "last_used_at"),
+            ]
+        })
+        .collect();
+    table(&["NAME", "SCOPES", "ZONES", "CREATED", "LAST-USED"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn table_aligns_columns_and_leaves_last_unpadded() {
+        let t = table(
+            &["NAME", "TTL", "DATA"],
+            &[
+                vec!["www".into(), "300".into(), "192.0.2.1".into()],
+                vec!["mail.example.com.".into(), "3600".into(), "x".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "NAME               TTL   DATA\n\
+             www                300   192.0.2.1\n\
+             mail.example.com.  3600  x\n"
+        );
+    }
+
+    #[test]
+    fn table_with_no_rows_prints_headers() {
+        assert_eq!(table(&["A", "B"], &[]), "A  B\n");
+    }
+
+    #[test]
+    fn unix_time_formats_as_utc() {
+        assert_eq!(unix_to_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(unix_to_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(unix_to_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(unix_to_utc(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn zones_table_reads_wrapped_lists_and_missing_fields() {
+        let v = json!({"zones": [
+            {"name": "example.com.", "kind": "primary", "serial": 2024010101u32,
+             "record_count": 5, "updated_at": 0},
+            {"name": "b.test.", "kind": "secondary"}
+        ], "next": null});
+        assert_eq!(
+            zones_table(&v),
+            "NAME          KIND       SERIAL      RECORDS  UPDATED\n\
+             example.com.  primary    2024010101  5        1970-01-01T00:00:00Z\n\
+             b.test.       secondary  -           -        -\n"
+        );
+    }
+
+    #[test]
+    fn rrsets_table_prints_one_line_per_rdata() {
+        let v = json!([{"name": "www.example.com.", "type": "A", "ttl": 300,
+                        "records": ["192.0.2.1", "192.0.2.2"]}]);
+        assert_eq!(
+            rrsets_table(&v),
+            "NAME              TTL  TYPE  DATA\n\
+             www.example.com.  300  A     192.0.2.1\n\
+             www.example.com.  300  A     192.0.2.2\n"
+        );
+    }
+
+    #[test]
+    fn apikeys_table_shows_all_zones_when_unrestricted() {
+        let v = json!([{"name": "ci", "scopes": ["records:write", "zones:read"],
+                        "zones": null, "created_at": 0, "last_used_at": null}]);
+        let t = apikeys_table(&v);
+        assert!(t.contains("ci    records:write, zones:read  (all)"), "{t}");
+        assert!(t.trim_end().ends_with('-'), "{t}");
+    }
+
+    #[test]
+    fn applied_reports_serial_change() {
+        let v = json!({"zone": "example.com.", "serial_from": 1, "serial_to": 2, "changed": true});
+        assert_eq!(applied(&v), "example.com.: serial 1 -> 2\n");
+        let v = json!({"zone": "example.com.", "serial_from": 2, "serial_to": 2, "changed": false});
+        assert_eq!(applied(&v), "example.com.: no change (serial 2)\n");
+    }
+
+    #[test]
+    fn key_values_formats_times() {
+        let v = json!({"name": "example.com.", "created_at": 0,
+                       "settings": {"notify": [], "serial_policy": "date"}});
+        assert_eq!(
+            key_values(&v),
+            "created_at              1970-01-01T00:00:00Z\n\
+             name                    example.com.\n\
+             settings.notify         -\n\
+             settings.serial_policy  date\n"
+        );
+    }
+}

@@ -1,0 +1,826 @@
+//! Argument parsing tests and end-to-end tests against a fake HTTP server.
+
+use super::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+
+fn parse(args: &[&str]) -> Cli {
+    let mut v = vec!["zonecast"];
+    v.extend_from_slice(args);
+    match Cli::try_parse_from(v) {
+        Ok(c) => c,
+        Err(e) => panic!("parse failed: {e}"),
+    }
+}
+
+fn parse_err(args: &[&str]) -> clap::Error {
+    let mut v = vec!["zonecast"];
+    v.extend_from_slice(args);
+    match Cli::try_parse_from(v) {
+        Ok(c) => panic!("parse unexpectedly succeeded: {c:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn parses_rrset_set_with_ttl_and_global_flags_anywhere() {
+    let cli = parse(&[
+        "rrset",
+        "set",
+        "example.com",
+        "www",
+        "A",
+        "192.0.2.1",
+        "192.0.2.2",
+        "--ttl",
+        "300",
+        "--json",
+        "--api",
+        "http://127.0.0.1:1",
+        "--token",
+        "zc_x",
+    ]);
+    assert!(cli.args.json);
+    assert_eq!(cli.args.api, "http://127.0.0.1:1");
+    assert_eq!(cli.args.token.as_deref(), Some("zc_x"));
+    assert_eq!(
+        cli.command,
+        ClientCommand::Rrset(RrsetCommand::Set {
+            zone: "example.com".into(),
+            name: "www".into(),
+            rtype: "A".into(),
+            records: vec!["192.0.2.1".into(), "192.0.2.2".into()],
+            ttl: Some(300),
+            if_serial: None,
+        })
+    );
+}
+
+#[test]
+fn parses_defaults_and_other_commands() {
+    // The environment may set ZONECAST_API; only check the default when it does not.
+    let cli = parse(&[
+        "zone",
+        "create",
+        "example.com",
+        "--file",
+        "example.com.zone",
+    ]);
+    if std::env::var_os("ZONECAST_API").is_none() {
+        assert_eq!(cli.args.api, DEFAULT_API);
+    }
+    assert!(!cli.args.json);
+    match cli.command {
+        ClientCommand::Zone(ZoneCommand::Create {
+            zone, kind, file, ..
+        }) => {
+            assert_eq!(zone, "example.com");
+            assert_eq!(kind, Kind::Primary);
+            assert_eq!(file, Some(PathBuf::from("example.com.zone")));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        parse(&["record", "add", "example.com", "@", "MX", "10", "mail"]).command,
+        ClientCommand::Record(RecordCommand::Add {
+            zone: "example.com".into(),
+            name: "@".into(),
+            rtype: "MX".into(),
+            content: vec!["10".into(), "mail".into()],
+            ttl: None,
+            if_serial: None,
+        })
+    );
+    assert_eq!(
+        parse(&[
+            "record",
+            "delete",
+            "example.com",
+            "7",
+            "--if-serial",
+            "2024010101"
+        ])
+        .command,
+        ClientCommand::Record(RecordCommand::Delete {
+            zone: "example.com".into(),
+            id: 7,
+            if_serial: Some(2024010101),
+        })
+    );
+    assert_eq!(
+        parse(&[
+            "record",
+            "list",
+            "example.com",
+            "--name",
+            "www",
+            "--type",
+            "A"
+        ])
+        .command,
+        ClientCommand::Record(RecordCommand::List {
+            zone: "example.com".into(),
+            name: Some("www".into()),
+            rtype: Some("A".into()),
+        })
+    );
+    assert_eq!(
+        parse(&[
+            "apikey",
+            "create",
+            "ci",
+            "--scope",
+            "records:write",
+            "--zone",
+            "example.com"
+        ])
+        .command,
+        ClientCommand::Apikey(ApikeyCommand::Create {
+            name: "ci".into(),
+            scopes: vec!["records:write".into()],
+            zones: vec!["example.com".into()],
+        })
+    );
+    assert_eq!(
+        parse(&[
+            "tsig",
+            "create",
+            "transfer-key",
+            "--algorithm",
+            "hmac-sha512"
+        ])
+        .command,
+        ClientCommand::Tsig(TsigCommand::Create {
+            name: "transfer-key".into(),
+            algorithm: Some("hmac-sha512".into()),
+            secret: None,
+        })
+    );
+}
+
+#[test]
+fn rejects_bad_usage() {
+    // rrset set without records, record delete with a non-numeric id, apikey without scope.
+    parse_err(&["rrset", "set", "example.com", "www", "A"]);
+    parse_err(&["record", "delete", "example.com", "abc"]);
+    parse_err(&["apikey", "create", "ci"]);
+    parse_err(&["zone", "create", "x", "--kind", "tertiary"]);
+    parse_err(&[
+        "rrset",
+        "set",
+        "example.com",
+        "www",
+        "A",
+        "1.2.3.4",
+        "--ttl",
+        "-1",
+    ]);
+}
+
+#[test]
+fn absolute_names_for_filtering() {
+    assert_eq!(absolute("@", "Example.com"), "example.com.");
+    assert_eq!(absolute("WWW", "example.com."), "www.example.com.");
+    assert_eq!(
+        absolute("mail.example.com.", "example.com"),
+        "mail.example.com."
+    );
+}
+
+/// One request as the fake server saw it.
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        match serde_json::from_str(&self.body) {
+            Ok(v) => v,
+            Err(e) => panic!("body is not JSON ({e}): {:?}", self.body),
+        }
+    }
+}
+
+/// Starts a server answering each of `replies` (status, content type, body) in turn,
+/// one per connection; returns its base URL and a receiver of the requests seen.
+fn fake(replies: Vec<(u16, &'static str, String)>) -> (String, mpsc::Receiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for (status, ctype, body) in replies {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("request line");
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or_default().to_string();
+            let target = parts.next().unwrap_or_default().to_string();
+            let mut headers = Vec::new();
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).expect("header");
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                    if k.eq_ignore_ascii_case("content-length") {
+                        len = v.parse().expect("content-length");
+                    }
+                    headers.push((k, v));
+                }
+            }
+            let mut buf = vec![0u8; len];
+            reader.read_exact(&mut buf).expect("body");
+            let _ = tx.send(Seen {
+                method,
+                target,
+                headers,
+                body: String::from_utf8_lossy(&buf).into_owned(),
+            });
+            let mut stream = stream;
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(resp.as_bytes());
+        }
+    });
+    (format!("http://{addr}"), rx)
+}
+
+fn ok_json(body: Value) -> (u16, &'static str, String) {
+    (200, "application/json", body.to_string())
+}
+
+fn run_args(base: &str, args: &[&str]) -> i32 {
+    let cli = parse(args);
+    run(cli.command, base, Some("zc_secret"), cli.args.json)
+}
+
+fn exec(base: &str, args: &[&str]) -> Result<Output, CliError> {
+    let cli = parse(args);
+    execute(cli.command, base, Some("zc_secret"), cli.args.json)
+}
+
+#[test]
+fn rrset_set_sends_put_with_body_and_bearer() {
+    let (base, rx) = fake(vec![ok_json(json!({"serial_from": 1, "serial_to": 2}))]);
+    let code = run_args(
+        &base,
+        &[
+            "rrset",
+            "set",
+            "example.com",
+            "www",
+            "A",
+            "192.0.2.1",
+            "192.0.2.2",
+            "--ttl",
+            "300",
+        ],
+    );
+    assert_eq!(code, 0);
+    let seen = rx.recv().expect("request");
+    assert_eq!(seen.method, "PUT");
+    assert_eq!(seen.target, "/v1/zones/example.com/rrsets/www/A");
+    assert_eq!(seen.header("authorization"), Some("Bearer zc_secret"));
+    assert_eq!(seen.header("content-type"), Some("application/json"));
+    assert_eq!(
+        seen.json(),
+        json!({"ttl": 300, "records": ["192.0.2.1", "192.0.2.2"]})
+    );
+}
+
+#[test]
+fn rrset_set_without_ttl_keeps_existing_ttl_or_uses_default() {
+    let applied = json!({"zone": "example.com.", "serial_from": 1, "serial_to": 2});
+    let (base, rx) = fake(vec![
+        ok_json(
+            json!({"name": "www.example.com.", "type": "A", "ttl": 120, "records": ["192.0.2.1"]}),
+        ),
+        ok_json(applied.clone()),
+        (
+            404,
+            "application/json",
+            json!({"error": {"code": "not_found", "message": "no A RRset"}}).to_string(),
+        ),
+        ok_json(applied),
+    ]);
+    let out = exec(
+        &base,
+        &[
+            "rrset",
+            "set",
+            "example.com",
+            "www",
+            "A",
+            "192.0.2.9",
+            "--if-serial",
+            "1",
+        ],
+    )
+    .expect("set");
+    assert_eq!(out.stdout, "example.com.: serial 1 -> 2\n");
+    let get = rx.recv().expect("req");
+    assert_eq!(
+        (get.method.as_str(), get.target.as_str()),
+        ("GET", "/v1/zones/example.com/rrsets/www/A")
+    );
+    let put = rx.recv().expect("req");
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.header("if-match"), Some("\"1\""));
+    assert_eq!(put.json(), json!({"ttl": 120, "records": ["192.0.2.9"]}));
+
+    exec(
+        &base,
+        &["rrset", "set", "example.com", "new", "a", "192.0.2.9"],
+    )
+    .expect("set");
+    assert_eq!(rx.recv().expect("req").method, "GET");
+    let put = rx.recv().expect("req");
+    assert_eq!(put.target, "/v1/zones/example.com/rrsets/new/A");
+    assert_eq!(put.header("if-match"), None);
+    assert_eq!(
+        put.json(),
+        json!({"ttl": DEFAULT_TTL, "records": ["192.0.2.9"]})
+    );
+}
+
+#[test]
+fn api_error_exits_1_and_names_field() {
+    let err = json!({"error": {"code": "invalid_rdata", "message": "not an IPv4 address", "field": "records[0]"}});
+    let (base, rx) = fake(vec![
+        (422, "application/json", err.to_string()),
+        (422, "application/json", err.to_string()),
+    ]);
+    let args = [
+        "rrset",
+        "set",
+        "example.com",
+        "www",
+        "A",
+        "nope",
+        "--ttl",
+        "60",
+    ];
+    let code = run_args(&base, &args);
+    assert_eq!(code, 1);
+    let seen = rx.recv().expect("request");
+    assert_eq!(seen.json(), json!({"ttl": 60, "records": ["nope"]}));
+    match exec(&base, &args) {
+        Err(e @ CliError::Api { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                "invalid_rdata (HTTP 422) [field records[0]]: not an IPv4 address"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn connection_refused_exits_2() {
+    // Bind then drop to get a port nobody listens on.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let cli = parse(&["zone", "list"]);
+    assert_eq!(run(cli.command.clone(), &base, None, false), 2);
+    assert!(matches!(
+        execute(cli.command, &base, None, false),
+        Err(CliError::Connection { .. })
+    ));
+    let cli = parse(&["zone", "list"]);
+    assert_eq!(run(cli.command, "localhost:8053", None, false), 2);
+}
+
+#[test]
+fn zone_create_reads_file_and_posts_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("example.com.zone");
+    let text =
+        "$ORIGIN example.com.\n@ 3600 IN SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n";
+    std::fs::write(&path, text).expect("write");
+    let (base, rx) = fake(vec![(
+        201,
+        "application/json",
+        json!({"name": "example.com.", "kind": "primary", "serial": 1}).to_string(),
+    )]);
+    let p = path.to_string_lossy().into_owned();
+    let out = exec(
+        &base,
+        &[
+            "zone",
+            "create",
+            "example.com",
+            "--file",
+            &p,
+            "--notify",
+            "192.0.2.9:53",
+        ],
+    )
+    .expect("create");
+    assert!(out.stdout.contains("serial  1"), "{}", out.stdout);
+    let seen = rx.recv().expect("request");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/zones")
+    );
+    assert_eq!(
+        seen.json(),
+        json!({"name": "example.com", "kind": "primary", "zonefile": text, "notify": ["192.0.2.9:53"]})
+    );
+    // A missing file is a usage error (exit 2) and sends nothing.
+    let cli = parse(&["zone", "create", "x.test", "--file", "/nonexistent/zone"]);
+    assert_eq!(run(cli.command, &base, None, false), 2);
+}
+
+#[test]
+fn zone_import_puts_text_and_export_prints_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("z");
+    std::fs::write(&path, "@ NS ns1\n").expect("write");
+    let exported = "example.com. 3600 IN SOA a. b. 2 1 1 1 1\n";
+    let (base, rx) = fake(vec![
+        ok_json(json!({"zone": "example.com.", "serial_from": 1, "serial_to": 2})),
+        (200, "text/plain; charset=utf-8", exported.to_string()),
+        (200, "text/dns", exported.to_string()),
+    ]);
+    let p = path.to_string_lossy().into_owned();
+    let out = exec(
+        &base,
+        &["zone", "import", "example.com", &p, "--if-serial", "1"],
+    )
+    .expect("import");
+    assert_eq!(out.stdout, "example.com.: serial 1 -> 2\n");
+    let seen = rx.recv().expect("request");
+    assert_eq!(seen.method, "PUT");
+    assert_eq!(seen.target, "/v1/zones/example.com/zonefile");
+    assert_eq!(seen.body, "@ NS ns1\n");
+    assert_eq!(
+        seen.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(seen.header("if-match"), Some("\"1\""));
+
+    let out = exec(&base, &["zone", "export", "example.com"]).expect("export");
+    assert_eq!(out.stdout, exported);
+    assert_eq!(rx.recv().expect("request").method, "GET");
+    let out = exec(&base, &["--json", "zone", "export", "example.com"]).expect("export");
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(v["zonefile"], exported);
+}
+
+#[test]
+fn zone_list_table_and_json() {
+    let a = json!({"name": "a.test.", "kind": "primary", "serial": 7, "record_count": 3});
+    let b = json!({"name": "example.com.", "kind": "secondary", "serial": 9, "record_count": 4});
+    let (base, rx) = fake(vec![
+        ok_json(json!({"zones": [a], "next": "a.test."})),
+        ok_json(json!({"zones": [b]})),
+        ok_json(json!({"zones": [a]})),
+    ]);
+    // Two pages are fetched and printed as one table.
+    let out = exec(&base, &["zone", "list", "--name", "e"]).expect("list");
+    assert_eq!(
+        out.stdout,
+        "NAME          KIND       SERIAL  RECORDS  UPDATED\n\
+         a.test.       primary    7       3        -\n\
+         example.com.  secondary  9       4        -\n"
+    );
+    assert_eq!(
+        rx.recv().expect("req").target,
+        "/v1/zones?limit=1000&name=e"
+    );
+    assert_eq!(
+        rx.recv().expect("req").target,
+        "/v1/zones?limit=1000&name=e&after=a.test."
+    );
+    let out = exec(&base, &["zone", "list", "--json"]).expect("list");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).expect("json"),
+        json!({"zones": [a]})
+    );
+}
+
+#[test]
+fn record_add_list_delete() {
+    let rec = json!({"id": 42, "name": "www.example.com.", "type": "A", "content": "192.0.2.3", "ttl": 300});
+    let list = json!([rec, {"id": 43, "name": "mail.example.com.", "type": "A", "content": "192.0.2.4", "ttl": 300}]);
+    let (base, rx) = fake(vec![
+        (201, "application/json", rec.to_string()),
+        ok_json(list),
+        (204, "application/json", String::new()),
+    ]);
+    let out = exec(
+        &base,
+        &[
+            "record",
+            "add",
+            "example.com",
+            "www",
+            "a",
+            "192.0.2.3",
+            "--ttl",
+            "300",
+        ],
+    )
+    .expect("add");
+    assert!(out.stdout.contains("42"), "{}", out.stdout);
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/zones/example.com/records")
+    );
+    assert_eq!(
+        seen.json(),
+        json!({"name": "www", "type": "A", "content": "192.0.2.3", "ttl": 300})
+    );
+
+    // The server ignores the filter here; the client filters anyway.
+    let out = exec(&base, &["record", "list", "example.com", "--name", "www"]).expect("list");
+    assert_eq!(
+        out.stdout,
+        "ID  NAME              TTL  TYPE  CONTENT\n42  www.example.com.  300  A     192.0.2.3\n"
+    );
+    assert_eq!(
+        rx.recv().expect("req").target,
+        "/v1/zones/example.com/records?name=www"
+    );
+
+    let out = exec(&base, &["record", "delete", "example.com", "42"]).expect("delete");
+    assert_eq!(out.stdout, "deleted record 42 in example.com\n");
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("DELETE", "/v1/zones/example.com/records/42")
+    );
+}
+
+#[test]
+fn rrset_get_and_delete_paths() {
+    let (base, rx) = fake(vec![
+        ok_json(
+            json!([{"name": "example.com.", "type": "NS", "ttl": 3600, "records": ["ns1.example.com."]}]),
+        ),
+        ok_json(json!({"zone": "example.com.", "serial_from": 5, "serial_to": 6, "changed": true})),
+    ]);
+    let out = exec(&base, &["rrset", "get", "example.com", "@", "NS"]).expect("get");
+    assert!(
+        out.stdout
+            .contains("example.com.  3600  NS    ns1.example.com."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        rx.recv().expect("req").target,
+        "/v1/zones/example.com/rrsets?name=%40&type=NS"
+    );
+    let out = exec(&base, &["rrset", "delete", "example.com", "*.dyn", "txt"]).expect("delete");
+    assert_eq!(
+        out.stdout,
+        "deleted *.dyn TXT in example.com (serial 5 -> 6)\n"
+    );
+    let seen = rx.recv().expect("req");
+    assert_eq!(seen.method, "DELETE");
+    assert_eq!(seen.target, "/v1/zones/example.com/rrsets/%2A.dyn/TXT");
+}
+
+#[test]
+fn tsig_and_apikey_commands() {
+    let (base, rx) = fake(vec![
+        (
+            201,
+            "application/json",
+            json!({"name": "transfer-key", "algorithm": "hmac-sha256", "secret": "c2VjcmV0"}).to_string(),
+        ),
+        ok_json(json!([{"name": "transfer-key", "algorithm": "hmac-sha256", "created_at": 0}])),
+        (
+            409,
+            "application/json",
+            json!({"error": {"code": "conflict", "message": "key transfer-key is used by zones example.com."}}).to_string(),
+        ),
+        (201, "application/json", json!({"name": "ci", "token": "zc_abc", "scopes": ["records:write"]}).to_string()),
+        ok_json(json!([{"name": "ci", "scopes": ["records:write"], "zones": ["example.com."], "created_at": 0}])),
+        (204, "application/json", String::new()),
+    ]);
+    let out = exec(
+        &base,
+        &["tsig", "create", "transfer-key", "--secret", "c2VjcmV0"],
+    )
+    .expect("create");
+    assert_eq!(
+        out.stdout,
+        "key \"transfer-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n"
+    );
+    assert!(out.stderr.contains("only this once"));
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/tsig-keys")
+    );
+    assert_eq!(
+        seen.json(),
+        json!({"name": "transfer-key", "secret": "c2VjcmV0"})
+    );
+
+    let out = exec(&base, &["tsig", "list"]).expect("list");
+    assert_eq!(
+        out.stdout,
+        "NAME          ALGORITHM    CREATED\ntransfer-key  hmac-sha256  1970-01-01T00:00:00Z\n"
+    );
+    rx.recv().expect("req");
+
+    let cli = parse(&["tsig", "delete", "transfer-key"]);
+    assert_eq!(run(cli.command, &base, Some("t"), false), 1);
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("DELETE", "/v1/tsig-keys/transfer-key")
+    );
+
+    let out = exec(
+        &base,
+        &[
+            "apikey",
+            "create",
+            "ci",
+            "--scope",
+            "records:write",
+            "--zone",
+            "example.com",
+        ],
+    )
+    .expect("apikey");
+    assert_eq!(out.stdout, "zc_abc\n");
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        seen.json(),
+        json!({"name": "ci", "scopes": ["records:write"], "zones": ["example.com"]})
+    );
+    let out = exec(&base, &["apikey", "list"]).expect("list");
+    assert!(
+        out.stdout.contains("ci    records:write  example.com."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(rx.recv().expect("req").target, "/v1/api-keys");
+    let out = exec(&base, &["apikey", "delete", "ci", "--json"]).expect("delete");
+    assert_eq!(out.stdout, "");
+    assert_eq!(rx.recv().expect("req").target, "/v1/api-keys/ci");
+}
+
+#[test]
+fn no_token_sends_no_authorization_header() {
+    let (base, rx) = fake(vec![(
+        401,
+        "application/json",
+        json!({"error": {"code": "unauthorized", "message": "missing bearer token"}}).to_string(),
+    )]);
+    let cli = parse(&["zone", "list"]);
+    assert_eq!(run(cli.command, &base, None, false), 1);
+    assert_eq!(rx.recv().expect("req").header("authorization"), None);
+}
+
+#[test]
+fn zone_update_sends_only_what_changes() {
+    let zone = json!({"name": "example.com.", "serial": 3, "settings": {"notify": []}});
+    let (base, rx) = fake(vec![ok_json(zone.clone()), ok_json(zone)]);
+    exec(
+        &base,
+        &[
+            "zone",
+            "update",
+            "example.com",
+            "--serial-policy",
+            "unixtime",
+            "--no-tsig-key",
+            "--no-notify",
+        ],
+    )
+    .expect("update");
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("PATCH", "/v1/zones/example.com")
+    );
+    assert_eq!(
+        seen.json(),
+        json!({"serial_policy": "unixtime", "tsig_key": null, "notify": []})
+    );
+    exec(
+        &base,
+        &[
+            "zone",
+            "update",
+            "example.com",
+            "--allow-transfer",
+            "key:k",
+            "--allow-transfer",
+            "10.0.0.0/8",
+        ],
+    )
+    .expect("update");
+    assert_eq!(
+        rx.recv().expect("req").json(),
+        json!({"allow_transfer": ["key:k", "10.0.0.0/8"]})
+    );
+    // Nothing to change is a usage error; conflicting flags are refused by the parser.
+    assert!(matches!(
+        exec(&base, &["zone", "update", "example.com"]),
+        Err(CliError::Usage(_))
+    ));
+    parse_err(&[
+        "zone",
+        "update",
+        "example.com",
+        "--tsig-key",
+        "k",
+        "--no-tsig-key",
+    ]);
+}
+
+#[test]
+fn record_update_puts_record_body() {
+    let rec = json!({"id": 9, "name": "www.example.com.", "type": "TXT", "content": "\"a b\"", "ttl": 60});
+    let (base, rx) = fake(vec![ok_json(rec)]);
+    let out = exec(
+        &base,
+        &[
+            "record",
+            "update",
+            "example.com",
+            "5",
+            "www",
+            "txt",
+            "\"a",
+            "b\"",
+            "--ttl",
+            "60",
+            "--if-serial",
+            "7",
+        ],
+    )
+    .expect("update");
+    assert!(out.stdout.contains("\"a b\""), "{}", out.stdout);
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("PUT", "/v1/zones/example.com/records/5")
+    );
+    assert_eq!(seen.header("if-match"), Some("\"7\""));
+    assert_eq!(
+        seen.json(),
+        json!({"name": "www", "type": "TXT", "content": "\"a b\"", "ttl": 60})
+    );
+}
+
+#[test]
+fn rrset_apply_wraps_a_list_and_rejects_non_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, r#"[{"name": "www", "type": "A", "records": []}]"#).expect("write");
+    let p = path.to_string_lossy().into_owned();
+    let (base, rx) = fake(vec![ok_json(
+        json!({"zone": "example.com.", "serial_from": 4, "serial_to": 5}),
+    )]);
+    let out = exec(
+        &base,
+        &["rrset", "apply", "example.com", &p, "--if-serial", "4"],
+    )
+    .expect("apply");
+    assert_eq!(out.stdout, "example.com.: serial 4 -> 5\n");
+    let seen = rx.recv().expect("req");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("PATCH", "/v1/zones/example.com/rrsets")
+    );
+    assert_eq!(seen.header("if-match"), Some("\"4\""));
+    assert_eq!(
+        seen.json(),
+        json!({"changes": [{"name": "www", "type": "A", "records": []}]})
+    );
+    std::fs::write(&path, "{oops").expect("write");
+    let err = exec(&base, &["rrset", "apply", "example.com", &p]).map(|_| ());
+    assert!(matches!(err, Err(CliError::Usage(_))), "{err:?}");
+}

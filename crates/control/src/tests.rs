@@ -1,0 +1,907 @@
+use super::*;
+fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 host 5 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n";
+
+#[test]
+fn reload_same_is_noop_changed_is_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    let f = write(dir.path(), "example.com.zone", ZONE);
+    let (origin, o) = control.load_zone_file(&f).unwrap();
+    assert_eq!(o, LoadOutcome::Created { serial: 5 });
+    assert_eq!(
+        control.load_zone_file(&f).unwrap().1,
+        LoadOutcome::Unchanged { serial: 5 }
+    );
+    // Changed content, same serial: the serial is bumped and journaled.
+    write(
+        dir.path(),
+        "example.com.zone",
+        &ZONE.replace("192.0.2.2", "192.0.2.3"),
+    );
+    assert_eq!(
+        control.load_zone_file(&f).unwrap().1,
+        LoadOutcome::Updated { from: 5, to: 6 }
+    );
+    let journal = control.store().journal(&origin).unwrap();
+    let last = journal.last().unwrap();
+    assert_eq!((last.change.serial_from, last.change.serial_to), (5, 6));
+    assert_eq!(last.change.removed.len(), 2, "old SOA and old A");
+    assert_eq!(last.change.added.len(), 2, "new SOA and new A");
+    assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 6);
+    // A newer serial in the file is kept.
+    write(
+        dir.path(),
+        "example.com.zone",
+        &ZONE.replace(" 5 3600", " 100 3600"),
+    );
+    assert_eq!(
+        control.load_zone_file(&f).unwrap().1,
+        LoadOutcome::Updated { from: 6, to: 100 }
+    );
+    // Reopening serves the stored zone.
+    drop(control);
+    let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 100);
+}
+
+#[test]
+fn rejected_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    let f = write(dir.path(), "example.com.zone", ZONE);
+    let (origin, _) = control.load_zone_file(&f).unwrap();
+    write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{ZONE}www CNAME elsewhere.example.\n"),
+    );
+    let err = control.load_zone_file(&f).unwrap_err().to_string();
+    assert!(err.contains("example.com.zone:7"), "{err}");
+    assert_eq!(control.store().zone(&origin).unwrap().unwrap().serial, 5);
+    assert_eq!(control.store().journal(&origin).unwrap().len(), 1);
+    assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 5);
+}
+
+// ---- REST write path ----
+
+use std::collections::BTreeSet;
+use zonecast_store::JournalEntry;
+
+// 2026-11-23T22:00:00Z
+const NOW: i64 = 1_795_471_200;
+const DAY: i64 = 86_400;
+
+fn apex() -> Name {
+    Name::from_presentation("example.com.", None).unwrap()
+}
+
+fn n(s: &str) -> Name {
+    Name::from_presentation(s, Some(&apex())).unwrap()
+}
+
+fn rd(rtype: Rtype, text: &str) -> Vec<u8> {
+    zonecast_zonefile::parse_rdata(rtype, text, &apex()).unwrap()
+}
+
+fn rec(owner: &str, rtype: Rtype, ttl: u32, text: &str) -> Record {
+    Record {
+        owner: n(owner),
+        rtype,
+        class: Class::IN,
+        ttl,
+        rdata: rd(rtype, text).into(),
+    }
+}
+
+fn policy(p: SerialPolicy) -> ZoneSettings {
+    ZoneSettings {
+        serial_policy: p,
+        ..Default::default()
+    }
+}
+
+/// A control over an in-memory store with ZONE loaded (serial 5) and the given policy.
+fn setup(p: SerialPolicy) -> Control {
+    let control = Control::open(Store::open_in_memory().unwrap()).unwrap();
+    let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
+    control
+        .create_zone_at(
+            &apex(),
+            ZoneKind::Primary,
+            policy(p),
+            Some(data.records),
+            NOW,
+        )
+        .unwrap();
+    control
+}
+
+type Seen = (Vec<(i64, Record)>, u32, usize, Option<u32>);
+
+fn observe(c: &Control) -> Seen {
+    (
+        c.records(&apex()).unwrap(),
+        c.zone_info(&apex()).unwrap().serial,
+        c.store().journal(&apex()).unwrap().len(),
+        c.zones().load().get(&apex()).map(|z| z.serial()),
+    )
+}
+
+fn replace(owner: &str, rtype: Rtype, ttl: u32, texts: &[&str]) -> Edit {
+    Edit::ReplaceRrset {
+        owner: n(owner),
+        rtype,
+        ttl,
+        rdatas: texts.iter().map(|t| rd(rtype, t)).collect(),
+    }
+}
+
+fn set_of(c: &Control) -> BTreeSet<String> {
+    c.records(&apex())
+        .unwrap()
+        .iter()
+        .map(|(_, r)| show(r))
+        .collect()
+}
+
+fn show(r: &Record) -> String {
+    format!(
+        "{} {} {} {}",
+        r.owner.to_lowercase(),
+        r.ttl,
+        r.rtype,
+        zonecast_proto::rdata::format_presentation(r.rtype, &r.rdata)
+    )
+}
+
+fn has(c: &Control, owner: &str, rtype: Rtype, text: &str) -> bool {
+    let want = rec(owner, rtype, 0, text);
+    c.records(&apex())
+        .unwrap()
+        .iter()
+        .any(|(_, r)| r.same_data(&want))
+}
+
+#[test]
+fn every_edit_kind() {
+    let c = setup(SerialPolicy::Increment);
+    // ReplaceRrset creates.
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![replace("web", Rtype::A, 600, &["192.0.2.10", "192.0.2.11"])],
+            Some(5),
+            NOW,
+        )
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (5, 6));
+    assert_eq!(a.added_ids.len(), 3, "two A and the new SOA");
+    assert_eq!(
+        c.record(&apex(), a.added_ids[0]).unwrap(),
+        rec("web", Rtype::A, 600, "192.0.2.10")
+    );
+    assert!(a.seq > 0);
+    // ReplaceRrset replaces (TTL and content).
+    c.apply_at(
+        &apex(),
+        vec![replace("web", Rtype::A, 60, &["192.0.2.11", "192.0.2.12"])],
+        None,
+        NOW,
+    )
+    .unwrap();
+    let s = set_of(&c);
+    assert!(s.contains("web.example.com. 60 A 192.0.2.11"), "{s:?}");
+    assert!(s.contains("web.example.com. 60 A 192.0.2.12"));
+    assert!(!has(&c, "web", Rtype::A, "192.0.2.10"));
+    // AddRecord, with a new TTL for the whole RRset.
+    c.apply_at(
+        &apex(),
+        vec![Edit::AddRecord(rec("web", Rtype::A, 120, "192.0.2.13"))],
+        None,
+        NOW,
+    )
+    .unwrap();
+    let s = set_of(&c);
+    for ip in ["11", "12", "13"] {
+        assert!(
+            s.contains(&format!("web.example.com. 120 A 192.0.2.{ip}")),
+            "{s:?}"
+        );
+    }
+    // AddRecord of an existing record: conflict.
+    let e = c
+        .apply_at(
+            &apex(),
+            vec![Edit::AddRecord(rec("web", Rtype::A, 1, "192.0.2.13"))],
+            None,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ControlError::Conflict { .. }), "{e}");
+    // DeleteRecord.
+    c.apply_at(
+        &apex(),
+        vec![Edit::DeleteRecord(rec("web", Rtype::A, 0, "192.0.2.11"))],
+        None,
+        NOW,
+    )
+    .unwrap();
+    assert!(!has(&c, "web", Rtype::A, "192.0.2.11"));
+    // DeleteRecord of an absent record: not found.
+    let e = c
+        .apply_at(
+            &apex(),
+            vec![Edit::DeleteRecord(rec("web", Rtype::A, 0, "192.0.2.99"))],
+            None,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ControlError::NotFound { .. }), "{e}");
+    // DeleteRrset.
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![Edit::DeleteRrset {
+                owner: n("web"),
+                rtype: Rtype::A,
+            }],
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert!(!set_of(&c).iter().any(|s| s.starts_with("web.")));
+    assert_eq!(a.serial_to, 10, "one bump per change: 6,7,8,9,10");
+    // DeleteRrset of an absent RRset: not found; an empty ReplaceRrset is the idempotent form.
+    let e = c
+        .apply_at(
+            &apex(),
+            vec![Edit::DeleteRrset {
+                owner: n("web"),
+                rtype: Rtype::A,
+            }],
+            None,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ControlError::NotFound { .. }), "{e}");
+    let a = c
+        .apply_at(&apex(), vec![replace("web", Rtype::A, 60, &[])], None, NOW)
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to, a.seq), (10, 10, 0));
+    // Several edits: one change, one bump, one journal entry.
+    let before = c.store().journal(&apex()).unwrap().len();
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![
+                replace("a", Rtype::A, 300, &["192.0.2.1"]),
+                replace("b", Rtype::TXT, 300, &["\"hello\""]),
+                Edit::DeleteRecord(rec("www", Rtype::A, 0, "192.0.2.2")),
+            ],
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (10, 11));
+    assert_eq!(c.store().journal(&apex()).unwrap().len(), before + 1);
+    let last = c.store().journal(&apex()).unwrap().pop().unwrap();
+    assert_eq!(last.change.removed.len(), 2, "www A and old SOA");
+    assert_eq!(last.change.added.len(), 3, "a A, b TXT, new SOA");
+    // Visible in the DNS snapshot on return.
+    let zs = c.zones().load();
+    let z = zs.get(&apex()).unwrap();
+    assert_eq!(z.serial(), 11);
+    assert_eq!(z.record_count(), c.zone_info(&apex()).unwrap().record_count);
+    let key = n("a").to_lowercase();
+    assert!(z
+        .node(key.as_wire())
+        .is_some_and(|n| n.rrset(Rtype::A).is_some()));
+    assert!(z.node(n("www").to_lowercase().as_wire()).is_none());
+}
+
+fn assert_refused(c: &Control, edits: Vec<Edit>, check: impl Fn(&ControlError) -> bool) {
+    let before = observe(c);
+    let e = c.apply_at(&apex(), edits, None, NOW).unwrap_err();
+    assert!(check(&e), "unexpected error: {e:?}");
+    assert_eq!(observe(c), before, "refused change left traces: {e}");
+}
+
+fn invalid_at(
+    index: usize,
+    field: &'static str,
+    text: &'static str,
+) -> impl Fn(&ControlError) -> bool {
+    move |e| match e {
+        ControlError::Invalid {
+            index: Some(i),
+            field: f,
+            message,
+        } => *i == index && f == field && message.contains(text),
+        _ => false,
+    }
+}
+
+#[test]
+fn refused_changes_leave_everything_unchanged() {
+    let c = setup(SerialPolicy::Increment);
+    c.apply_at(
+        &apex(),
+        vec![
+            replace("d", Rtype::DNAME, 300, &["target.example.net."]),
+            replace("x.sub", Rtype::A, 300, &["192.0.2.7"]),
+        ],
+        None,
+        NOW,
+    )
+    .unwrap();
+    let ok = replace("fine", Rtype::A, 300, &["192.0.2.1"]);
+    // Out of zone.
+    assert_refused(
+        &c,
+        vec![
+            ok.clone(),
+            Edit::ReplaceRrset {
+                owner: Name::from_presentation("www.example.org.", None).unwrap(),
+                rtype: Rtype::A,
+                ttl: 300,
+                rdatas: vec![rd(Rtype::A, "192.0.2.1")],
+            },
+        ],
+        invalid_at(1, "name", "outside the zone"),
+    );
+    // CNAME and other data, both ways.
+    assert_refused(
+        &c,
+        vec![
+            ok.clone(),
+            replace("www", Rtype::CNAME, 300, &["elsewhere.example."]),
+        ],
+        invalid_at(1, "type", "CNAME and other data"),
+    );
+    assert_refused(
+        &c,
+        vec![
+            replace("c", Rtype::CNAME, 300, &["x.example."]),
+            replace("c", Rtype::TXT, 300, &["\"t\""]),
+        ],
+        invalid_at(1, "type", "CNAME"),
+    );
+    assert_refused(
+        &c,
+        vec![replace(
+            "c",
+            Rtype::CNAME,
+            300,
+            &["x.example.", "y.example."],
+        )],
+        invalid_at(0, "records", "only one CNAME"),
+    );
+    // CNAME at the apex (it has SOA and NS).
+    assert_refused(
+        &c,
+        vec![replace("@", Rtype::CNAME, 300, &["x.example."])],
+        invalid_at(0, "type", "CNAME"),
+    );
+    // Data below a DNAME; a DNAME above data; two DNAMEs.
+    assert_refused(
+        &c,
+        vec![replace("x.d", Rtype::A, 300, &["192.0.2.1"])],
+        invalid_at(0, "name", "below the DNAME"),
+    );
+    assert_refused(
+        &c,
+        vec![
+            ok.clone(),
+            replace("sub", Rtype::DNAME, 300, &["t.example."]),
+        ],
+        invalid_at(1, "type", "has data below it"),
+    );
+    assert_refused(
+        &c,
+        vec![replace(
+            "d",
+            Rtype::DNAME,
+            300,
+            &["a.example.", "b.example."],
+        )],
+        invalid_at(0, "records", "only one DNAME"),
+    );
+    // The last apex NS, by each kind of edit.
+    assert_refused(
+        &c,
+        vec![Edit::DeleteRrset {
+            owner: apex(),
+            rtype: Rtype::NS,
+        }],
+        invalid_at(0, "records", "at least one NS"),
+    );
+    assert_refused(
+        &c,
+        vec![Edit::DeleteRecord(rec("@", Rtype::NS, 0, "ns1"))],
+        invalid_at(0, "records", "at least one NS"),
+    );
+    assert_refused(
+        &c,
+        vec![replace("@", Rtype::NS, 300, &[])],
+        invalid_at(0, "records", "at least one NS"),
+    );
+    // SOA edits.
+    assert_refused(
+        &c,
+        vec![replace("@", Rtype::SOA, 300, &["a b 1 2 3 4 5"])],
+        invalid_at(0, "type", "SOA"),
+    );
+    assert_refused(
+        &c,
+        vec![Edit::DeleteRrset {
+            owner: apex(),
+            rtype: Rtype::SOA,
+        }],
+        invalid_at(0, "type", "SOA"),
+    );
+    // TTL range, class, meta types, rdata.
+    assert_refused(
+        &c,
+        vec![replace("t", Rtype::A, 0x8000_0000, &["192.0.2.1"])],
+        invalid_at(0, "ttl", "2147483647"),
+    );
+    let mut ch = rec("t", Rtype::A, 300, "192.0.2.1");
+    ch.class = Class(3);
+    assert_refused(
+        &c,
+        vec![Edit::AddRecord(ch)],
+        invalid_at(0, "class", "only IN"),
+    );
+    assert_refused(
+        &c,
+        vec![Edit::ReplaceRrset {
+            owner: n("t"),
+            rtype: Rtype(255),
+            ttl: 1,
+            rdatas: vec![],
+        }],
+        invalid_at(0, "type", "meta type"),
+    );
+    assert_refused(
+        &c,
+        vec![
+            ok.clone(),
+            Edit::ReplaceRrset {
+                owner: n("t"),
+                rtype: Rtype::A,
+                ttl: 1,
+                rdatas: vec![rd(Rtype::A, "192.0.2.1"), vec![1, 2, 3]],
+            },
+        ],
+        invalid_at(1, "records[1]", "invalid A rdata"),
+    );
+    let mut bad = rec("t", Rtype::MX, 300, "10 mail");
+    bad.rdata = vec![0, 10, 99].into();
+    assert_refused(
+        &c,
+        vec![Edit::AddRecord(bad)],
+        invalid_at(0, "content", "invalid MX rdata"),
+    );
+    // Conflicts and not-found in the middle of a list: nothing applied.
+    assert_refused(
+        &c,
+        vec![
+            ok.clone(),
+            Edit::AddRecord(rec("www", Rtype::A, 300, "192.0.2.2")),
+        ],
+        |e| matches!(e, ControlError::Conflict { .. }),
+    );
+    assert_refused(
+        &c,
+        vec![
+            ok.clone(),
+            Edit::DeleteRecord(rec("nope", Rtype::A, 300, "192.0.2.2")),
+        ],
+        |e| matches!(e, ControlError::NotFound { .. }),
+    );
+    // If-Match serial mismatch.
+    let before = observe(&c);
+    let e = c
+        .apply_at(&apex(), vec![ok.clone()], Some(5), NOW)
+        .unwrap_err();
+    assert!(matches!(e, ControlError::Conflict { .. }), "{e}");
+    assert_eq!(observe(&c), before);
+    // The error text names edit and field.
+    let e = c
+        .apply_at(
+            &apex(),
+            vec![
+                ok.clone(),
+                replace("t", Rtype::A, 0x8000_0000, &["192.0.2.1"]),
+            ],
+            None,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("edits[1].ttl: TTL 2147483648"),
+        "{e}"
+    );
+    // Unknown zone.
+    let other = Name::from_presentation("nope.example.", None).unwrap();
+    assert!(matches!(
+        c.apply(&other, vec![], None),
+        Err(ControlError::NotFound { .. })
+    ));
+    // Removing data below a DNAME together with the DNAME's creation is fine.
+    c.apply_at(
+        &apex(),
+        vec![
+            replace("x.sub", Rtype::A, 300, &[]),
+            replace("sub", Rtype::DNAME, 300, &["t.example."]),
+        ],
+        None,
+        NOW,
+    )
+    .unwrap();
+}
+
+#[test]
+fn serial_policies() {
+    // Date: the default SOA of an empty zone, then nn, then the next day.
+    let c = Control::open(Store::open_in_memory().unwrap()).unwrap();
+    let info = c
+        .create_zone_at(
+            &apex(),
+            ZoneKind::Primary,
+            ZoneSettings::default(),
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(info.serial, 2026112300);
+    let ns = replace("@", Rtype::NS, 3600, &["ns1"]);
+    let a = c.apply_at(&apex(), vec![ns], None, NOW).unwrap();
+    assert_eq!(a.serial_to, 2026112301);
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![replace("a", Rtype::A, 1, &["192.0.2.1"])],
+            None,
+            NOW + DAY,
+        )
+        .unwrap();
+    assert_eq!(a.serial_to, 2026112400);
+    // Back in time: never backwards.
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![replace("a", Rtype::A, 2, &["192.0.2.1"])],
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(a.serial_to, 2026112401);
+    assert_eq!(
+        soa_serial(
+            &apex(),
+            &c.records(&apex())
+                .unwrap()
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect::<Vec<_>>()
+        ),
+        Some(2026112401)
+    );
+
+    // Unixtime.
+    let c = setup(SerialPolicy::Unixtime);
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![replace("a", Rtype::A, 1, &["192.0.2.1"])],
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (5, NOW as u32));
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![replace("a", Rtype::A, 2, &["192.0.2.1"])],
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(a.serial_to, NOW as u32 + 1);
+
+    // Increment; a zone file with a newer serial keeps it, an older one is bumped by policy.
+    let c = setup(SerialPolicy::Increment);
+    let a = c
+        .apply_at(
+            &apex(),
+            vec![replace("a", Rtype::A, 1, &["192.0.2.1"])],
+            None,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(a.serial_to, 6);
+    let a = c
+        .replace_zone_text_at(&apex(), &ZONE.replace(" 5 3600", " 100 3600"), NOW)
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (6, 100));
+    let a = c
+        .replace_zone_text_at(&apex(), &ZONE.replace("192.0.2.2", "192.0.2.3"), NOW)
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (100, 101));
+    assert_eq!(c.zones().load().get(&apex()).unwrap().serial(), 101);
+}
+
+#[test]
+fn zone_lifecycle_and_settings() {
+    let c = Control::open(Store::open_in_memory().unwrap()).unwrap();
+    let settings = ZoneSettings {
+        serial_policy: SerialPolicy::Increment,
+        notify: vec!["192.0.2.53".into()],
+        allow_transfer: vec!["192.0.2.0/24".into(), "key:xfr".into()],
+        ..Default::default()
+    };
+    let info = c
+        .create_zone(
+            &n("Example.COM."),
+            ZoneKind::Primary,
+            settings.clone(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(info.name.to_string(), "example.com.");
+    assert_eq!((info.serial, info.record_count), (1, 1));
+    assert_eq!(info.settings, settings);
+    // Stored but not served without apex NS.
+    assert!(c.zones().load().get(&apex()).is_none());
+    assert!(matches!(
+        c.create_zone(&apex(), ZoneKind::Primary, ZoneSettings::default(), None),
+        Err(ControlError::Conflict { .. })
+    ));
+    let a = c
+        .apply(
+            &apex(),
+            vec![replace("@", Rtype::NS, 3600, &["ns1.example.net."])],
+            None,
+        )
+        .unwrap();
+    assert_eq!(c.zones().load().get(&apex()).unwrap().serial(), a.serial_to);
+    // Export reads back to the same records.
+    let text = c.export_zone(&apex()).unwrap();
+    let back = zonecast_zonefile::load_str(&text, &apex(), "export").unwrap();
+    let again: BTreeSet<String> = back.records.iter().map(show).collect();
+    assert_eq!(again, set_of(&c));
+    // Settings.
+    let bad = ZoneSettings {
+        notify: vec!["not-an-address".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        c.update_settings(&apex(), bad),
+        Err(ControlError::Invalid { .. })
+    ));
+    let s2 = policy(SerialPolicy::Date);
+    assert_eq!(c.update_settings(&apex(), s2.clone()).unwrap().settings, s2);
+    // A secondary needs primaries, starts empty and is not served; API edits are refused.
+    let sec = n("sec.example.org.");
+    assert!(matches!(
+        c.create_zone(&sec, ZoneKind::Secondary, ZoneSettings::default(), None),
+        Err(ControlError::Invalid { .. })
+    ));
+    let ps = ZoneSettings {
+        primaries: vec!["192.0.2.1:53".into()],
+        ..Default::default()
+    };
+    let info = c.create_zone(&sec, ZoneKind::Secondary, ps, None).unwrap();
+    assert_eq!((info.serial, info.record_count), (0, 0));
+    assert!(matches!(
+        c.apply(&sec, vec![], None),
+        Err(ControlError::Conflict { .. })
+    ));
+    let names: Vec<String> = c
+        .list_zones()
+        .unwrap()
+        .iter()
+        .map(|z| z.name.to_string())
+        .collect();
+    assert_eq!(names, ["example.com.", "sec.example.org."]);
+    // Reopening keeps settings, records and ids.
+    let records = c.records(&apex()).unwrap();
+    // Delete.
+    c.delete_zone(&sec).unwrap();
+    assert!(matches!(
+        c.zone_info(&sec),
+        Err(ControlError::NotFound { .. })
+    ));
+    assert!(matches!(
+        c.delete_zone(&sec),
+        Err(ControlError::NotFound { .. })
+    ));
+    assert_eq!(c.list_zones().unwrap().len(), 1);
+    c.delete_zone(&apex()).unwrap();
+    assert!(c.zones().load().get(&apex()).is_none());
+    assert!(c.store().zone(&apex()).unwrap().is_none());
+    assert!(!records.is_empty());
+}
+
+#[test]
+fn reopen_keeps_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
+    c.create_zone(
+        &apex(),
+        ZoneKind::Primary,
+        policy(SerialPolicy::Increment),
+        Some(data.records),
+    )
+    .unwrap();
+    c.apply(
+        &apex(),
+        vec![replace("a", Rtype::A, 1, &["192.0.2.1"])],
+        None,
+    )
+    .unwrap();
+    let records = c.records(&apex()).unwrap();
+    let info = c.zone_info(&apex()).unwrap();
+    drop(c);
+    let c = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    assert_eq!(c.records(&apex()).unwrap(), records);
+    let again = c.zone_info(&apex()).unwrap();
+    assert_eq!(
+        (again.serial, &again.settings),
+        (info.serial, &info.settings)
+    );
+    assert_eq!(c.zones().load().get(&apex()).unwrap().serial(), 6);
+}
+
+#[test]
+fn replace_zone_text_errors_change_nothing() {
+    let c = setup(SerialPolicy::Increment);
+    let before = observe(&c);
+    let e = c
+        .replace_zone_text(&apex(), &format!("{ZONE}www CNAME elsewhere.example.\n"))
+        .unwrap_err();
+    assert!(matches!(e, ControlError::ZoneFile(_)), "{e}");
+    assert!(e.to_string().contains("zonefile:7"), "{e}");
+    assert_eq!(observe(&c), before);
+    let a = c.replace_zone_text(&apex(), ZONE).unwrap();
+    assert_eq!(
+        (a.serial_from, a.serial_to),
+        (5, 5),
+        "same content: no change"
+    );
+}
+
+/// Applies a journal (creation included) to an empty set.
+fn replay(journal: &[JournalEntry]) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    for e in journal {
+        for r in &e.change.removed {
+            let key = show(r);
+            assert!(set.remove(&key), "journal removes absent {key}");
+        }
+        for r in &e.change.added {
+            assert!(set.insert(show(r)), "journal adds present record");
+        }
+    }
+    set
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    const THREADS: usize = 8;
+    const CHANGES: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Control::open(Store::open(dir.path()).unwrap()).unwrap());
+    let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
+    c.create_zone(
+        &apex(),
+        ZoneKind::Primary,
+        policy(SerialPolicy::Increment),
+        Some(data.records),
+    )
+    .unwrap();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..CHANGES {
+                    // Shared RRsets (a lost update would drop a string) and a per-thread one.
+                    // (Shared sets are kept small: `Zone::build` is quadratic in RRset size.)
+                    let edits = vec![
+                        Edit::AddRecord(rec(
+                            &format!("s{}", i % 40),
+                            Rtype::TXT,
+                            300,
+                            &format!("\"t{t}-{i}\""),
+                        )),
+                        replace(
+                            &format!("t{t}"),
+                            Rtype::A,
+                            300,
+                            &[&format!("10.0.{t}.{}", i % 250)],
+                        ),
+                    ];
+                    let a = c.apply(&apex(), edits, None).unwrap();
+                    assert_eq!(a.serial_to, a.serial_from + 1);
+                    // Visible to DNS readers on return.
+                    assert!(c.zones().load().get(&apex()).unwrap().serial() >= a.serial_to);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // The sequential result.
+    let mut expected: BTreeSet<String> = set_of(&setup(SerialPolicy::Increment))
+        .into_iter()
+        .filter(|s| !s.contains(" SOA "))
+        .collect();
+    for t in 0..THREADS {
+        for i in 0..CHANGES {
+            expected.insert(format!("s{}.example.com. 300 TXT \"t{t}-{i}\"", i % 40));
+        }
+        expected.insert(format!(
+            "t{t}.example.com. 300 A 10.0.{t}.{}",
+            (CHANGES - 1) % 250
+        ));
+    }
+    let total = (THREADS * CHANGES) as u32;
+    let info = c.zone_info(&apex()).unwrap();
+    assert_eq!(info.serial, 5 + total, "one bump per change");
+    let got: BTreeSet<String> = set_of(&c)
+        .into_iter()
+        .filter(|s| !s.contains(" SOA "))
+        .collect();
+    assert_eq!(got, expected);
+    let journal = c.store().journal(&apex()).unwrap();
+    assert_eq!(journal.len(), 1 + THREADS * CHANGES);
+    for w in journal.windows(2) {
+        assert_eq!(w[1].change.serial_from, w[0].change.serial_to);
+    }
+    assert_eq!(replay(&journal), set_of(&c));
+    assert_eq!(c.zones().load().get(&apex()).unwrap().serial(), 5 + total);
+}
+
+#[test]
+fn single_rrset_change_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
+    c.create_zone(
+        &apex(),
+        ZoneKind::Primary,
+        policy(SerialPolicy::Increment),
+        Some(data.records),
+    )
+    .unwrap();
+    let n_changes = 300;
+    let start = std::time::Instant::now();
+    for i in 0..n_changes {
+        c.apply(
+            &apex(),
+            vec![replace(
+                "www",
+                Rtype::A,
+                300,
+                &[&format!("192.0.2.{}", i % 250)],
+            )],
+            None,
+        )
+        .unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "single-RRset changes on a small zone: {:.0}/s ({n_changes} in {secs:.3}s)",
+        f64::from(n_changes) / secs
+    );
+    assert_eq!(c.zone_info(&apex()).unwrap().serial, 5 + n_changes);
+}
