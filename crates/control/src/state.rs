@@ -49,6 +49,65 @@ pub enum Edit {
 /// Records of one RRset with their store ids.
 pub(crate) type Rrset = Vec<(i64, Record)>;
 
+/// The RRsets of one owner: a `Vec` kept sorted by type.
+///
+/// Most owners have one or two RRsets; a `BTreeMap` would allocate a node
+/// sized for eleven per owner (about 300 octets), which dominated memory.
+#[derive(Debug, Default)]
+pub(crate) struct TypeMap(Vec<(Rtype, Rrset)>);
+
+impl TypeMap {
+    fn slot(&self, rtype: &Rtype) -> Result<usize, usize> {
+        self.0.binary_search_by_key(rtype, |(t, _)| *t)
+    }
+
+    /// The RRset of a type, created empty when absent.
+    pub fn entry_or_default(&mut self, rtype: Rtype) -> &mut Rrset {
+        let i = match self.slot(&rtype) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (rtype, Vec::new()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    pub fn get(&self, rtype: &Rtype) -> Option<&Rrset> {
+        self.slot(rtype).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, rtype: &Rtype) -> Option<&mut Rrset> {
+        self.slot(rtype).ok().map(|i| &mut self.0[i].1)
+    }
+
+    pub fn remove(&mut self, rtype: &Rtype) {
+        if let Ok(i) = self.slot(rtype) {
+            self.0.remove(i);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Drops spare capacity of the type list and of every RRset.
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+        for (_, set) in self.0.iter_mut() {
+            set.shrink_to_fit();
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Rtype, &Rrset)> {
+        self.0.iter().map(|(t, s)| (t, s))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Rrset> {
+        self.0.iter().map(|(_, s)| s)
+    }
+}
+
 /// A zone as the write path keeps it in memory.
 #[derive(Debug)]
 pub(crate) struct ZoneState {
@@ -61,7 +120,7 @@ pub(crate) struct ZoneState {
     /// Unix milliseconds, as stored.
     pub updated_at: i64,
     /// Owner → type → records, owners in canonical order.
-    pub nodes: BTreeMap<Name, BTreeMap<Rtype, Rrset>>,
+    pub nodes: BTreeMap<Name, TypeMap>,
     pub by_id: HashMap<i64, (Name, Rtype)>,
     pub count: usize,
     /// Set when the zone was deleted while a writer waited for it.
@@ -105,6 +164,11 @@ impl ZoneState {
         for (id, r) in records {
             z.insert(id, r);
         }
+        // Growth left spare capacity in every RRset; a loaded zone is mostly read.
+        for node in z.nodes.values_mut() {
+            node.shrink_to_fit();
+        }
+        z.by_id.shrink_to_fit();
         z
     }
 
@@ -114,8 +178,7 @@ impl ZoneState {
         self.nodes
             .entry(r.owner.clone())
             .or_default()
-            .entry(r.rtype)
-            .or_default()
+            .entry_or_default(r.rtype)
             .push((id, r));
     }
 

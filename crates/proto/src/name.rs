@@ -11,6 +11,7 @@ use crate::error::{syntax, Error, Result};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Largest wire length of a name, including the root label (RFC 1035 §2.3.4).
 pub const MAX_NAME_LEN: usize = 255;
@@ -18,16 +19,19 @@ pub const MAX_NAME_LEN: usize = 255;
 pub const MAX_LABEL_LEN: usize = 63;
 
 /// An absolute domain name in uncompressed wire form.
+///
+/// The octets are shared (`Arc`): cloning a name, as records, indexes and
+/// maps do all the time, costs a reference count, not an allocation.
 #[derive(Clone)]
 pub struct Name {
-    wire: Box<[u8]>,
+    wire: Arc<[u8]>,
 }
 
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
         Name {
-            wire: Box::new([0]),
+            wire: Arc::new([0]),
         }
     }
 
@@ -155,9 +159,9 @@ impl Name {
 
     /// The same name with ASCII letters lowered.
     pub fn to_lowercase(&self) -> Name {
-        let mut wire = self.wire.clone();
+        let mut wire = self.wire.to_vec();
         lowercase_wire(&mut wire);
-        Name { wire }
+        Name { wire: wire.into() }
     }
 
     /// The parent name (one label removed); `None` for the root.
