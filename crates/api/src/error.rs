@@ -133,6 +133,9 @@ impl From<ControlError> for ApiError {
         match e {
             ControlError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
             ControlError::Conflict { message } => ApiError::conflict(message),
+            ControlError::SerialMismatch {
+                current, expected, ..
+            } => crate::zones::serial_mismatch(current, expected),
             ControlError::Invalid { field, message, .. } => ApiError::invalid(field, message),
             ControlError::ZoneFile(z) => ApiError::invalid("zonefile", z.to_string()),
             ControlError::Zone(z) => ApiError::invalid("records", z.to_string()),

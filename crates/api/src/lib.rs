@@ -16,9 +16,8 @@
 //!
 //! Not implemented: the secondary-zone transfer fields of the status
 //! (primary serial, last refresh, expiry) and edges (`GET /v1/edges` is
-//! always empty), TLS (put a proxy in front), rate limits, and `If-Match` on
-//! a zone file replace or zone delete is checked just before the write, not
-//! inside its transaction (other writes check it atomically).
+//! always empty), TLS (put a proxy in front), rate limits. `If-Match` is
+//! checked by the write path under the zone's write lock, for every write.
 
 #![warn(missing_docs)]
 

@@ -2,14 +2,14 @@
 
 use crate::auth::Principal;
 use crate::error::{edit_error, ApiError};
-use crate::zones::{serial_mismatch, AppliedOut};
+use crate::zones::AppliedOut;
 use crate::{if_match, parse_zone_name, ApiState, JsonBody, PathParams, QueryParams};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use zonecast_control::{Applied, Control, ControlError, Edit};
+use zonecast_control::{Applied, Control, Edit};
 use zonecast_proto::rdata::format_presentation;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
@@ -190,20 +190,7 @@ fn apply(
     cond: Option<u32>,
     list: &str,
 ) -> Result<Applied, ApiError> {
-    match c.apply(zone, edits, cond) {
-        Ok(a) => Ok(a),
-        Err(e @ ControlError::Conflict { .. }) => {
-            if let Some(want) = cond {
-                if let Ok(info) = c.zone_info(zone) {
-                    if info.serial != want {
-                        return Err(serial_mismatch(info.serial, want));
-                    }
-                }
-            }
-            Err(edit_error(e, list))
-        }
-        Err(e) => Err(edit_error(e, list)),
-    }
+    c.apply(zone, edits, cond).map_err(|e| edit_error(e, list))
 }
 
 fn rrsets_of(records: &[(i64, Record)]) -> Vec<RrsetOut> {

@@ -11,7 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use utoipa::{IntoParams, ToSchema};
 use zonecast_control::{Applied, Control, SerialPolicy, ZoneInfo, ZoneSettings};
-use zonecast_proto::Name;
 use zonecast_store::ZoneKind;
 
 /// A zone as the API shows it.
@@ -407,26 +406,13 @@ pub async fn delete_zone(
     who.require_zone("zones:write", &zone)?;
     let cond = if_match(&headers)?;
     state
-        .blocking(move |c| {
-            if let Some(want) = cond {
-                precondition(c, &zone, want)?;
-            }
-            Ok(c.delete_zone(&zone)?)
-        })
+        .blocking(move |c| Ok(c.delete_zone(&zone, cond)?))
         .await?;
     state.count_change();
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// 412 when the zone's serial is not `want`.
-pub(crate) fn precondition(c: &Control, zone: &Name, want: u32) -> Result<(), ApiError> {
-    let serial = c.zone_info(zone)?.serial;
-    if serial != want {
-        return Err(serial_mismatch(serial, want));
-    }
-    Ok(())
-}
-
+/// The 412 answer of a conditional write whose zone is at another serial.
 pub(crate) fn serial_mismatch(serial: u32, want: u32) -> ApiError {
     ApiError::new(
         StatusCode::PRECONDITION_FAILED,
@@ -491,12 +477,7 @@ pub async fn put_zonefile(
             .map_err(|_| ApiError::bad_request("the zone file is not UTF-8").field("zonefile"))?
     };
     let applied = state
-        .blocking(move |c| {
-            if let Some(want) = cond {
-                precondition(c, &zone, want)?;
-            }
-            Ok(c.replace_zone_text(&zone, &text)?)
-        })
+        .blocking(move |c| Ok(c.replace_zone_text(&zone, &text, cond)?))
         .await?;
     if applied.serial_from != applied.serial_to {
         state.count_change();

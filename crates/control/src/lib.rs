@@ -64,7 +64,17 @@ pub enum ControlError {
         /// What was looked for, e.g. `zone example.com.`.
         what: String,
     },
-    /// The request contradicts the current state (HTTP 409): exists already, serial moved on, ...
+    /// A conditional write named another serial than the zone's current one (HTTP 412); nothing was applied.
+    #[error("zone {zone} is at serial {current}, not {expected}; re-read it and retry")]
+    SerialMismatch {
+        /// The zone.
+        zone: Name,
+        /// Its current serial.
+        current: u32,
+        /// The serial the request required.
+        expected: u32,
+    },
+    /// The request contradicts the current state (HTTP 409): exists already, key in use, ...
     #[error("{message}")]
     Conflict {
         /// What conflicts.
@@ -326,21 +336,12 @@ impl Control {
                 message: format!("zone {apex} already exists"),
             });
         }
+        // Records, settings and the creation journal entry: one transaction.
         let row = self
             .store
-            .create_zone(&apex, kind, &records)
+            .create_zone_with_settings(&apex, kind, &settings.to_json(), &records)
             .map_err(store_err)?;
-        let mut updated_at = row.updated_at;
-        if settings != ZoneSettings::default() {
-            if let Err(e) = self.store.set_zone_settings(&apex, &settings.to_json()) {
-                // Don't leave a zone with settings other than asked for.
-                if let Err(d) = self.store.delete_zone(&apex) {
-                    tracing::error!(zone = %apex, error = %d, "zone created without its settings and not removed");
-                }
-                return Err(store_err(e));
-            }
-            updated_at = now_ms();
-        }
+        let updated_at = row.updated_at;
         let ids = self.store.zone_records_with_ids(&apex)?;
         let z = ZoneState::new(
             row.name.clone(),
@@ -359,10 +360,14 @@ impl Control {
     }
 
     /// Deletes a zone with its records and journal, and stops serving it.
-    pub fn delete_zone(&self, name: &Name) -> Result<(), ControlError> {
+    ///
+    /// With `if_serial`, refused ([`ControlError::SerialMismatch`]) unless the
+    /// zone is at that serial, checked under the zone's write lock.
+    pub fn delete_zone(&self, name: &Name, if_serial: Option<u32>) -> Result<(), ControlError> {
         let mut map = self.state.write().unwrap_or_else(|p| p.into_inner());
         let h = map.get(name).cloned().ok_or_else(|| zone_not_found(name))?;
         let mut z = lock(&h);
+        check_if_serial(&z, if_serial)?;
         if !self.store.delete_zone(&z.apex).map_err(store_err)? {
             tracing::warn!(zone = %z.apex, "zone was already gone from the store");
         }
@@ -550,14 +555,23 @@ impl Control {
     /// The text is read with `$ORIGIN` defaulting to the zone and checked
     /// against the zone rules. Its SOA serial is kept when newer than the
     /// current one; otherwise the serial advances by the zone's policy.
-    pub fn replace_zone_text(&self, zone: &Name, zonefile: &str) -> Result<Applied, ControlError> {
-        self.replace_zone_text_at(zone, zonefile, now_secs())
+    ///
+    /// With `if_serial`, refused ([`ControlError::SerialMismatch`]) unless the
+    /// zone is at that serial, checked under the zone's write lock.
+    pub fn replace_zone_text(
+        &self,
+        zone: &Name,
+        zonefile: &str,
+        if_serial: Option<u32>,
+    ) -> Result<Applied, ControlError> {
+        self.replace_zone_text_at(zone, zonefile, if_serial, now_secs())
     }
 
     pub(crate) fn replace_zone_text_at(
         &self,
         zone: &Name,
         zonefile: &str,
+        if_serial: Option<u32>,
         now: i64,
     ) -> Result<Applied, ControlError> {
         let h = self.handle(zone)?;
@@ -567,6 +581,7 @@ impl Control {
         if z.deleted {
             return Err(zone_not_found(zone));
         }
+        check_if_serial(&z, if_serial)?;
         for w in warnings {
             tracing::warn!(zone = %z.apex, "{w}");
         }
@@ -693,11 +708,10 @@ impl Control {
 
 fn check_if_serial(z: &ZoneState, if_serial: Option<u32>) -> Result<(), ControlError> {
     match if_serial {
-        Some(s) if s != z.serial => Err(ControlError::Conflict {
-            message: format!(
-                "zone {} is at serial {}, not {s}; re-read it and retry",
-                z.apex, z.serial
-            ),
+        Some(s) if s != z.serial => Err(ControlError::SerialMismatch {
+            zone: z.apex.clone(),
+            current: z.serial,
+            expected: s,
         }),
         _ => Ok(()),
     }

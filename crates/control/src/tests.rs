@@ -510,7 +510,25 @@ fn refused_changes_leave_everything_unchanged() {
     let e = c
         .apply_at(&apex(), vec![ok.clone()], Some(5), NOW)
         .unwrap_err();
-    assert!(matches!(e, ControlError::Conflict { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ControlError::SerialMismatch {
+                current: 6,
+                expected: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(observe(&c), before);
+    // The same condition on a zone file replace and on a delete.
+    let e = c
+        .replace_zone_text(&apex(), &c.export_zone(&apex()).unwrap(), Some(5))
+        .unwrap_err();
+    assert!(matches!(e, ControlError::SerialMismatch { .. }), "{e}");
+    let e = c.delete_zone(&apex(), Some(5)).unwrap_err();
+    assert!(matches!(e, ControlError::SerialMismatch { .. }), "{e}");
     assert_eq!(observe(&c), before);
     // The error text names edit and field.
     let e = c
@@ -628,11 +646,11 @@ fn serial_policies() {
         .unwrap();
     assert_eq!(a.serial_to, 6);
     let a = c
-        .replace_zone_text_at(&apex(), &ZONE.replace(" 5 3600", " 100 3600"), NOW)
+        .replace_zone_text_at(&apex(), &ZONE.replace(" 5 3600", " 100 3600"), None, NOW)
         .unwrap();
     assert_eq!((a.serial_from, a.serial_to), (6, 100));
     let a = c
-        .replace_zone_text_at(&apex(), &ZONE.replace("192.0.2.2", "192.0.2.3"), NOW)
+        .replace_zone_text_at(&apex(), &ZONE.replace("192.0.2.2", "192.0.2.3"), None, NOW)
         .unwrap();
     assert_eq!((a.serial_from, a.serial_to), (100, 101));
     assert_eq!(c.zones().load().get(&apex()).unwrap().serial(), 101);
@@ -714,17 +732,17 @@ fn zone_lifecycle_and_settings() {
     // Reopening keeps settings, records and ids.
     let records = c.records(&apex()).unwrap();
     // Delete.
-    c.delete_zone(&sec).unwrap();
+    c.delete_zone(&sec, None).unwrap();
     assert!(matches!(
         c.zone_info(&sec),
         Err(ControlError::NotFound { .. })
     ));
     assert!(matches!(
-        c.delete_zone(&sec),
+        c.delete_zone(&sec, None),
         Err(ControlError::NotFound { .. })
     ));
     assert_eq!(c.list_zones().unwrap().len(), 1);
-    c.delete_zone(&apex()).unwrap();
+    c.delete_zone(&apex(), None).unwrap();
     assert!(c.zones().load().get(&apex()).is_none());
     assert!(c.store().zone(&apex()).unwrap().is_none());
     assert!(!records.is_empty());
@@ -766,12 +784,16 @@ fn replace_zone_text_errors_change_nothing() {
     let c = setup(SerialPolicy::Increment);
     let before = observe(&c);
     let e = c
-        .replace_zone_text(&apex(), &format!("{ZONE}www CNAME elsewhere.example.\n"))
+        .replace_zone_text(
+            &apex(),
+            &format!("{ZONE}www CNAME elsewhere.example.\n"),
+            None,
+        )
         .unwrap_err();
     assert!(matches!(e, ControlError::ZoneFile(_)), "{e}");
     assert!(e.to_string().contains("zonefile:7"), "{e}");
     assert_eq!(observe(&c), before);
-    let a = c.replace_zone_text(&apex(), ZONE).unwrap();
+    let a = c.replace_zone_text(&apex(), ZONE, None).unwrap();
     assert_eq!(
         (a.serial_from, a.serial_to),
         (5, 5),

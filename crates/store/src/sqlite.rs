@@ -236,7 +236,29 @@ impl Store {
         kind: ZoneKind,
         records: &[Record],
     ) -> Result<ZoneRow, StoreError> {
+        self.create_zone_with_settings(name, kind, "{}", records)
+    }
+
+    /// [`Store::create_zone`] with the zone's settings JSON written in the same transaction.
+    ///
+    /// Refused with [`StoreError::InvalidSettings`] when `settings_json` is not a JSON object.
+    pub fn create_zone_with_settings(
+        &self,
+        name: &Name,
+        kind: ZoneKind,
+        settings_json: &str,
+        records: &[Record],
+    ) -> Result<ZoneRow, StoreError> {
         let zone_name = name.to_lowercase();
+        if !matches!(
+            serde_json::from_str::<serde_json::Value>(settings_json),
+            Ok(serde_json::Value::Object(_))
+        ) {
+            return Err(StoreError::InvalidSettings {
+                zone: zone_name,
+                reason: "settings must be a JSON object".into(),
+            });
+        }
         check_records(name, records)?;
         let serial = match records
             .iter()
@@ -260,9 +282,11 @@ impl Store {
             return Err(StoreError::AlreadyExists { zone: zone_name });
         }
         tx.prepare_cached(
-            "INSERT INTO zones (name, kind, serial, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            "INSERT INTO zones (name, kind, serial, settings, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         )
-        .and_then(|mut s| s.execute(params![zone_name.to_string(), kind.as_str(), serial, now]))
+        .and_then(|mut s| {
+            s.execute(params![zone_name.to_string(), kind.as_str(), serial, settings_json, now])
+        })
         .map_err(db(ctx))?;
         let zone_id = tx.last_insert_rowid();
         {
@@ -283,7 +307,7 @@ impl Store {
             name: zone_name,
             kind,
             serial,
-            settings: "{}".into(),
+            settings: settings_json.into(),
             created_at: now,
             updated_at: now,
         })

@@ -356,3 +356,43 @@ fn migrates_v1_database_to_v2() {
         .unwrap();
     assert_eq!(applied, [1, 2]);
 }
+
+#[test]
+fn zone_created_with_settings_in_one_transaction() {
+    let store = Store::open_in_memory().unwrap();
+    let zone: Name = "example.org.".parse().unwrap();
+    let soa = Record {
+        owner: zone.clone(),
+        rtype: Rtype::SOA,
+        class: Class::IN,
+        ttl: 300,
+        rdata: [
+            &b"\x03ns1\x07example\x03org\x00\x04host\x07example\x03org\x00"[..],
+            &[
+                0, 0, 0, 7, 0, 0, 14, 16, 0, 0, 3, 132, 0, 9, 58, 128, 0, 0, 0, 60,
+            ][..],
+        ]
+        .concat()
+        .into(),
+    };
+    // Settings that are not a JSON object: nothing is stored at all.
+    let e = store
+        .create_zone_with_settings(&zone, ZoneKind::Primary, "[1]", std::slice::from_ref(&soa))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::InvalidSettings { .. }), "{e}");
+    assert!(store.zone(&zone).unwrap().is_none());
+    assert!(store.zones().unwrap().is_empty());
+    // Valid settings are there as soon as the zone is.
+    let row = store
+        .create_zone_with_settings(
+            &zone,
+            ZoneKind::Primary,
+            r#"{"serial_policy":"increment"}"#,
+            &[soa],
+        )
+        .unwrap();
+    assert_eq!(row.serial, 7);
+    assert_eq!(row.settings, r#"{"serial_policy":"increment"}"#);
+    assert_eq!(store.zone(&zone).unwrap().unwrap().settings, row.settings);
+    assert_eq!(store.journal(&zone).unwrap().len(), 1);
+}
