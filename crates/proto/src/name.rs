@@ -411,21 +411,54 @@ impl Hash for Name {
 
 impl Ord for Name {
     /// DNSSEC canonical order (RFC 4034 §6.1): compare labels from the right, case-insensitively.
+    ///
+    /// Allocation-free: label offsets go into stack arrays (a name has at most 127 labels).
     fn cmp(&self, other: &Self) -> Ordering {
-        let a: Vec<&[u8]> = self.labels().collect();
-        let b: Vec<&[u8]> = other.labels().collect();
-        for (la, lb) in a.iter().rev().zip(b.iter().rev()) {
-            let ord = la
-                .iter()
-                .map(u8::to_ascii_lowercase)
-                .cmp(lb.iter().map(u8::to_ascii_lowercase));
-            if ord != Ordering::Equal {
-                return ord;
-            }
-        }
-        a.len().cmp(&b.len())
+        canonical_cmp(&self.wire, &other.wire)
     }
 }
+
+/// RFC 4034 §6.1 order on uncompressed wire names, without allocating.
+pub fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let mut oa = [0u8; MAX_NAME_LEN / 2 + 1];
+    let mut ob = [0u8; MAX_NAME_LEN / 2 + 1];
+    let na = label_offsets(a, &mut oa);
+    let nb = label_offsets(b, &mut ob);
+    for i in 1..=na.min(nb) {
+        let la = label_at(a, oa[na - i]);
+        let lb = label_at(b, ob[nb - i]);
+        let ord = la
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .cmp(lb.iter().map(u8::to_ascii_lowercase));
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    na.cmp(&nb)
+}
+
+/// Label start offsets of an uncompressed wire name; returns how many.
+fn label_offsets(wire: &[u8], out: &mut [u8; MAX_NAME_LEN / 2 + 1]) -> usize {
+    let mut n = 0;
+    let mut pos = 0usize;
+    while let Some(&len) = wire.get(pos) {
+        if len == 0 || n >= out.len() {
+            break;
+        }
+        out[n] = pos as u8;
+        n += 1;
+        pos += 1 + len as usize;
+    }
+    n
+}
+
+fn label_at(wire: &[u8], off: u8) -> &[u8] {
+    let off = off as usize;
+    let len = wire.get(off).copied().unwrap_or(0) as usize;
+    wire.get(off + 1..off + 1 + len).unwrap_or(&[])
+}
+
 impl PartialOrd for Name {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
@@ -495,22 +528,30 @@ mod tests {
 
     #[test]
     fn canonical_order() {
-        let mut v: Vec<Name> = [
-            "z.a.example.",
-            "a.example.",
+        // The example of RFC 4034 §6.1, in its order, plus the root and another TLD.
+        let sorted = [
+            ".",
+            "b.",
             "example.",
-            "Z.a.example.",
+            "a.example.",
             "yljkjljk.a.example.",
+            "Z.a.example.",
+            "zABC.a.EXAMPLE.",
+            "z.example.",
+            "\\001.z.example.",
             "*.z.example.",
-        ]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect();
-        v.sort();
-        let s: Vec<String> = v.iter().map(|n| n.to_string().to_lowercase()).collect();
-        assert_eq!(s[0], "example.");
-        assert_eq!(s[1], "a.example.");
-        assert_eq!(s[2], "yljkjljk.a.example.");
+            "\\200.z.example.",
+        ];
+        let names: Vec<Name> = sorted.iter().map(|s| s.parse().unwrap()).collect();
+        for (i, a) in names.iter().enumerate() {
+            for (j, b) in names.iter().enumerate() {
+                assert_eq!(a.cmp(b), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        let mut shuffled = names.clone();
+        shuffled.reverse();
+        shuffled.sort();
+        assert_eq!(shuffled, names);
     }
 
     #[test]
