@@ -118,34 +118,7 @@ fn syntax(file: &str, line: u32, reason: impl Into<String>) -> ZoneFileError {
 
 /// A TTL: a number of seconds or BIND units (`1h30m`, `2d`, `1w`), at most 2^32−1.
 pub(crate) fn parse_ttl(text: &str) -> Option<u32> {
-    if text.is_empty() || !text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut num: Option<u64> = None;
-    for b in text.bytes() {
-        if b.is_ascii_digit() {
-            num = Some(
-                num.unwrap_or(0)
-                    .checked_mul(10)?
-                    .checked_add(u64::from(b - b'0'))?,
-            );
-            continue;
-        }
-        let unit: u64 = match b.to_ascii_lowercase() {
-            b's' => 1,
-            b'm' => 60,
-            b'h' => 3600,
-            b'd' => 86_400,
-            b'w' => 604_800,
-            _ => return None,
-        };
-        total = total.checked_add(num.take()?.checked_mul(unit)?)?;
-    }
-    if let Some(n) = num {
-        total = total.checked_add(n)?;
-    }
-    u32::try_from(total).ok()
+    zonecast_proto::rdata::parse_duration(text)
 }
 
 impl Reader {

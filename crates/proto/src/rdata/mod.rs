@@ -12,6 +12,8 @@
 
 pub mod names;
 mod text;
+
+pub use text::parse_duration;
 mod wire;
 
 pub use names::{canonical_names, compressible_names, lowercase_canonical_names, NameSlot};

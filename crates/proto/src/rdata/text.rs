@@ -683,8 +683,8 @@ fn parse_uint(text: &str, max: u64) -> Option<u64> {
     text.parse::<u64>().ok().filter(|v| *v <= max)
 }
 
-/// A number of seconds, plain or with BIND units (`1w2d3h4m5s`, case-insensitive).
-pub(crate) fn parse_duration(text: &str) -> Option<u32> {
+/// A number of seconds, plain or with BIND units (`1w2d3h4m5s`, case-insensitive), at most 2^32−1.
+pub fn parse_duration(text: &str) -> Option<u32> {
     if let Some(v) = parse_uint(text, u32::MAX.into()) {
         return Some(v as u32);
     }
