@@ -21,54 +21,35 @@ pub struct NameSlot {
 /// Returns an empty list for types whose names must not be compressed and
 /// for rdata that does not parse (it is then copied verbatim).
 pub fn compressible_names(rtype: Rtype, rdata: &[u8]) -> ([NameSlot; 2], usize) {
-    let mut out = [NameSlot { start: 0, end: 0 }; 2];
-    let name_at = |off: usize| -> Option<NameSlot> {
-        let len = check_wire(rdata.get(off..)?).ok()?;
-        Some(NameSlot {
-            start: off as u16,
-            end: (off + len) as u16,
-        })
-    };
-    match rtype {
+    let rfc1035 = matches!(
+        rtype,
         Rtype::NS
-        | Rtype::MD
-        | Rtype::MF
-        | Rtype::CNAME
-        | Rtype::MB
-        | Rtype::MG
-        | Rtype::MR
-        | Rtype::PTR => {
-            if let Some(s) = name_at(0) {
-                out[0] = s;
-                return (out, 1);
-            }
-        }
-        Rtype::MX => {
-            if let Some(s) = name_at(2) {
-                out[0] = s;
-                return (out, 1);
-            }
-        }
-        Rtype::SOA | Rtype::MINFO => {
-            if let Some(a) = name_at(0) {
-                if let Some(b) = name_at(a.end as usize) {
-                    out[0] = a;
-                    out[1] = b;
-                    return (out, 2);
-                }
-            }
-        }
-        _ => {}
+            | Rtype::MD
+            | Rtype::MF
+            | Rtype::CNAME
+            | Rtype::MB
+            | Rtype::MG
+            | Rtype::MR
+            | Rtype::PTR
+            | Rtype::MX
+            | Rtype::SOA
+            | Rtype::MINFO
+    );
+    match canonical_names(rtype, rdata) {
+        Some(slots) if rfc1035 => slots,
+        _ => ([NO_SLOT; 2], 0),
     }
-    (out, 0)
 }
 
-/// Where the domain names that RFC 4034 §6.2 lowers in canonical form sit in uncompressed rdata.
+const NO_SLOT: NameSlot = NameSlot { start: 0, end: 0 };
+
+/// Where the domain names that RFC 4034 §6.2 lowers in canonical form sit in uncompressed rdata (at most two).
 ///
 /// Covers NS, MD, MF, CNAME, SOA, MB, MG, MR, PTR, MINFO, MX, RP, AFSDB,
 /// KX, SRV, NAPTR and DNAME (HINFO is in the RFC's list by mistake, RFC 6840
-/// §5.1). Returns `None` for other types or rdata that does not parse.
-pub fn canonical_names(rtype: Rtype, rdata: &[u8]) -> Option<Vec<NameSlot>> {
+/// §5.1); the RFC 1035 types among them are the compressible ones. Returns
+/// `None` for other types or rdata that does not parse.
+pub fn canonical_names(rtype: Rtype, rdata: &[u8]) -> Option<([NameSlot; 2], usize)> {
     let name_at = |off: usize| -> Option<NameSlot> {
         let len = check_wire(rdata.get(off..)?).ok()?;
         Some(NameSlot {
@@ -76,11 +57,11 @@ pub fn canonical_names(rtype: Rtype, rdata: &[u8]) -> Option<Vec<NameSlot>> {
             end: (off + len) as u16,
         })
     };
-    let one = |off: usize| name_at(off).map(|s| vec![s]);
+    let one = |off: usize| name_at(off).map(|s| ([s, NO_SLOT], 1));
     let two = || {
         let a = name_at(0)?;
         let b = name_at(a.end as usize)?;
-        Some(vec![a, b])
+        Some(([a, b], 2))
     };
     match rtype {
         Rtype::NS
@@ -109,10 +90,10 @@ pub fn canonical_names(rtype: Rtype, rdata: &[u8]) -> Option<Vec<NameSlot>> {
 
 /// Lowers the RFC 4034 §6.2 names inside `rdata` in place (no-op for other types).
 pub fn lowercase_canonical_names(rtype: Rtype, rdata: &mut [u8]) {
-    if let Some(slots) = canonical_names(rtype, rdata) {
-        for s in slots {
-            if let Some(n) = rdata.get_mut(s.start as usize..s.end as usize) {
-                crate::name::lowercase_wire(n);
+    if let Some((slots, n)) = canonical_names(rtype, rdata) {
+        for s in &slots[..n] {
+            if let Some(name) = rdata.get_mut(s.start as usize..s.end as usize) {
+                crate::name::lowercase_wire(name);
             }
         }
     }
