@@ -158,7 +158,10 @@ impl Zone {
                         break;
                     };
                     put_rrset(w, ANSWER, dname, Owner::Name(node.name.as_wire()))?;
-                    let target = &dname.rdatas[0];
+                    let Some(target) = dname.rdatas().next() else {
+                        outcome = Outcome::NoData;
+                        break;
+                    };
                     // Substitute the DNAME owner suffix of `cur` with the target.
                     let keep = cur.len() - node.name.wire_len();
                     let new_len = keep + target.len();
@@ -231,7 +234,10 @@ impl Zone {
                         };
                         put_rrset(w, ANSWER, cname, owner)?;
                         outcome = Outcome::Answer;
-                        let target = &cname.rdatas[0];
+                        let Some(target) = cname.rdatas().next() else {
+                            outcome = Outcome::NoData;
+                            break;
+                        };
                         name_len = target.len().min(MAX_NAME_LEN);
                         name_buf[..name_len].copy_from_slice(&target[..name_len]);
                         lowercase_wire(&mut name_buf[..name_len]);
@@ -330,12 +336,12 @@ fn put_rrset(
     set: &RRset,
     owner: Owner<'_>,
 ) -> Result<(), Error> {
-    if let (Owner::Qname, Some(packed)) = (owner, &set.packed) {
+    if let (Owner::Qname, Some(packed)) = (owner, set.packed()) {
         return w.put_raw_records(section, packed, set.len() as u16);
     }
-    for (rdata, (slots, n)) in set.rdatas.iter().zip(set.slots.iter()) {
+    for (i, rdata) in set.rdatas().enumerate() {
         put_owner(w, owner)?;
-        w.put_rr_body(&set.header, rdata, &slots[..*n as usize])?;
+        w.put_rr_body(&set.header, rdata, set.slots(i))?;
         w.count_record(section);
     }
     Ok(())

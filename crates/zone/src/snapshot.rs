@@ -48,6 +48,10 @@ pub const HAS_DNAME: u8 = 2;
 pub const HAS_CNAME: u8 = 4;
 
 /// One RRset, ready to copy into responses.
+///
+/// The records are held once, pre-encoded as they go on the wire with the
+/// question name as owner (`0xC00C`, type, class, TTL, rdlength, rdata);
+/// rdata is read back out of that buffer when needed.
 #[derive(Debug)]
 pub struct RRset {
     /// Record type.
@@ -56,22 +60,33 @@ pub struct RRset {
     pub ttl: u32,
     /// Type, class and TTL as they appear on the wire.
     pub header: [u8; 8],
-    /// Each record's uncompressed rdata.
-    pub rdatas: Box<[Box<[u8]>]>,
-    /// Compressible names per rdata (slots, count).
-    pub slots: Box<[([NameSlot; 2], u8)]>,
-    /// The whole RRset encoded with owner `0xC00C`, when no rdata name needs compression.
-    pub packed: Option<Box<[u8]>>,
-    /// Nodes whose A/AAAA belong in the additional section (NS, MX, SRV targets in this zone).
+    /// The records, each `0xC00C` + header + rdlength + rdata.
+    wire: Box<[u8]>,
+    /// Number of records.
+    count: u16,
+    /// Compressible names per record (slots, count); empty when no record has any,
+    /// and then `wire` is copied whole when the owner is the question name.
+    slots: Box<[([NameSlot; 2], u8)]>,
+    /// Nodes whose A/AAAA belong in the additional section (NS, MX, SRV, SVCB/HTTPS targets in this zone).
     pub additional: Box<[u32]>,
 }
 
+/// Octets before the rdata of a pre-encoded record: owner pointer, header, rdlength.
+const RECORD_PREFIX: usize = 12;
+
 impl RRset {
-    fn new(rtype: Rtype, ttl: u32, rdatas: Vec<Box<[u8]>>) -> RRset {
+    fn new(rtype: Rtype, ttl: u32, rdatas: &[Box<[u8]>]) -> RRset {
         let mut header = [0u8; 8];
         header[0..2].copy_from_slice(&rtype.0.to_be_bytes());
         header[2..4].copy_from_slice(&Class::IN.0.to_be_bytes());
         header[4..8].copy_from_slice(&ttl.to_be_bytes());
+        let mut wire = Vec::with_capacity(rdatas.iter().map(|r| r.len() + RECORD_PREFIX).sum());
+        for r in rdatas {
+            wire.extend_from_slice(&[0xC0, 0x0C]);
+            wire.extend_from_slice(&header);
+            wire.extend_from_slice(&(r.len() as u16).to_be_bytes());
+            wire.extend_from_slice(r);
+        }
         let slots: Vec<([NameSlot; 2], u8)> = rdatas
             .iter()
             .map(|r| {
@@ -79,37 +94,52 @@ impl RRset {
                 (s, n as u8)
             })
             .collect();
-        let packed = if slots.iter().all(|(_, n)| *n == 0) {
-            let mut out = Vec::with_capacity(rdatas.iter().map(|r| r.len() + 12).sum());
-            for r in &rdatas {
-                out.extend_from_slice(&[0xC0, 0x0C]);
-                out.extend_from_slice(&header);
-                out.extend_from_slice(&(r.len() as u16).to_be_bytes());
-                out.extend_from_slice(r);
-            }
-            Some(out.into_boxed_slice())
+        let slots = if slots.iter().all(|(_, n)| *n == 0) {
+            Box::default()
         } else {
-            None
+            slots.into_boxed_slice()
         };
         RRset {
             rtype,
             ttl,
             header,
-            rdatas: rdatas.into_boxed_slice(),
-            slots: slots.into_boxed_slice(),
-            packed,
+            wire: wire.into_boxed_slice(),
+            count: rdatas.len() as u16,
+            slots,
             additional: Box::new([]),
         }
     }
 
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.rdatas.len()
+        self.count as usize
     }
 
     /// True for an RRset without records (never stored).
     pub fn is_empty(&self) -> bool {
-        self.rdatas.is_empty()
+        self.count == 0
+    }
+
+    /// Each record's uncompressed rdata, in canonical order.
+    pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let len = self.wire.get(pos + 10..pos + RECORD_PREFIX)?;
+            let start = pos + RECORD_PREFIX;
+            let end = start + u16::from_be_bytes([len[0], len[1]]) as usize;
+            pos = end;
+            self.wire.get(start..end)
+        })
+    }
+
+    /// The pre-encoded records, when they can be copied whole (owner = question name, nothing to compress).
+    pub fn packed(&self) -> Option<&[u8]> {
+        self.slots.is_empty().then_some(&self.wire)
+    }
+
+    /// The compressible names of the `i`-th record.
+    pub fn slots(&self, i: usize) -> &[NameSlot] {
+        self.slots.get(i).map_or(&[], |(s, n)| &s[..*n as usize])
     }
 
     /// The target name inside rdata that additional-section processing follows.
@@ -237,7 +267,7 @@ impl Zone {
         let (soa_ttl, soa_rdata) = soa.ok_or(ZoneError::NoSoa { zone: zone_name })?;
         let serial = soa_field(&soa_rdata, 0);
         let minimum = soa_field(&soa_rdata, 4);
-        let negative_soa = RRset::new(Rtype::SOA, soa_ttl.min(minimum), vec![soa_rdata]);
+        let negative_soa = RRset::new(Rtype::SOA, soa_ttl.min(minimum), &[soa_rdata]);
 
         let mut nodes: Vec<Node> = names
             .into_iter()
@@ -262,7 +292,7 @@ impl Zone {
                 }
                 let rrsets = list
                     .into_iter()
-                    .map(|(t, ttl, rdatas)| RRset::new(t, ttl, rdatas))
+                    .map(|(t, ttl, rdatas)| RRset::new(t, ttl, &rdatas))
                     .collect();
                 Node {
                     name,
@@ -284,7 +314,7 @@ impl Zone {
             let owner = node.name.as_wire();
             for set in node.rrsets.iter_mut() {
                 let mut t = Vec::new();
-                for rdata in set.rdatas.iter() {
+                for rdata in set.rdatas() {
                     let Some(target) = RRset::additional_target(set.rtype, rdata, owner) else {
                         continue;
                     };
