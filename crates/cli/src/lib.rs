@@ -793,6 +793,21 @@ fn absolute(name: &str, zone: &str) -> String {
     }
 }
 
+/// Creates (POST) or replaces (PUT) one record and shows the API's answer as a table.
+fn write_record(
+    c: &Client,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+    if_serial: Option<u32>,
+    json: bool,
+) -> Result<Output, CliError> {
+    let reply = c.send_if(method, path, &[], Body::Json(body), if_serial)?;
+    Ok(show(reply, json, |v| {
+        format::records_table(std::slice::from_ref(v))
+    }))
+}
+
 fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError> {
     match cmd {
         RecordCommand::Add {
@@ -803,16 +818,9 @@ fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError
             ttl,
             if_serial,
         } => {
-            let reply = c.send_if(
-                "POST",
-                &format!("/v1/zones/{}/records", seg(&zone)),
-                &[],
-                Body::Json(record_body(name, &rtype, &content, ttl)),
-                if_serial,
-            )?;
-            Ok(show(reply, json, |v| {
-                format::records_table(std::slice::from_ref(v))
-            }))
+            let path = format!("/v1/zones/{}/records", seg(&zone));
+            let body = record_body(name, &rtype, &content, ttl);
+            write_record(c, "POST", &path, body, if_serial, json)
         }
         RecordCommand::Update {
             zone,
@@ -823,16 +831,9 @@ fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError
             ttl,
             if_serial,
         } => {
-            let reply = c.send_if(
-                "PUT",
-                &format!("/v1/zones/{}/records/{id}", seg(&zone)),
-                &[],
-                Body::Json(record_body(name, &rtype, &content, ttl)),
-                if_serial,
-            )?;
-            Ok(show(reply, json, |v| {
-                format::records_table(std::slice::from_ref(v))
-            }))
+            let path = format!("/v1/zones/{}/records/{id}", seg(&zone));
+            let body = record_body(name, &rtype, &content, ttl);
+            write_record(c, "PUT", &path, body, if_serial, json)
         }
         RecordCommand::List { zone, name, rtype } => {
             let mut query = Vec::new();
