@@ -309,10 +309,7 @@ impl Control {
         let apex = name.to_lowercase();
         let records = match records {
             Some(records) => {
-                let (records, warnings) = zonecast_zone::validate::normalize(records);
-                for w in warnings {
-                    tracing::warn!(zone = %apex, "{w}");
-                }
+                let records = normalized(&apex, records);
                 check_zone(&apex, &records)?;
                 records
             }
@@ -330,6 +327,17 @@ impl Control {
             }
             None => Vec::new(),
         };
+        self.store_new_zone(apex, kind, settings, records)
+    }
+
+    /// Stores and publishes a new zone whose records are already normalised and validated.
+    fn store_new_zone(
+        &self,
+        apex: Name,
+        kind: ZoneKind,
+        settings: ZoneSettings,
+        records: Vec<Record>,
+    ) -> Result<ZoneInfo, ControlError> {
         let mut map = self.state.write().unwrap_or_else(|p| p.into_inner());
         if map.contains_key(&apex) {
             return Err(ControlError::Conflict {
@@ -576,15 +584,12 @@ impl Control {
     ) -> Result<Applied, ControlError> {
         let h = self.handle(zone)?;
         let data = zonecast_zonefile::load_str(zonefile, &zone.to_lowercase(), "zonefile")?;
-        let (records, warnings) = zonecast_zone::validate::normalize(data.records);
+        let records = normalized(zone, data.records);
         let mut z = lock(&h);
         if z.deleted {
             return Err(zone_not_found(zone));
         }
         check_if_serial(&z, if_serial)?;
-        for w in warnings {
-            tracing::warn!(zone = %z.apex, "{w}");
-        }
         if z.kind == ZoneKind::Secondary {
             return Err(ControlError::Conflict {
                 message: format!(
@@ -625,8 +630,10 @@ impl Control {
 
     /// Loads a zone file (origin from `$ORIGIN` or the file name) and stores it if it differs.
     pub fn load_zone_file(&self, path: &Path) -> Result<(Name, LoadOutcome), ControlError> {
+        // `load_file` validates, naming file and line; the records are not checked again.
         let data = zonecast_zonefile::load_file(path, None)?;
-        let outcome = self.replace_zone(&data.origin, data.records)?;
+        let records = normalized(&data.origin, data.records);
+        let outcome = self.replace_checked(&data.origin, records)?;
         Ok((data.origin, outcome))
     }
 
@@ -640,26 +647,29 @@ impl Control {
         origin: &Name,
         records: Vec<Record>,
     ) -> Result<LoadOutcome, ControlError> {
-        let (records, warnings) = zonecast_zone::validate::normalize(records);
-        for w in warnings {
-            tracing::warn!(zone = %origin, "{w}");
-        }
+        let records = normalized(origin, records);
+        check_zone(origin, &records)?;
+        self.replace_checked(origin, records)
+    }
+
+    /// [`Control::replace_zone`] for records already normalised and validated.
+    fn replace_checked(
+        &self,
+        origin: &Name,
+        records: Vec<Record>,
+    ) -> Result<LoadOutcome, ControlError> {
         let h = match self.handle(origin) {
             Ok(h) => h,
             Err(ControlError::NotFound { .. }) => {
-                let info = self.create_zone(
-                    origin,
-                    ZoneKind::Primary,
-                    ZoneSettings::default(),
-                    Some(records),
-                )?;
+                let apex = origin.to_lowercase();
+                let settings = ZoneSettings::default();
+                let info = self.store_new_zone(apex, ZoneKind::Primary, settings, records)?;
                 return Ok(LoadOutcome::Created {
                     serial: info.serial,
                 });
             }
             Err(e) => return Err(e),
         };
-        check_zone(origin, &records)?;
         let mut z = lock(&h);
         if z.deleted {
             return Err(zone_not_found(origin));
@@ -725,6 +735,15 @@ fn no_change(z: &ZoneState) -> Applied {
         seq: 0,
         added_ids: Vec::new(),
     }
+}
+
+/// Duplicates dropped and TTLs unified per RRset (warnings logged).
+fn normalized(zone: &Name, records: Vec<Record>) -> Vec<Record> {
+    let (records, warnings) = zonecast_zone::validate::normalize(records);
+    for w in warnings {
+        tracing::warn!(%zone, "{w}");
+    }
+    records
 }
 
 /// The zone rules over a whole record set; the first problem as an [`ControlError::Invalid`] naming `records[i]`.
