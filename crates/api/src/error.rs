@@ -137,6 +137,11 @@ impl From<ControlError> for ApiError {
                 current, expected, ..
             } => crate::zones::serial_mismatch(current, expected),
             ControlError::Invalid { field, message, .. } => ApiError::invalid(field, message),
+            ControlError::TooLarge { field, message } => {
+                let mut e = ApiError::invalid(field, message);
+                e.code = "limit_exceeded";
+                e
+            }
             ControlError::ZoneFile(z) => ApiError::invalid("zonefile", z.to_string()),
             ControlError::Zone(z) => ApiError::invalid("records", z.to_string()),
             ControlError::Store(s) => ApiError::from(s),
@@ -154,6 +159,11 @@ pub(crate) fn edit_error(e: ControlError, list: &str) -> ApiError {
             field,
             message,
         } => ApiError::invalid(format!("{list}[{i}].{field}"), message),
+        ControlError::TooLarge { field, message } => {
+            let mut e = ApiError::invalid(field.replacen("edits", list, 1), message);
+            e.code = "limit_exceeded";
+            e
+        }
         other => ApiError::from(other),
     }
 }

@@ -62,7 +62,6 @@ struct Inner {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     changes: AtomicU64,
     touched: Mutex<HashMap<String, i64>>,
-    record_lock: Arc<Mutex<()>>,
 }
 
 impl ApiState {
@@ -74,7 +73,6 @@ impl ApiState {
                 requests: Mutex::new(BTreeMap::new()),
                 changes: AtomicU64::new(0),
                 touched: Mutex::new(HashMap::new()),
-                record_lock: Arc::new(Mutex::new(())),
             }),
         }
     }
@@ -116,9 +114,6 @@ impl ApiState {
     }
 
     /// Serialises the API's read-modify-write record edits (per-record endpoints).
-    pub(crate) fn record_lock(&self) -> Arc<Mutex<()>> {
-        self.inner.record_lock.clone()
-    }
 
     pub(crate) fn count_change(&self) {
         self.inner.changes.fetch_add(1, Ordering::Relaxed);

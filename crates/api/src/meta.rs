@@ -85,7 +85,7 @@ pub async fn metrics(
     let stored = state.blocking(|c| Ok(c.store().zones()?.len())).await?;
     let snapshot = state.control().zones().load();
     let served = snapshot.len();
-    let records: usize = snapshot.zones().map(|z| z.record_count()).sum();
+    let records: usize = snapshot.zones().iter().map(|z| z.record_count()).sum();
     let mut out = String::new();
     out.push_str("# HELP zonecast_api_requests_total API requests by route, method and status.\n");
     out.push_str("# TYPE zonecast_api_requests_total counter\n");

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use zonecast_control::{Applied, Control, Edit};
+use zonecast_control::{Applied, Control, Edit, RrsetView};
 use zonecast_proto::rdata::format_presentation;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
@@ -193,37 +193,17 @@ fn apply(
     c.apply(zone, edits, cond).map_err(|e| edit_error(e, list))
 }
 
-fn rrsets_of(records: &[(i64, Record)]) -> Vec<RrsetOut> {
-    let mut sorted: Vec<&Record> = records.iter().map(|(_, r)| r).collect();
-    sorted.sort_by(|a, b| a.owner.cmp(&b.owner).then(a.rtype.0.cmp(&b.rtype.0)));
-    let mut out: Vec<RrsetOut> = Vec::new();
-    let mut last: Option<(&Name, Rtype)> = None;
-    for r in sorted {
-        let text = format_presentation(r.rtype, &r.rdata);
-        match (last, out.last_mut()) {
-            (Some((o, t)), Some(cur)) if *o == r.owner && t == r.rtype => cur.records.push(text),
-            _ => out.push(RrsetOut {
-                name: r.owner.to_string(),
-                rtype: r.rtype.to_string(),
-                ttl: r.ttl,
-                records: vec![text],
-            }),
-        }
-        last = Some((&r.owner, r.rtype));
+fn rrset_out(v: &RrsetView) -> RrsetOut {
+    RrsetOut {
+        name: v.owner.to_string(),
+        rtype: v.rtype.to_string(),
+        ttl: v.ttl,
+        records: v
+            .rdatas
+            .iter()
+            .map(|rd| format_presentation(v.rtype, rd))
+            .collect(),
     }
-    out
-}
-
-fn filtered(
-    c: &Control,
-    zone: &Name,
-    name: Option<&Name>,
-    rtype: Option<Rtype>,
-) -> Result<Vec<(i64, Record)>, ApiError> {
-    Ok(c.records(zone)?
-        .into_iter()
-        .filter(|(_, r)| name.is_none_or(|n| r.owner == *n) && rtype.is_none_or(|t| r.rtype == t))
-        .collect())
 }
 
 fn parse_filter(f: &Filter, zone: &Name) -> Result<(Option<Name>, Option<Rtype>), ApiError> {
@@ -253,7 +233,10 @@ pub async fn list_rrsets(
     who.require_zone("records:read", &zone)?;
     let (name, rtype) = parse_filter(&f, &zone)?;
     state
-        .blocking(move |c| Ok(Json(rrsets_of(&filtered(c, &zone, name.as_ref(), rtype)?))))
+        .blocking(move |c| {
+            let sets = c.rrsets(&zone, name.as_ref(), rtype)?;
+            Ok(Json(sets.iter().map(rrset_out).collect()))
+        })
         .await
 }
 
@@ -272,9 +255,9 @@ pub async fn get_rrset(
     let rtype = parse_type(&rtype, "type")?;
     state
         .blocking(move |c| {
-            rrsets_of(&filtered(c, &zone, Some(&owner), Some(rtype))?)
-                .pop()
-                .map(Json)
+            c.rrsets(&zone, Some(&owner), Some(rtype))?
+                .first()
+                .map(|v| Json(rrset_out(v)))
                 .ok_or_else(|| ApiError::not_found(format!("no {rtype} RRset at {owner}")))
         })
         .await
@@ -342,13 +325,9 @@ pub async fn delete_rrset(
     let cond = if_match(&headers)?;
     let owner = parse_owner(&name, &zone, "name")?;
     let rtype = parse_type(&rtype, "type")?;
-    let lock = state.record_lock();
     let applied = state
         .blocking(move |c| {
-            let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
-            if filtered(c, &zone, Some(&owner), Some(rtype))?.is_empty() {
-                return Err(ApiError::not_found(format!("no {rtype} RRset at {owner}")));
-            }
+            // DeleteRrset is "not found" under the zone's lock when there is nothing to delete.
             apply(
                 c,
                 &zone,
@@ -420,7 +399,7 @@ pub async fn list_records(
     let (name, rtype) = parse_filter(&f, &zone)?;
     state
         .blocking(move |c| {
-            let recs = filtered(c, &zone, name.as_ref(), rtype)?;
+            let recs = c.records(&zone, name.as_ref(), rtype)?;
             Ok(Json(
                 recs.iter().map(|(id, r)| record_out(*id, r)).collect(),
             ))
@@ -449,25 +428,11 @@ fn parse_record(body: &RecordBody, zone: &Name) -> Result<(Record, Option<u32>),
     ))
 }
 
-fn rrset_rdatas(all: &[(i64, Record)], owner: &Name, rtype: Rtype) -> (Vec<Vec<u8>>, Option<u32>) {
-    let mut ttl = None;
-    let rd = all
-        .iter()
-        .filter(|(_, r)| r.owner == *owner && r.rtype == rtype)
-        .map(|(_, r)| {
-            ttl = Some(r.ttl);
-            r.rdata.to_vec()
-        })
-        .collect();
-    (rd, ttl)
-}
-
 fn find_id(c: &Control, zone: &Name, rec: &Record) -> Result<RecordOut, ApiError> {
-    c.records(zone)?
-        .iter()
-        .find(|(_, r)| r.same_data(rec))
-        .map(|(id, r)| record_out(*id, r))
-        .ok_or_else(|| ApiError::internal("the record written is not in the zone"))
+    let id = c
+        .record_id(zone, rec)?
+        .ok_or_else(|| ApiError::internal("the record written is not in the zone"))?;
+    Ok(record_out(id, &c.record(zone, id)?))
 }
 
 /// Add one record (the RRset takes its TTL).
@@ -484,21 +449,15 @@ pub async fn create_record(
     let zone = parse_zone_name(&zone)?;
     who.require_zone("records:write", &zone)?;
     let cond = if_match(&headers)?;
-    let (mut rec, ttl) = parse_record(&body, &zone)?;
+    let (rec, ttl) = parse_record(&body, &zone)?;
     let out = state
         .blocking(move |c| {
-            if ttl.is_none() {
-                // The RRset's TTL, when it exists (AddRecord gives the whole RRset the record's TTL).
-                let owner = rec.owner.clone();
-                if let Some((_, r)) = c
-                    .records(&zone)?
-                    .into_iter()
-                    .find(|(_, r)| r.owner == owner && r.rtype == rec.rtype)
-                {
-                    rec.ttl = r.ttl;
-                }
-            }
-            let applied = apply(c, &zone, vec![Edit::AddRecord(rec.clone())], cond, "edits")?;
+            // Without a TTL the record takes its RRset's, read under the zone's lock.
+            let edit = match ttl {
+                Some(_) => Edit::AddRecord(rec.clone()),
+                None => Edit::AddRecordKeepTtl(rec.clone()),
+            };
+            let applied = apply(c, &zone, vec![edit], cond, "edits")?;
             for id in applied.added_ids.iter().rev() {
                 if let Ok(r) = c.record(&zone, *id) {
                     if r.same_data(&rec) {
@@ -550,51 +509,39 @@ pub async fn put_record(
     who.require_zone("records:write", &zone)?;
     let id = parse_id(&id)?;
     let cond = if_match(&headers)?;
-    let (rec, ttl) = parse_record(&body, &zone)?;
-    let lock = state.record_lock();
+    let (mut rec, ttl) = parse_record(&body, &zone)?;
     let out = state
         .blocking(move |c| {
-            let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let all = c.records(&zone)?;
-            let old = all
-                .iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, r)| r.clone())
-                .ok_or_else(|| ApiError::not_found(format!("record {id} not found in {zone}")))?;
+            let old = c.record(&zone, id)?;
             if old.rtype == Rtype::SOA || rec.rtype == Rtype::SOA {
                 return Err(ApiError::invalid(
                     "type",
                     "the SOA is changed through the zone file",
                 ));
             }
+            // Delete the old record and add the new one in one change, both
+            // checked under the zone's lock: records added to the RRset
+            // meanwhile are kept, and an old record deleted meanwhile is 404.
             let same_set = old.owner == rec.owner && old.rtype == rec.rtype;
-            if !old.same_data(&rec) && all.iter().any(|(_, r)| r.same_data(&rec)) {
-                return Err(ApiError::conflict(
-                    "a record with this content already exists",
-                ));
+            if ttl.is_none() && same_set {
+                rec.ttl = old.ttl;
             }
-            let (old_set, old_ttl) = rrset_rdatas(&all, &old.owner, old.rtype);
-            let mut edits = Vec::new();
-            let rest: Vec<Vec<u8>> = old_set.into_iter().filter(|d| **d != *old.rdata).collect();
-            let (mut new_set, new_ttl) = if same_set {
-                (rest, old_ttl)
-            } else {
-                edits.push(Edit::ReplaceRrset {
-                    owner: old.owner.clone(),
-                    rtype: old.rtype,
-                    ttl: old_ttl.unwrap_or(old.ttl),
-                    rdatas: rest,
-                });
-                rrset_rdatas(&all, &rec.owner, rec.rtype)
+            let add = match ttl {
+                Some(_) => Edit::AddRecord(rec.clone()),
+                None => Edit::AddRecordKeepTtl(rec.clone()),
             };
-            new_set.push(rec.rdata.to_vec());
-            edits.push(Edit::ReplaceRrset {
-                owner: rec.owner.clone(),
-                rtype: rec.rtype,
-                ttl: ttl.or(new_ttl).unwrap_or(DEFAULT_TTL),
-                rdatas: new_set,
-            });
-            apply(c, &zone, edits, cond, "edits")?;
+            let edits = if old.same_data(&rec) {
+                vec![Edit::DeleteRecord(old), Edit::AddRecord(rec.clone())]
+            } else {
+                vec![Edit::DeleteRecord(old), add]
+            };
+            apply(c, &zone, edits, cond, "edits").map_err(|e| {
+                if e.status == StatusCode::CONFLICT {
+                    ApiError::conflict("a record with this content already exists")
+                } else {
+                    e
+                }
+            })?;
             find_id(c, &zone, &rec)
         })
         .await?;
@@ -616,10 +563,8 @@ pub async fn delete_record(
     who.require_zone("records:write", &zone)?;
     let id = parse_id(&id)?;
     let cond = if_match(&headers)?;
-    let lock = state.record_lock();
     let applied = state
         .blocking(move |c| {
-            let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
             let rec = c.record(&zone, id)?;
             apply(c, &zone, vec![Edit::DeleteRecord(rec)], cond, "edits")
         })

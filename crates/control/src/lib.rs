@@ -3,9 +3,10 @@
 //! with its journal entry, and then published as a new in-memory snapshot
 //! before the call returns.
 //!
-//! Each zone's current records are kept in memory here (loaded at open,
-//! updated after each commit), so validating a change only looks at what it
-//! touches: owners inside the zone, class IN, no meta types, TTL ≤ 2^31−1
+//! Each zone's current version is the same immutable [`Zone`] the listeners
+//! answer from (streamed from the store at open, then replaced by
+//! [`Zone::apply`] on each change), so validating a change only looks at
+//! what it touches and the records are held once: owners inside the zone, class IN, no meta types, TTL ≤ 2^31−1
 //! (RFC 2181 §8), CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1), no
 //! data below a DNAME and one DNAME per owner (RFC 6672 §2.4), the apex
 //! keeps its SOA and at least one NS (RFC 1035 §5.2, RFC 1034 §4.2.1), and
@@ -21,10 +22,15 @@
 //! not published to the DNS [`ZoneSet`] until it has NS records; so is a
 //! secondary zone before its first transfer.
 //!
-//! Not implemented: the snapshot rebuild after a change ([`Zone::build`]) is
-//! O(zone size), not incremental; zone settings are written in a second
-//! store transaction after a zone's creation; whether a named TSIG key
-//! exists is not checked.
+//! A change costs what it changes: the plan reads the touched RRsets, the
+//! store writes the difference, and [`Zone::apply`] copies only the touched
+//! nodes. Replacing a whole zone file diffs the whole zone, once. Record ids
+//! live in the store only; reading a record by id is a store lookup.
+//!
+//! Limits: [`zonecast_zone::node::MAX_RRSET_RECORDS`] records per RRset
+//! ([`ControlError::TooLarge`]).
+//!
+//! Not implemented: whether a named TSIG key exists is not checked.
 
 #![warn(missing_docs)]
 
@@ -36,14 +42,14 @@ pub use serial::{date_serial, next_serial, serial_gt, SerialPolicy};
 pub use settings::{parse_server, ZoneSettings};
 pub use state::Edit;
 
-use state::ZoneState;
+use state::{canonical_edit, canonical_record, ZoneState};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::{Change, Store, StoreError, ZoneKind};
-use zonecast_zone::{SharedZones, Zone, ZoneError, ZoneSet};
+use zonecast_zone::{SharedZones, Zone, ZoneBuilder, ZoneError, Zones};
 use zonecast_zonefile::ZoneFileError;
 
 /// Errors of the write path, with the zone, record or field they concern.
@@ -78,6 +84,14 @@ pub enum ControlError {
     #[error("{message}")]
     Conflict {
         /// What conflicts.
+        message: String,
+    },
+    /// A limit was exceeded (records per RRset); nothing was applied (HTTP 422).
+    #[error("{field}: {message}")]
+    TooLarge {
+        /// The field at fault (`edits[0].records`).
+        field: String,
+        /// Which limit, with its value.
         message: String,
     },
     /// The request is malformed or breaks a zone rule (HTTP 422); nothing was applied.
@@ -150,6 +164,19 @@ pub struct Applied {
 
 type ZoneHandle = Arc<Mutex<ZoneState>>;
 
+/// One RRset as read through the API: owner (lowercase), type, TTL, canonical rdatas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RrsetView {
+    /// Owner, lowercased.
+    pub owner: Name,
+    /// Type.
+    pub rtype: Rtype,
+    /// TTL of the set.
+    pub ttl: u32,
+    /// Uncompressed rdatas in canonical order.
+    pub rdatas: Vec<Box<[u8]>>,
+}
+
 /// The store plus the published snapshots; the one place zones are written.
 pub struct Control {
     store: Store,
@@ -201,32 +228,49 @@ impl Control {
     pub fn open(store: Store) -> Result<Control, ControlError> {
         let control = Control {
             store,
-            zones: Arc::new(arc_swap::ArcSwap::from_pointee(ZoneSet::new())),
+            zones: Zones::new(),
             state: RwLock::new(HashMap::new()),
         };
         let mut map = HashMap::new();
         for row in control.store.zones()? {
-            let records = control.store.zone_records_with_ids(&row.name)?;
             let settings = ZoneSettings::from_json(&row.settings).unwrap_or_else(|e| {
                 tracing::error!(zone = %row.name, error = %e, "stored zone settings unreadable; using defaults");
                 ZoneSettings::default()
             });
-            let z = ZoneState::new(
-                row.name.clone(),
-                row.kind,
+            let version = match control.load_version(&row.name) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(zone = %row.name, error = %e, "stored zone not loaded");
+                    None
+                }
+            };
+            let z = ZoneState {
+                apex: row.name.clone(),
+                kind: row.kind,
                 settings,
-                row.serial,
-                row.created_at,
-                row.updated_at,
-                records,
-            );
-            if let Err(e) = control.publish(&z) {
-                tracing::error!(zone = %row.name, error = %e, "stored zone not loaded");
-            }
+                serial: row.serial,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                version,
+                deleted: false,
+            };
+            control.publish(&z);
             map.insert(row.name, Arc::new(Mutex::new(z)));
         }
         *control.state.write().unwrap_or_else(|p| p.into_inner()) = map;
         Ok(control)
+    }
+
+    /// Streams a zone's records from the store into a version; `None` when it has none.
+    fn load_version(&self, apex: &Name) -> Result<Option<Arc<Zone>>, ControlError> {
+        let mut b = ZoneBuilder::new(apex);
+        let n = self.store.scan_records(apex, |owner, rtype, ttl, rdata| {
+            b.add(owner, rtype, ttl, rdata).map_err(ControlError::from)
+        })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(b.finish()?)))
     }
 
     /// The snapshots the listeners answer from.
@@ -248,16 +292,12 @@ impl Control {
             .ok_or_else(|| zone_not_found(name))
     }
 
-    /// Publishes the zone's records as a snapshot, or withdraws it while it has no SOA or apex NS.
-    fn publish(&self, z: &ZoneState) -> Result<(), ControlError> {
-        if z.soa().is_none() || !z.has_apex_ns() {
-            self.zones.rcu(|cur| cur.without_zone(&z.apex));
-            return Ok(());
+    /// Publishes the zone's current version, or withdraws it while it has no SOA or apex NS.
+    fn publish(&self, z: &ZoneState) {
+        match &z.version {
+            Some(v) if z.has_apex_ns() => self.zones.publish(v.clone()),
+            _ => self.zones.withdraw(&z.apex),
         }
-        // O(zone size): the snapshot is rebuilt whole.
-        let zone = Arc::new(Zone::build(&z.apex, &z.records())?);
-        self.zones.rcu(|cur| cur.with_zone(zone.clone()));
-        Ok(())
     }
 
     fn info(z: &ZoneState) -> ZoneInfo {
@@ -266,7 +306,7 @@ impl Control {
             kind: z.kind,
             serial: z.serial,
             settings: z.settings.clone(),
-            record_count: z.count,
+            record_count: z.record_count(),
             created_at: z.created_at.div_euclid(1000),
             updated_at: z.updated_at.div_euclid(1000),
         }
@@ -309,7 +349,8 @@ impl Control {
         let apex = name.to_lowercase();
         let records = match records {
             Some(records) => {
-                let records = normalized(&apex, records);
+                let records =
+                    normalized(&apex, records.into_iter().map(canonical_record).collect());
                 check_zone(&apex, &records)?;
                 records
             }
@@ -349,18 +390,22 @@ impl Control {
             .store
             .create_zone_with_settings(&apex, kind, &settings.to_json(), &records)
             .map_err(store_err)?;
-        let updated_at = row.updated_at;
-        let ids = self.store.zone_records_with_ids(&apex)?;
-        let z = ZoneState::new(
-            row.name.clone(),
+        let version = if records.is_empty() {
+            None
+        } else {
+            Some(Arc::new(Zone::build(&apex, &records)?))
+        };
+        let z = ZoneState {
+            apex: row.name.clone(),
             kind,
             settings,
-            row.serial,
-            row.created_at,
-            updated_at,
-            ids,
-        );
-        self.publish(&z)?;
+            serial: row.serial,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version,
+            deleted: false,
+        };
+        self.publish(&z);
         let info = Control::info(&z);
         map.insert(row.name, Arc::new(Mutex::new(z)));
         tracing::info!(zone = %apex, %kind, serial = info.serial, "zone created");
@@ -380,7 +425,7 @@ impl Control {
             tracing::warn!(zone = %z.apex, "zone was already gone from the store");
         }
         z.deleted = true;
-        self.zones.rcu(|cur| cur.without_zone(&z.apex));
+        self.zones.withdraw(&z.apex);
         map.remove(name);
         tracing::info!(zone = %z.apex, "zone deleted");
         Ok(())
@@ -442,26 +487,93 @@ impl Control {
         Ok(out)
     }
 
-    /// A zone's records with their ids, ascending id.
-    pub fn records(&self, zone: &Name) -> Result<Vec<(i64, Record)>, ControlError> {
-        let h = self.handle(zone)?;
-        let z = lock(&h);
-        if z.deleted {
-            return Err(zone_not_found(zone));
-        }
-        Ok(z.records_with_ids())
+    /// A zone's records with their ids, ascending id, optionally of one owner and/or type (a store read).
+    pub fn records(
+        &self,
+        zone: &Name,
+        owner: Option<&Name>,
+        rtype: Option<Rtype>,
+    ) -> Result<Vec<(i64, Record)>, ControlError> {
+        self.check_exists(zone)?;
+        Ok(self.store.records_matching(zone, owner, rtype)?)
     }
 
-    /// One record by id.
+    /// One record by id (a store read).
     pub fn record(&self, zone: &Name, id: i64) -> Result<Record, ControlError> {
+        self.check_exists(zone)?;
+        self.store
+            .record_by_id(zone, id)?
+            .ok_or_else(|| ControlError::NotFound {
+                what: format!("record {id} in zone {}", zone.to_lowercase()),
+            })
+    }
+
+    /// The store id of a record (owner case-insensitive, rdata names canonical).
+    pub fn record_id(&self, zone: &Name, record: &Record) -> Result<Option<i64>, ControlError> {
+        Ok(self
+            .store
+            .record_id(zone, &canonical_record(record.clone()))?)
+    }
+
+    /// The RRsets of a zone from its current version: all of them (canonical
+    /// order), those of one owner, or one RRset. A lookup when `owner` is given.
+    pub fn rrsets(
+        &self,
+        zone: &Name,
+        owner: Option<&Name>,
+        rtype: Option<Rtype>,
+    ) -> Result<Vec<RrsetView>, ControlError> {
+        let version = self.version(zone)?;
+        let Some(v) = version else {
+            return Ok(Vec::new());
+        };
+        let view = |name: &Name, n: &zonecast_zone::Node| -> Vec<RrsetView> {
+            n.rrsets()
+                .filter(|s| rtype.is_none_or(|t| s.rtype == t))
+                .map(|s| RrsetView {
+                    owner: name.clone(),
+                    rtype: s.rtype,
+                    ttl: s.ttl,
+                    rdatas: s.rdatas().map(Box::from).collect(),
+                })
+                .collect()
+        };
+        match owner {
+            Some(o) => Ok(v
+                .node_named(o)
+                .map(|n| view(&o.to_lowercase(), n))
+                .unwrap_or_default()),
+            None => {
+                let mut nodes: Vec<&zonecast_zone::Node> = Vec::new();
+                v.for_each_node(|n| {
+                    if !n.is_empty() {
+                        nodes.push(n)
+                    }
+                });
+                nodes.sort_by(|a, b| zonecast_proto::name::canonical_cmp(a.name(), b.name()));
+                let mut out = Vec::new();
+                for n in nodes {
+                    if let Ok(name) = Name::from_wire(n.name()) {
+                        out.extend(view(&name, n));
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The zone's current version (shared with the listeners), `None` before a secondary's first transfer.
+    pub fn version(&self, zone: &Name) -> Result<Option<Arc<Zone>>, ControlError> {
         let h = self.handle(zone)?;
         let z = lock(&h);
         if z.deleted {
             return Err(zone_not_found(zone));
         }
-        z.record(id).cloned().ok_or_else(|| ControlError::NotFound {
-            what: format!("record {id} in zone {}", z.apex),
-        })
+        Ok(z.version.clone())
+    }
+
+    fn check_exists(&self, zone: &Name) -> Result<(), ControlError> {
+        self.version(zone).map(|_| ())
     }
 
     /// Applies `edits` to a primary zone as one change: all or nothing.
@@ -502,12 +614,13 @@ impl Control {
             });
         }
         check_if_serial(&z, if_serial)?;
+        let edits: Vec<Edit> = edits.into_iter().map(canonical_edit).collect();
         let plan = z.plan(&edits)?;
         let from = z.serial;
         if plan.removed.is_empty() && plan.added.is_empty() {
             return Ok(no_change(&z));
         }
-        let old_soa = z.soa().cloned().ok_or_else(|| ControlError::Conflict {
+        let old_soa = z.soa().ok_or_else(|| ControlError::Conflict {
             message: format!("zone {} has no SOA record", z.apex),
         })?;
         let to = z.settings.serial_policy.next(from, now);
@@ -535,6 +648,11 @@ impl Control {
         removed: Vec<Record>,
         added: Vec<Record>,
     ) -> Result<(i64, Vec<i64>), ControlError> {
+        // The new version first: a change that cannot be applied is refused before the store sees it.
+        let next = match &z.version {
+            Some(v) => v.apply(&removed, &added)?,
+            None => Zone::build(&z.apex, &added)?,
+        };
         let change = Change {
             serial_from: from,
             serial_to: to,
@@ -545,15 +663,10 @@ impl Control {
             .store
             .commit_change_with_ids(&z.apex, &change)
             .map_err(store_err)?;
-        for r in &change.removed {
-            z.remove(r);
-        }
-        for (id, r) in ids.iter().zip(change.added) {
-            z.insert(*id, r);
-        }
+        z.version = Some(Arc::new(next));
         z.serial = to;
         z.updated_at = entry.committed_at;
-        self.publish(z)?;
+        self.publish(z);
         tracing::debug!(zone = %z.apex, from, to, seq = entry.seq, "change applied");
         Ok((entry.seq, ids))
     }
@@ -584,7 +697,10 @@ impl Control {
     ) -> Result<Applied, ControlError> {
         let h = self.handle(zone)?;
         let data = zonecast_zonefile::load_str(zonefile, &zone.to_lowercase(), "zonefile")?;
-        let records = normalized(zone, data.records);
+        let records = normalized(
+            zone,
+            data.records.into_iter().map(canonical_record).collect(),
+        );
         let mut z = lock(&h);
         if z.deleted {
             return Err(zone_not_found(zone));
@@ -632,7 +748,10 @@ impl Control {
     pub fn load_zone_file(&self, path: &Path) -> Result<(Name, LoadOutcome), ControlError> {
         // `load_file` validates, naming file and line; the records are not checked again.
         let data = zonecast_zonefile::load_file(path, None)?;
-        let records = normalized(&data.origin, data.records);
+        let records = normalized(
+            &data.origin,
+            data.records.into_iter().map(canonical_record).collect(),
+        );
         let outcome = self.replace_checked(&data.origin, records)?;
         Ok((data.origin, outcome))
     }
@@ -647,7 +766,7 @@ impl Control {
         origin: &Name,
         records: Vec<Record>,
     ) -> Result<LoadOutcome, ControlError> {
-        let records = normalized(origin, records);
+        let records = normalized(origin, records.into_iter().map(canonical_record).collect());
         check_zone(origin, &records)?;
         self.replace_checked(origin, records)
     }

@@ -5,12 +5,15 @@
 //! the edits, not of the zone.
 
 use crate::ControlError;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
+use std::sync::Arc;
 use zonecast_proto::rdata::{format_presentation, validate_wire};
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::ZoneKind;
+use zonecast_zone::node::MAX_RRSET_RECORDS;
 use zonecast_zone::validate::MAX_TTL;
+use zonecast_zone::{Node, Zone};
 
 use crate::settings::ZoneSettings;
 
@@ -44,71 +47,19 @@ pub enum Edit {
     AddRecord(Record),
     /// Delete one record; not found when absent (TTL not compared).
     DeleteRecord(Record),
+    /// Add one record that takes the TTL of its RRset when the RRset exists
+    /// (after the edits before it), and its own TTL otherwise.
+    ///
+    /// What `POST .../records` without a TTL means; reading the RRset's TTL
+    /// under the zone's lock leaves no window for a concurrent change.
+    AddRecordKeepTtl(Record),
 }
 
-/// Records of one RRset with their store ids.
-pub(crate) type Rrset = Vec<(i64, Record)>;
-
-/// The RRsets of one owner: a `Vec` kept sorted by type.
+/// A zone as the write path keeps it: its settings and the current version.
 ///
-/// Most owners have one or two RRsets; a `BTreeMap` would allocate a node
-/// sized for eleven per owner (about 300 octets), which dominated memory.
-#[derive(Debug, Default)]
-pub(crate) struct TypeMap(Vec<(Rtype, Rrset)>);
-
-impl TypeMap {
-    fn slot(&self, rtype: &Rtype) -> Result<usize, usize> {
-        self.0.binary_search_by_key(rtype, |(t, _)| *t)
-    }
-
-    /// The RRset of a type, created empty when absent.
-    pub fn entry_or_default(&mut self, rtype: Rtype) -> &mut Rrset {
-        let i = match self.slot(&rtype) {
-            Ok(i) => i,
-            Err(i) => {
-                self.0.insert(i, (rtype, Vec::new()));
-                i
-            }
-        };
-        &mut self.0[i].1
-    }
-
-    pub fn get(&self, rtype: &Rtype) -> Option<&Rrset> {
-        self.slot(rtype).ok().map(|i| &self.0[i].1)
-    }
-
-    pub fn get_mut(&mut self, rtype: &Rtype) -> Option<&mut Rrset> {
-        self.slot(rtype).ok().map(|i| &mut self.0[i].1)
-    }
-
-    pub fn remove(&mut self, rtype: &Rtype) {
-        if let Ok(i) = self.slot(rtype) {
-            self.0.remove(i);
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Drops spare capacity of the type list and of every RRset.
-    pub fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
-        for (_, set) in self.0.iter_mut() {
-            set.shrink_to_fit();
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&Rtype, &Rrset)> {
-        self.0.iter().map(|(t, s)| (t, s))
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &Rrset> {
-        self.0.iter().map(|(_, s)| s)
-    }
-}
-
-/// A zone as the write path keeps it in memory.
+/// The version is the same [`Zone`] the listeners answer from (or will, once
+/// the zone has apex NS records): the write path validates against it and
+/// reads from it, and holds no second copy of the records.
 #[derive(Debug)]
 pub(crate) struct ZoneState {
     pub apex: Name,
@@ -119,10 +70,8 @@ pub(crate) struct ZoneState {
     pub created_at: i64,
     /// Unix milliseconds, as stored.
     pub updated_at: i64,
-    /// Owner → type → records, owners in canonical order.
-    pub nodes: BTreeMap<Name, TypeMap>,
-    pub by_id: HashMap<i64, (Name, Rtype)>,
-    pub count: usize,
+    /// The current content; `None` for a secondary never transferred.
+    pub version: Option<Arc<Zone>>,
     /// Set when the zone was deleted while a writer waited for it.
     pub deleted: bool,
 }
@@ -140,115 +89,44 @@ struct Pending {
 }
 
 impl ZoneState {
-    pub fn new(
-        apex: Name,
-        kind: ZoneKind,
-        settings: ZoneSettings,
-        serial: u32,
-        created_at: i64,
-        updated_at: i64,
-        records: Vec<(i64, Record)>,
-    ) -> ZoneState {
-        let mut z = ZoneState {
-            apex,
-            kind,
-            settings,
-            serial,
-            created_at,
-            updated_at,
-            nodes: BTreeMap::new(),
-            by_id: HashMap::new(),
-            count: 0,
-            deleted: false,
-        };
-        for (id, r) in records {
-            z.insert(id, r);
-        }
-        // Growth left spare capacity in every RRset; a loaded zone is mostly read.
-        for node in z.nodes.values_mut() {
-            node.shrink_to_fit();
-        }
-        z.by_id.shrink_to_fit();
-        z
+    fn node(&self, owner: &Name) -> Option<&Node> {
+        self.version.as_deref()?.node_named(owner)
     }
 
-    pub fn insert(&mut self, id: i64, r: Record) {
-        self.by_id.insert(id, (r.owner.clone(), r.rtype));
-        self.count += 1;
-        self.nodes
-            .entry(r.owner.clone())
-            .or_default()
-            .entry_or_default(r.rtype)
-            .push((id, r));
+    /// The records of one RRset (canonical form), empty when absent.
+    pub fn rrset(&self, owner: &Name, rtype: Rtype) -> Vec<Record> {
+        let Some(set) = self.node(owner).and_then(|n| n.rrset(rtype)) else {
+            return Vec::new();
+        };
+        let owner = owner.to_lowercase();
+        set.rdatas()
+            .map(|rd| Record {
+                owner: owner.clone(),
+                rtype,
+                class: Class::IN,
+                ttl: set.ttl,
+                rdata: rd.into(),
+            })
+            .collect()
     }
 
-    /// Removes the record with the same data (TTL ignored); false when absent.
-    pub fn remove(&mut self, r: &Record) -> bool {
-        let Some(node) = self.nodes.get_mut(&r.owner) else {
-            return false;
-        };
-        let Some(set) = node.get_mut(&r.rtype) else {
-            return false;
-        };
-        let Some(pos) = set.iter().position(|(_, x)| x.same_data(r)) else {
-            return false;
-        };
-        let (id, _) = set.remove(pos);
-        self.by_id.remove(&id);
-        self.count -= 1;
-        if set.is_empty() {
-            node.remove(&r.rtype);
-            if node.is_empty() {
-                self.nodes.remove(&r.owner);
-            }
-        }
-        true
-    }
-
-    pub fn rrset(&self, owner: &Name, rtype: Rtype) -> Option<&Rrset> {
-        self.nodes.get(owner).and_then(|n| n.get(&rtype))
-    }
-
-    pub fn soa(&self) -> Option<&Record> {
-        self.rrset(&self.apex, Rtype::SOA)
-            .and_then(|s| s.first())
-            .map(|(_, r)| r)
+    pub fn soa(&self) -> Option<Record> {
+        self.rrset(&self.apex, Rtype::SOA).into_iter().next()
     }
 
     pub fn has_apex_ns(&self) -> bool {
-        self.rrset(&self.apex, Rtype::NS)
-            .is_some_and(|s| !s.is_empty())
+        self.node(&self.apex)
+            .is_some_and(|n| n.rrset(Rtype::NS).is_some())
     }
 
-    /// Every record, without ids, owners in canonical order.
+    /// Number of records, SOA included.
+    pub fn record_count(&self) -> usize {
+        self.version.as_ref().map_or(0, |z| z.record_count())
+    }
+
+    /// Every record, owners in canonical order.
     pub fn records(&self) -> Vec<Record> {
-        let mut out = Vec::with_capacity(self.count);
-        for node in self.nodes.values() {
-            for set in node.values() {
-                out.extend(set.iter().map(|(_, r)| r.clone()));
-            }
-        }
-        out
-    }
-
-    /// Every record with its id, ascending id.
-    pub fn records_with_ids(&self) -> Vec<(i64, Record)> {
-        let mut out = Vec::with_capacity(self.count);
-        for node in self.nodes.values() {
-            for set in node.values() {
-                out.extend(set.iter().cloned());
-            }
-        }
-        out.sort_by_key(|(id, _)| *id);
-        out
-    }
-
-    pub fn record(&self, id: i64) -> Option<&Record> {
-        let (owner, rtype) = self.by_id.get(&id)?;
-        self.rrset(owner, *rtype)?
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| r)
+        self.version.as_ref().map_or_else(Vec::new, |z| z.records())
     }
 
     /// Validates `edits` as a whole and returns their net effect; nothing is changed.
@@ -257,14 +135,11 @@ impl ZoneState {
         for (i, edit) in edits.iter().enumerate() {
             self.apply_one(i, edit, &mut work)?;
         }
-        self.check_rules(&work)?;
+        let dnames = self.check_rules(&work)?;
         let mut plan = Plan::default();
         for (owner, types) in &work {
             for (rtype, p) in types {
-                let old: Vec<&Record> = self
-                    .rrset(owner, *rtype)
-                    .map(|s| s.iter().map(|(_, r)| r).collect())
-                    .unwrap_or_default();
+                let old = self.rrset(owner, *rtype);
                 // Within one RRset, rdata and TTL identify a record (class is always IN).
                 let old_keys: HashSet<(&[u8], u32)> =
                     old.iter().map(|r| (&r.rdata[..], r.ttl)).collect();
@@ -272,7 +147,7 @@ impl ZoneState {
                     p.records.iter().map(|r| (&r.rdata[..], r.ttl)).collect();
                 for r in &old {
                     if !new_keys.contains(&(&r.rdata[..], r.ttl)) {
-                        plan.removed.push((*r).clone());
+                        plan.removed.push(r.clone());
                     }
                 }
                 for n in &p.records {
@@ -282,7 +157,30 @@ impl ZoneState {
                 }
             }
         }
+        self.check_dnames(&plan, &dnames)?;
         Ok(plan)
+    }
+
+    /// Refuses a new DNAME with data below it (RFC 6672 §2.4), judged on the
+    /// zone as the plan leaves it, so data deleted by the same edits does not count.
+    fn check_dnames(&self, plan: &Plan, dnames: &[(usize, Name)]) -> Result<(), ControlError> {
+        let Some(v) = self.version.as_deref() else {
+            return Ok(());
+        };
+        if dnames.is_empty() {
+            return Ok(());
+        }
+        let after = v.apply(&plan.removed, &plan.added)?;
+        for (edit, owner) in dnames {
+            if after.has_data_below(owner) {
+                return Err(invalid(
+                    *edit,
+                    "type",
+                    format!("{owner} DNAME: there is data below it (RFC 6672 §2.4)"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn pending<'w>(
@@ -297,10 +195,7 @@ impl ZoneState {
             .or_default()
             .entry(rtype)
             .or_insert_with(|| Pending {
-                records: self
-                    .rrset(owner, rtype)
-                    .map(|s| s.iter().map(|(_, r)| r.clone()).collect())
-                    .unwrap_or_default(),
+                records: self.rrset(owner, rtype),
                 edit,
             });
         p.edit = edit;
@@ -374,6 +269,16 @@ impl ZoneState {
                         format!("TTL {ttl} is above 2147483647 (RFC 2181 §8)"),
                     ));
                 }
+                if rdatas.len() > MAX_RRSET_RECORDS {
+                    return Err(ControlError::TooLarge {
+                        field: format!("edits[{i}].records"),
+                        message: format!(
+                            "{} records in one RRset; the limit is {MAX_RRSET_RECORDS}",
+                            rdatas.len()
+                        ),
+                    });
+                }
+                let mut seen: HashSet<&[u8]> = HashSet::with_capacity(rdatas.len());
                 let mut records: Vec<Record> = Vec::with_capacity(rdatas.len());
                 for (j, rd) in rdatas.iter().enumerate() {
                     validate_wire(*rtype, rd).map_err(|e| {
@@ -383,7 +288,7 @@ impl ZoneState {
                             format!("invalid {rtype} rdata: {e}"),
                         )
                     })?;
-                    if records.iter().any(|r| r.rdata.as_ref() == rd.as_slice()) {
+                    if !seen.insert(rd.as_slice()) {
                         continue;
                     }
                     records.push(Record {
@@ -406,7 +311,7 @@ impl ZoneState {
                 }
                 p.records.clear();
             }
-            Edit::AddRecord(r) => {
+            Edit::AddRecord(r) | Edit::AddRecordKeepTtl(r) => {
                 self.check_record(i, r)?;
                 let p = self.pending(work, &r.owner, r.rtype, i);
                 if p.records.iter().any(|x| x.same_data(r)) {
@@ -414,10 +319,21 @@ impl ZoneState {
                         message: format!("record {} already exists", show(r)),
                     });
                 }
-                for x in p.records.iter_mut() {
-                    x.ttl = r.ttl;
+                if p.records.len() >= MAX_RRSET_RECORDS {
+                    return Err(ControlError::TooLarge {
+                        field: format!("edits[{i}]"),
+                        message: format!(
+                            "{} {} already has {MAX_RRSET_RECORDS} records, the limit per RRset",
+                            r.owner, r.rtype
+                        ),
+                    });
                 }
-                p.records.push(r.clone());
+                let mut r = r.clone();
+                match (edit, p.records.first()) {
+                    (Edit::AddRecordKeepTtl(_), Some(first)) => r.ttl = first.ttl,
+                    _ => p.records.iter_mut().for_each(|x| x.ttl = r.ttl),
+                }
+                p.records.push(r);
             }
             Edit::DeleteRecord(r) => {
                 self.check_target(i, &r.owner, r.rtype)?;
@@ -442,7 +358,7 @@ impl ZoneState {
     ) -> bool {
         match work.get(owner).and_then(|t| t.get(&rtype)) {
             Some(p) => !p.records.is_empty(),
-            None => self.rrset(owner, rtype).is_some_and(|s| !s.is_empty()),
+            None => self.node(owner).is_some_and(|n| n.rrset(rtype).is_some()),
         }
     }
 
@@ -453,9 +369,8 @@ impl ZoneState {
         owner: &Name,
     ) -> BTreeMap<Rtype, usize> {
         let mut types: BTreeMap<Rtype, usize> = self
-            .nodes
-            .get(owner)
-            .map(|n| n.iter().map(|(t, s)| (*t, s.len())).collect())
+            .node(owner)
+            .map(|n| n.rrsets().map(|s| (s.rtype, s.len())).collect())
             .unwrap_or_default();
         if let Some(w) = work.get(owner) {
             for (t, p) in w {
@@ -466,10 +381,12 @@ impl ZoneState {
         types
     }
 
+    /// Checks the rules at the touched owners; returns the new DNAMEs (edit index, owner).
     fn check_rules(
         &self,
         work: &BTreeMap<Name, BTreeMap<Rtype, Pending>>,
-    ) -> Result<(), ControlError> {
+    ) -> Result<Vec<(usize, Name)>, ControlError> {
+        let mut dnames = Vec::new();
         for (owner, touched) in work {
             let edit = touched.values().map(|p| p.edit).max().unwrap_or(0);
             let types = self.final_types(work, owner);
@@ -519,28 +436,9 @@ impl ZoneState {
                 }
                 anc = a.parent();
             }
-            // A new DNAME with data below it.
+            // A new DNAME: data below it is checked on the version after the change.
             if touched.contains_key(&Rtype::DNAME) && types.contains_key(&Rtype::DNAME) {
-                let below = |name: &Name| name != owner && name.is_subdomain_of(owner);
-                let stored = self
-                    .nodes
-                    .range((Bound::Excluded(owner.clone()), Bound::Unbounded))
-                    .map(|(n, _)| n)
-                    .take_while(|n| below(n));
-                let pending = work
-                    .range((Bound::Excluded(owner.clone()), Bound::Unbounded))
-                    .map(|(n, _)| n)
-                    .take_while(|n| below(n));
-                if let Some(n) = stored
-                    .chain(pending)
-                    .find(|n| !self.final_types(work, n).is_empty())
-                {
-                    return Err(invalid(
-                        edit,
-                        "type",
-                        format!("{owner} DNAME: {n} has data below it (RFC 6672 §2.4)"),
-                    ));
-                }
+                dnames.push((edit, owner.clone()));
             }
         }
         if work
@@ -562,7 +460,7 @@ impl ZoneState {
                 ),
             ));
         }
-        Ok(())
+        Ok(dnames)
     }
 }
 
@@ -580,5 +478,41 @@ fn invalid(index: usize, field: &str, message: String) -> ControlError {
         index: Some(index),
         field: field.to_string(),
         message,
+    }
+}
+
+/// A record in the form zones hold: owner lowercased, RFC 4034 §6.2 rdata names lowercased.
+pub(crate) fn canonical_record(mut r: Record) -> Record {
+    r.owner = r.owner.to_lowercase();
+    r.rdata = zonecast_zone::node::canonical_rdata(r.rtype, &r.rdata);
+    r
+}
+
+/// An edit with every owner and rdata in canonical form (see [`canonical_record`]).
+pub(crate) fn canonical_edit(e: Edit) -> Edit {
+    match e {
+        Edit::ReplaceRrset {
+            owner,
+            rtype,
+            ttl,
+            mut rdatas,
+        } => {
+            for rd in rdatas.iter_mut() {
+                zonecast_proto::rdata::lowercase_canonical_names(rtype, rd);
+            }
+            Edit::ReplaceRrset {
+                owner: owner.to_lowercase(),
+                rtype,
+                ttl,
+                rdatas,
+            }
+        }
+        Edit::DeleteRrset { owner, rtype } => Edit::DeleteRrset {
+            owner: owner.to_lowercase(),
+            rtype,
+        },
+        Edit::AddRecord(r) => Edit::AddRecord(canonical_record(r)),
+        Edit::DeleteRecord(r) => Edit::DeleteRecord(canonical_record(r)),
+        Edit::AddRecordKeepTtl(r) => Edit::AddRecordKeepTtl(canonical_record(r)),
     }
 }

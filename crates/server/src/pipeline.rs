@@ -73,7 +73,13 @@ pub fn respond(
     } else if q.qtype == Rtype::AXFR && transport == Transport::Udp {
         w.set_rcode(NOTIMP);
     } else {
-        match zones.find(q.qname()) {
+        // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
+        let slot = if q.qtype == Rtype::DS {
+            zones.find_parent_side(q.qname())
+        } else {
+            zones.find(q.qname())
+        };
+        match slot {
             None => w.set_rcode(REFUSED),
             Some(_)
                 if transport == Transport::Tcp
@@ -81,8 +87,8 @@ pub fn respond(
             {
                 w.set_rcode(NOTAUTH);
             }
-            Some(zone) => {
-                zone.answer(q.qname(), q.qtype, &mut w);
+            Some(slot) => {
+                slot.load().answer(q.qname(), q.qtype, &mut w);
             }
         }
     }

@@ -122,7 +122,7 @@ impl Store {
     /// All TSIG keys, ordered by name (ignoring case), secrets included.
     pub fn tsig_keys(&self) -> Result<Vec<TsigKeyRow>, StoreError> {
         let ctx = || "listing TSIG keys".to_string();
-        let conn = self.lock();
+        let conn = self.reader()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT name, algorithm, secret, created_at FROM tsig_keys ORDER BY name",
@@ -138,7 +138,7 @@ impl Store {
 
     /// The TSIG key named `name` (ignoring case), if stored.
     pub fn tsig_key(&self, name: &str) -> Result<Option<TsigKeyRow>, StoreError> {
-        self.lock()
+        self.reader()?
             .prepare_cached(
                 "SELECT name, algorithm, secret, created_at FROM tsig_keys WHERE name = ?1",
             )
@@ -241,7 +241,7 @@ impl Store {
     pub fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
         let ctx = || "listing API keys".to_string();
         let raws = {
-            let conn = self.lock();
+            let conn = self.reader()?;
             let mut stmt = conn
                 .prepare_cached(&format!(
                     "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY name"
@@ -260,7 +260,7 @@ impl Store {
     /// The API key whose token hashes to `token_hash`, if any.
     pub fn api_key_by_hash(&self, token_hash: &[u8]) -> Result<Option<ApiKeyRow>, StoreError> {
         let raw = self
-            .lock()
+            .reader()?
             .prepare_cached(&format!(
                 "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE token_hash = ?1"
             ))

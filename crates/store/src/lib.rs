@@ -27,6 +27,7 @@
 
 mod error;
 mod keys;
+mod pool;
 pub mod schema;
 mod sqlite;
 mod wire;

@@ -1,6 +1,7 @@
 //! The embedded SQLite store.
 
 use crate::error::{db, StoreError};
+use crate::pool::{ReadConn, ReaderPool, STATEMENT_CACHE};
 use crate::wire::{decode_records, encode_records, soa_serial, MAX_RDATA_LEN};
 use crate::{schema, Change, JournalEntry, ZoneKind, ZoneRow};
 use rusqlite::{
@@ -16,7 +17,7 @@ use zonecast_proto::{Class, Name, Record, Rtype};
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "zonecast.db";
 
-/// How long a write waits for another process holding the database lock.
+/// How long a statement waits for another connection holding the database lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const ZONE_COLUMNS: &str = "id, name, kind, serial, settings, created_at, updated_at";
@@ -29,13 +30,22 @@ const INSERT_JOURNAL: &str =
     "INSERT INTO journal (zone_id, kind, serial_from, serial_to, committed_at, removed, added)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const JOURNAL_COLUMNS: &str = "seq, serial_from, serial_to, committed_at, removed, added";
+const RECORD_COLUMNS: &str = "id, owner, rtype, class, ttl, rdata";
 
-/// The store: one SQLite connection behind a mutex, so it is `Send + Sync`.
+/// The store: one writer connection behind a mutex and a pool of read connections; `Send + Sync`.
 ///
-/// Every write is one immediate transaction; several processes may open the
-/// same directory and their writes are serialized by SQLite.
+/// Every write is one immediate transaction on the writer connection; several
+/// processes may open the same directory and their writes are serialized by
+/// SQLite. Reads use query-only connections of their own (up to four,
+/// opened when first needed) and see the
+/// data committed when they start (a WAL snapshot per statement, or per read
+/// transaction for the reads made of several statements), so they don't wait
+/// for a write in progress. An in-memory store reads through its writer
+/// connection, so there a read waits for a write in progress.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// `None` for an in-memory store.
+    readers: Option<ReaderPool>,
 }
 
 /// A zone row as read, before its text columns are checked.
@@ -70,27 +80,31 @@ impl Store {
         let conn = Connection::open(&path).map_err(db(|| format!("opening {}", path.display())))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
             .map_err(db(|| format!("enabling WAL on {}", path.display())))?;
-        Store::setup(conn)
+        Store::setup(conn, Some(ReaderPool::new(path, BUSY_TIMEOUT)))
     }
 
     /// Opens a fresh store that lives in memory only (for tests and tools).
+    ///
+    /// It has a single connection: reads go through the writer connection and
+    /// wait while a write is in progress (see the [`Store`] docs).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn =
             Connection::open_in_memory().map_err(db(|| "opening an in-memory database".into()))?;
-        Store::setup(conn)
+        Store::setup(conn, None)
     }
 
-    fn setup(mut conn: Connection) -> Result<Store, StoreError> {
+    fn setup(mut conn: Connection, readers: Option<ReaderPool>) -> Result<Store, StoreError> {
         let ctx = || "configuring the connection".to_string();
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db(ctx))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db(ctx))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(db(ctx))?;
-        conn.set_prepared_statement_cache_capacity(32);
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut conn, now_ms())?;
         Ok(Store {
             conn: Mutex::new(conn),
+            readers,
         })
     }
 
@@ -99,7 +113,21 @@ impl Store {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The raw connection, for tests that damage or inspect the database.
+    /// A connection for reads: a pooled reader, or the writer for an in-memory store.
+    pub(crate) fn reader(&self) -> Result<ReadConn<'_>, StoreError> {
+        match &self.readers {
+            Some(pool) => pool.get(),
+            None => Ok(ReadConn::Writer(self.lock())),
+        }
+    }
+
+    /// The read connections, `None` for an in-memory store; for tests.
+    #[cfg(test)]
+    pub(crate) fn reader_pool(&self) -> Option<&ReaderPool> {
+        self.readers.as_ref()
+    }
+
+    /// The raw writer connection, for tests that damage or inspect the database.
     #[cfg(test)]
     pub(crate) fn raw(&self) -> MutexGuard<'_, Connection> {
         self.lock()
@@ -107,12 +135,12 @@ impl Store {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        schema::database_version(&self.lock())
+        schema::database_version(&*self.reader()?)
     }
 
     /// All zones, ordered by name.
     pub fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
-        let conn = self.lock();
+        let conn = self.reader()?;
         let ctx = || "listing zones".to_string();
         let mut stmt = conn
             .prepare_cached(&format!("SELECT {ZONE_COLUMNS} FROM zones ORDER BY name"))
@@ -127,7 +155,7 @@ impl Store {
 
     /// The zone named `name`, if stored.
     pub fn zone(&self, name: &Name) -> Result<Option<ZoneRow>, StoreError> {
-        find_zone(&self.lock(), name)
+        find_zone(&*self.reader()?, name)
     }
 
     /// All records of a zone in the order they were stored, owners in the case given.
@@ -143,42 +171,131 @@ impl Store {
     ///
     /// An id is never reused: a record removed and added again gets a new one.
     pub fn zone_records_with_ids(&self, name: &Name) -> Result<Vec<(i64, Record)>, StoreError> {
-        let mut conn = self.lock();
-        let ctx = || format!("loading the records of zone {name}");
+        self.records_matching(name, None, None)
+    }
+
+    /// Records of a zone with their ids, ascending id, optionally only those of one owner (case-insensitive) and/or one type; uses the (zone_id, owner_key, rtype, ...) unique index when an owner is given.
+    ///
+    /// Owners are in the case they were stored in. [`StoreError::NotFound`] for an absent zone.
+    pub fn records_matching(
+        &self,
+        zone: &Name,
+        owner: Option<&Name>,
+        rtype: Option<Rtype>,
+    ) -> Result<Vec<(i64, Record)>, StoreError> {
+        let mut conn = self.reader()?;
+        let ctx = || format!("loading the records of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
-        let zone = find_zone(&tx, name)?.ok_or_else(|| not_found(name))?;
-        let mut stmt = tx
-            .prepare_cached("SELECT id, owner, rtype, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id")
-            .map_err(db(ctx))?;
-        let mut rows = stmt.query([zone.id]).map_err(db(ctx))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(db(ctx))? {
-            let id: i64 = row.get(0).map_err(db(ctx))?;
-            let owner_wire = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_blob()?))
-                .map_err(db(ctx))?;
-            let owner = Name::from_wire(owner_wire)
-                .map_err(|e| StoreError::Corrupt(format!("zone {name}: stored owner name: {e}")))?;
-            let rtype: u16 = row.get(2).map_err(db(ctx))?;
-            let class: u16 = row.get(3).map_err(db(ctx))?;
-            let ttl: u32 = row.get(4).map_err(db(ctx))?;
-            let rdata = row
-                .get_ref(5)
-                .and_then(|v| Ok(v.as_blob()?))
-                .map_err(db(ctx))?;
-            out.push((
-                id,
-                Record {
-                    owner,
-                    rtype: Rtype(rtype),
-                    class: Class(class),
-                    ttl,
-                    rdata: rdata.into(),
-                },
-            ));
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        let key = owner.map(owner_key);
+        let sql = matching_sql(key.is_some(), rtype.is_some());
+        match (key, rtype) {
+            (None, None) => collect_records(&tx, &sql, [row.id], zone),
+            (None, Some(t)) => collect_records(&tx, &sql, params![row.id, t.0], zone),
+            (Some(k), None) => collect_records(&tx, &sql, params![row.id, k], zone),
+            (Some(k), Some(t)) => collect_records(&tx, &sql, params![row.id, k, t.0], zone),
         }
-        Ok(out)
+    }
+
+    /// One record by its id, if it exists and belongs to `zone`.
+    ///
+    /// The owner is in the case it was stored in. [`StoreError::NotFound`] for an absent zone.
+    pub fn record_by_id(&self, zone: &Name, id: i64) -> Result<Option<Record>, StoreError> {
+        let mut conn = self.reader()?;
+        let ctx = || format!("reading record {id} of zone {zone}");
+        let tx = conn.transaction().map_err(db(ctx))?;
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1 AND zone_id = ?2"
+            ))
+            .map_err(db(ctx))?;
+        let mut rows = stmt.query(params![id, row.id]).map_err(db(ctx))?;
+        match rows.next().map_err(db(ctx))? {
+            Some(r) => Ok(Some(read_record(r, zone)?.1)),
+            None => Ok(None),
+        }
+    }
+
+    /// The id of the record with this owner (case-insensitive), type, class and rdata, if stored.
+    ///
+    /// The TTL is not compared. [`StoreError::NotFound`] for an absent zone.
+    pub fn record_id(&self, zone: &Name, record: &Record) -> Result<Option<i64>, StoreError> {
+        let mut conn = self.reader()?;
+        let ctx = || format!("looking up a record of zone {zone}");
+        let tx = conn.transaction().map_err(db(ctx))?;
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        tx.prepare_cached(
+            "SELECT id FROM records
+             WHERE zone_id = ?1 AND owner_key = ?2 AND rtype = ?3 AND class = ?4 AND rdata = ?5",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    row.id,
+                    owner_key(&record.owner),
+                    record.rtype.0,
+                    record.class.0,
+                    &record.rdata[..]
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(db(ctx))
+    }
+
+    /// Streams every record of a zone, in storage (rowid) order, without building a list.
+    /// `f` gets the owner as the lowercased wire name (`owner_key` column), type, TTL and rdata.
+    /// Returns the number of records visited. An error from `f` stops the scan and is returned.
+    ///
+    /// The scan is one read transaction, so it sees the zone as of one commit.
+    /// [`StoreError::NotFound`] (converted to `E`) for an absent zone. `f`
+    /// must not call back into this store: an in-memory store reads through
+    /// its writer connection, which the scan holds.
+    pub fn scan_records<E: From<StoreError>>(
+        &self,
+        zone: &Name,
+        mut f: impl FnMut(&[u8], Rtype, u32, &[u8]) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let mut conn = self.reader()?;
+        let ctx = || format!("scanning the records of zone {zone}");
+        let tx = conn.transaction().map_err(db(ctx))?;
+        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT owner_key, rtype, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id",
+            )
+            .map_err(db(ctx))?;
+        let mut rows = stmt.query([row.id]).map_err(db(ctx))?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next().map_err(db(ctx))? {
+            let owner = r
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(db(ctx))?;
+            let rtype = r
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_i64()?))
+                .map_err(db(ctx))?;
+            let ttl = r
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_i64()?))
+                .map_err(db(ctx))?;
+            let rdata = r
+                .get_ref(3)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(db(ctx))?;
+            let (Ok(rtype), Ok(ttl)) = (u16::try_from(rtype), u32::try_from(ttl)) else {
+                return Err(StoreError::Corrupt(format!(
+                    "zone {zone}: stored record with type {rtype} and TTL {ttl}"
+                ))
+                .into());
+            };
+            f(owner, Rtype(rtype), ttl, rdata)?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Replaces a zone's settings JSON and bumps its `updated_at`; the serial is not touched.
@@ -421,7 +538,7 @@ impl Store {
     /// the chain, which gives the shortest one. [`StoreError::JournalGap`] when
     /// no entry starts at `serial` or the entries don't lead to the current serial.
     pub fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.reader()?;
         let ctx = || format!("reading the journal of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
         let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
@@ -461,7 +578,7 @@ impl Store {
 
     /// Every journal entry of the zone, its creation included, oldest first.
     pub fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.reader()?;
         let ctx = || format!("reading the journal of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
         let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
@@ -498,7 +615,7 @@ impl Store {
 
     /// A node-wide setting.
     pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.lock()
+        self.reader()?
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")
             .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .map_err(db(|| format!("reading setting '{key}'")))
@@ -519,6 +636,76 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// The lowercased wire form of `name`, as in the `owner_key` column.
+fn owner_key(name: &Name) -> Vec<u8> {
+    let mut key = name.as_wire().to_vec();
+    lowercase_wire(&mut key);
+    key
+}
+
+/// The query of [`Store::records_matching`]: `?1` is the zone id, then come
+/// the owner key and the type, those filtered on.
+///
+/// With an owner, `ORDER BY +id` keeps the planner from walking the whole zone
+/// through `records_by_zone` (which yields id order without a sort) instead
+/// of the few rows of the unique index; the `+` makes id order unavailable
+/// from any index, so the index with the most equality constraints wins.
+pub(crate) fn matching_sql(owner: bool, rtype: bool) -> String {
+    let filter = match (owner, rtype) {
+        (false, false) => " ORDER BY id",
+        (false, true) => " AND rtype = ?2 ORDER BY id",
+        (true, false) => " AND owner_key = ?2 ORDER BY +id",
+        (true, true) => " AND owner_key = ?2 AND rtype = ?3 ORDER BY +id",
+    };
+    format!("SELECT {RECORD_COLUMNS} FROM records WHERE zone_id = ?1{filter}")
+}
+
+/// Reads the records a query of [`RECORD_COLUMNS`] returns.
+fn collect_records(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    zone: &Name,
+) -> Result<Vec<(i64, Record)>, StoreError> {
+    let ctx = || format!("loading the records of zone {zone}");
+    let mut stmt = conn.prepare_cached(sql).map_err(db(ctx))?;
+    let mut rows = stmt.query(params).map_err(db(ctx))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db(ctx))? {
+        out.push(read_record(row, zone)?);
+    }
+    Ok(out)
+}
+
+/// One row of [`RECORD_COLUMNS`].
+fn read_record(row: &rusqlite::Row<'_>, zone: &Name) -> Result<(i64, Record), StoreError> {
+    let ctx = || format!("reading the records of zone {zone}");
+    let id: i64 = row.get(0).map_err(db(ctx))?;
+    let owner_wire = row
+        .get_ref(1)
+        .and_then(|v| Ok(v.as_blob()?))
+        .map_err(db(ctx))?;
+    let owner = Name::from_wire(owner_wire)
+        .map_err(|e| StoreError::Corrupt(format!("zone {zone}: stored owner name: {e}")))?;
+    let rtype: u16 = row.get(2).map_err(db(ctx))?;
+    let class: u16 = row.get(3).map_err(db(ctx))?;
+    let ttl: u32 = row.get(4).map_err(db(ctx))?;
+    let rdata = row
+        .get_ref(5)
+        .and_then(|v| Ok(v.as_blob()?))
+        .map_err(db(ctx))?;
+    Ok((
+        id,
+        Record {
+            owner,
+            rtype: Rtype(rtype),
+            class: Class(class),
+            ttl,
+            rdata: rdata.into(),
+        },
+    ))
 }
 
 fn not_found(zone: &Name) -> StoreError {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
 mod api;
+mod reads;
 
 fn name(s: &str) -> Name {
     s.parse().unwrap()

@@ -19,10 +19,10 @@
 //!   sections are emptied and TC is set; additional RRsets that do not fit
 //!   are left out without TC.
 //!
-//! Not implemented: DNSSEC (no RRSIG/NSEC in answers), answering DS for a
-//! child apex from a parent zone served by the same server.
+//! Not implemented: DNSSEC (no RRSIG/NSEC in answers).
 
-use crate::snapshot::{Node, RRset, Zone, DELEGATION, HAS_CNAME, HAS_DNAME, NO_NODE};
+use crate::node::{lowercase_into, Node, RRset, DELEGATION, HAS_CNAME, HAS_DNAME, HAS_WILDCARD};
+use crate::snapshot::Zone;
 use zonecast_proto::name::{lowercase_wire, MAX_NAME_LEN};
 use zonecast_proto::writer::{Writer, ADDITIONAL, ANSWER, AUTHORITY};
 use zonecast_proto::{Error, Rtype};
@@ -62,8 +62,8 @@ enum Owner<'a> {
 
 /// Where the lookup of one name ended.
 enum Found<'z> {
-    /// An existing node, or the wildcard node answering for the name, with its index.
-    Node(u32, &'z Node),
+    /// An existing node, or the wildcard node answering for the name.
+    Node(&'z Node),
     /// Below a zone cut at this node.
     Cut(&'z Node),
     /// Below a DNAME at this node.
@@ -72,18 +72,32 @@ enum Found<'z> {
     NxDomain,
 }
 
-struct Ctx {
-    additional: [u32; MAX_ADDITIONAL],
+struct Ctx<'z> {
+    additional: [Option<&'z Node>; MAX_ADDITIONAL],
     nadd: usize,
-    visited: [u32; MAX_CHAIN + 1],
+    visited: [*const Node; MAX_CHAIN + 1],
     nvisited: usize,
 }
 
-impl Ctx {
-    fn add(&mut self, nodes: &[u32]) {
-        for &n in nodes {
-            if self.nadd < MAX_ADDITIONAL && !self.additional[..self.nadd].contains(&n) {
-                self.additional[self.nadd] = n;
+impl<'z> Ctx<'z> {
+    /// Notes the in-zone targets of `set` (owned by `owner`) whose addresses go in the additional section.
+    fn add(&mut self, zone: &'z Zone, set: &RRset<'_>, owner: &[u8]) {
+        if !set.has_additional() {
+            return;
+        }
+        for rdata in set.rdatas() {
+            let Some(target) = set.additional_target(rdata, owner) else {
+                continue;
+            };
+            let mut buf = [0u8; 255];
+            let Some(node) = zone.node(lowercase_into(target, &mut buf)) else {
+                continue;
+            };
+            let seen = self.additional[..self.nadd]
+                .iter()
+                .any(|n| n.is_some_and(|n| std::ptr::eq(n, node)));
+            if !seen && self.nadd < MAX_ADDITIONAL {
+                self.additional[self.nadd] = Some(node);
                 self.nadd += 1;
             }
         }
@@ -113,9 +127,9 @@ impl Zone {
         w: &mut Writer<'_>,
     ) -> Result<Outcome, Error> {
         let mut ctx = Ctx {
-            additional: [NO_NODE; MAX_ADDITIONAL],
+            additional: [None; MAX_ADDITIONAL],
             nadd: 0,
-            visited: [NO_NODE; MAX_CHAIN + 1],
+            visited: [std::ptr::null(); MAX_CHAIN + 1],
             nvisited: 0,
         };
         let mut name_buf = [0u8; MAX_NAME_LEN];
@@ -140,8 +154,8 @@ impl Zone {
                         w.set_aa(false);
                     }
                     if let Some(ns) = cut.rrset(Rtype::NS) {
-                        put_rrset(w, AUTHORITY, ns, Owner::Name(cut.name.as_wire()))?;
-                        ctx.add(&ns.additional);
+                        put_rrset(w, AUTHORITY, &ns, Owner::Name(cut.name()))?;
+                        ctx.add(self, &ns, cut.name());
                     }
                     outcome = Outcome::Referral;
                     break;
@@ -157,13 +171,13 @@ impl Zone {
                         outcome = Outcome::NoData;
                         break;
                     };
-                    put_rrset(w, ANSWER, dname, Owner::Name(node.name.as_wire()))?;
+                    put_rrset(w, ANSWER, &dname, Owner::Name(node.name()))?;
                     let Some(target) = dname.rdatas().next() else {
                         outcome = Outcome::NoData;
                         break;
                     };
                     // Substitute the DNAME owner suffix of `cur` with the target.
-                    let keep = cur.len() - node.name.wire_len();
+                    let keep = cur.len() - node.name().len();
                     let new_len = keep + target.len();
                     if new_len > MAX_NAME_LEN {
                         w.set_rcode(YXDOMAIN);
@@ -198,12 +212,12 @@ impl Zone {
                     }
                     continue;
                 }
-                Found::Node(id, node) => {
+                Found::Node(node) => {
                     if qtype == Rtype::ANY {
-                        match node.rrsets.first() {
+                        match node.first_rrset() {
                             Some(set) => {
-                                put_rrset(w, ANSWER, set, owner)?;
-                                ctx.add(&set.additional);
+                                put_rrset(w, ANSWER, &set, owner)?;
+                                ctx.add(self, &set, node.name());
                                 outcome = Outcome::Answer;
                             }
                             None => {
@@ -214,12 +228,13 @@ impl Zone {
                         break;
                     }
                     if let Some(set) = node.rrset(qtype) {
-                        put_rrset(w, ANSWER, set, owner)?;
-                        ctx.add(&set.additional);
+                        put_rrset(w, ANSWER, &set, owner)?;
+                        ctx.add(self, &set, node.name());
                         outcome = Outcome::Answer;
                         break;
                     }
-                    if node.flags & HAS_CNAME != 0 {
+                    if node.flags() & HAS_CNAME != 0 {
+                        let id: *const Node = node;
                         if ctx.visited[..ctx.nvisited].contains(&id) {
                             outcome = Outcome::Answer;
                             break;
@@ -232,7 +247,7 @@ impl Zone {
                             outcome = Outcome::NoData;
                             break;
                         };
-                        put_rrset(w, ANSWER, cname, owner)?;
+                        put_rrset(w, ANSWER, &cname, owner)?;
                         outcome = Outcome::Answer;
                         let Some(target) = cname.rdatas().next() else {
                             outcome = Outcome::NoData;
@@ -255,12 +270,11 @@ impl Zone {
             }
         }
         // Additional section: each RRset whole or not at all, never TC.
-        for &n in &ctx.additional[..ctx.nadd] {
-            let node = &self.nodes[n as usize];
+        for node in ctx.additional[..ctx.nadd].iter().flatten() {
             for t in [Rtype::A, Rtype::AAAA] {
                 if let Some(set) = node.rrset(t) {
                     let m = w.mark();
-                    if put_rrset(w, ADDITIONAL, set, Owner::Name(node.name.as_wire())).is_err() {
+                    if put_rrset(w, ADDITIONAL, &set, Owner::Name(node.name())).is_err() {
                         w.rollback(m);
                     }
                 }
@@ -271,16 +285,21 @@ impl Zone {
 
     /// True when the lowercased name is at or below this zone's apex.
     fn contains(&self, name: &[u8]) -> bool {
-        zonecast_proto::name::is_subdomain_wire(name, &self.apex_key)
+        zonecast_proto::name::is_subdomain_wire(name, self.apex().as_wire())
     }
 
     fn put_negative_soa(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        put_rrset(
-            w,
-            AUTHORITY,
-            &self.negative_soa,
-            Owner::Name(self.apex.as_wire()),
-        )
+        let apex = self.apex_node();
+        let Some(soa) = apex.rrset(Rtype::SOA) else {
+            return Ok(());
+        };
+        for rdata in soa.rdatas().take(1) {
+            w.put_name(apex.name())?;
+            let (slots, n) = soa.slots(rdata);
+            w.put_rr_body(self.negative_header(), rdata, &slots[..n])?;
+            w.count_record(AUTHORITY);
+        }
+        Ok(())
     }
 
     /// Finds where `name` (lowercased, in zone) leads: top-down over its ancestors below the apex.
@@ -288,37 +307,48 @@ impl Zone {
         let mut starts = [0u8; 128];
         let mut n = 0;
         let mut pos = 0usize;
-        let stop = name.len() - self.apex_key.len();
+        let stop = name.len() - self.apex().wire_len();
         while pos < stop && n < 128 {
             starts[n] = pos as u8;
             n += 1;
             pos += 1 + name[pos] as usize;
         }
-        let Some(&apex) = self.index.get(&self.apex_key) else {
-            return Found::NxDomain;
-        };
-        let mut encloser = (apex, &self.nodes[apex as usize]);
+        let mut encloser = self.apex_node();
         for k in (0..n).rev() {
             let s = starts[k] as usize;
-            let Some(&i) = self.index.get(&name[s..]) else {
+            let Some(node) = self.node(&name[s..]) else {
                 // `name` does not exist: wildcard at the closest encloser?
-                let star = encloser.1.wildcard;
-                if star != NO_NODE {
-                    return Found::Node(star, &self.nodes[star as usize]);
+                if encloser.flags() & HAS_WILDCARD != 0 {
+                    if let Some(star) = self.wildcard_of(encloser) {
+                        return Found::Node(star);
+                    }
                 }
                 return Found::NxDomain;
             };
-            let node = &self.nodes[i as usize];
             let exact = k == 0;
-            if node.flags & DELEGATION != 0 && !(exact && qtype == Rtype::DS) {
+            if node.flags() & DELEGATION != 0 && !(exact && qtype == Rtype::DS) {
                 return Found::Cut(node);
             }
-            if node.flags & HAS_DNAME != 0 && !exact {
+            if node.flags() & HAS_DNAME != 0 && !exact {
                 return Found::Dname(node);
             }
-            encloser = (i, node);
+            encloser = node;
         }
-        Found::Node(encloser.0, encloser.1)
+        Found::Node(encloser)
+    }
+
+    /// The node `*.<parent>`.
+    fn wildcard_of(&self, parent: &Node) -> Option<&Node> {
+        let p = parent.name();
+        let mut buf = [0u8; 255];
+        let len = p.len() + 2;
+        if len > buf.len() {
+            return None;
+        }
+        buf[0] = 1;
+        buf[1] = b'*';
+        buf[2..len].copy_from_slice(p);
+        self.node(&buf[..len])
     }
 }
 
@@ -333,15 +363,16 @@ fn put_owner(w: &mut Writer<'_>, owner: Owner<'_>) -> Result<(), Error> {
 fn put_rrset(
     w: &mut Writer<'_>,
     section: usize,
-    set: &RRset,
+    set: &RRset<'_>,
     owner: Owner<'_>,
 ) -> Result<(), Error> {
     if let (Owner::Qname, Some(packed)) = (owner, set.packed()) {
         return w.put_raw_records(section, packed, set.len() as u16);
     }
-    for (i, rdata) in set.rdatas().enumerate() {
+    for rdata in set.rdatas() {
         put_owner(w, owner)?;
-        w.put_rr_body(&set.header, rdata, set.slots(i))?;
+        let (slots, n) = set.slots(rdata);
+        w.put_rr_body(&set.header, rdata, &slots[..n])?;
         w.count_record(section);
     }
     Ok(())

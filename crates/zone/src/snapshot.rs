@@ -1,22 +1,33 @@
-//! The immutable in-memory form of one zone version.
+//! The immutable in-memory form of one zone version, and how a new version
+//! is made from an old one and a change.
 //!
-//! Records are grouped into RRsets per node; every RRset keeps its records
-//! pre-encoded (type, class and TTL as eight ready octets; for types without
-//! compressible names the whole RRset with a pointer to the question name as
-//! owner), and the node indexes of the targets whose addresses go in the
-//! additional section. Empty non-terminals are nodes without RRsets.
+//! A [`Zone`] is a persistent hash trie ([`crate::trie`]) of [`Node`]s keyed
+//! by lowercased owner. [`Zone::apply`] takes the records a change removes
+//! and adds (the journal entry's difference, RFC 1995 §4) and returns a new
+//! version that shares every node the change did not touch: its cost is the
+//! size of the change times the trie depth, not the size of the zone.
+//! [`ZoneBuilder`] streams records into a first version without an
+//! intermediate list.
+//!
+//! Empty non-terminals are nodes without RRsets; every node counts its
+//! children, so a name that loses its last record and has no children is
+//! removed with the empty non-terminals above it, and "is there data below
+//! this name" (RFC 6672 §2.4) is answered without a scan.
 //!
 //! Like Knot, a snapshot holds names in canonical form: owners, and the
-//! names inside rdata that RFC 4034 §6.2 lowers, are lowercased at build
-//! time (the store keeps the case as given). Answers owned by the question
-//! name still carry the question's case, through a compression pointer.
+//! names inside rdata that RFC 4034 §6.2 lowers, are lowercased. Answers
+//! owned by the question name still carry the question's case, through a
+//! compression pointer.
 
-use rustc_hash::FxHashMap;
-use zonecast_proto::name::lowercase_wire;
-use zonecast_proto::rdata::{compressible_names, lowercase_canonical_names, NameSlot};
+use crate::node::{
+    canonical_rdata, header, lowercase_into, Node, NodeError, SetData, HAS_WILDCARD,
+};
+use crate::trie::Trie;
+use std::sync::Arc;
+use zonecast_proto::name::is_subdomain_wire;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
-/// Why a record set could not become a zone snapshot.
+/// Why records could not become (or change) a zone version.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ZoneError {
     /// The records have no SOA at the apex.
@@ -35,314 +46,122 @@ pub enum ZoneError {
         /// Its type.
         rtype: String,
     },
-}
-
-/// No node (in additional-target lists and lookups).
-pub const NO_NODE: u32 = u32::MAX;
-
-/// Node flag: an NS RRset below the apex (a zone cut).
-pub const DELEGATION: u8 = 1;
-/// Node flag: holds a DNAME.
-pub const HAS_DNAME: u8 = 2;
-/// Node flag: holds a CNAME.
-pub const HAS_CNAME: u8 = 4;
-
-/// One RRset, ready to copy into responses.
-///
-/// The records are held once, pre-encoded as they go on the wire with the
-/// question name as owner (`0xC00C`, type, class, TTL, rdlength, rdata);
-/// rdata is read back out of that buffer when needed.
-#[derive(Debug)]
-pub struct RRset {
-    /// Record type.
-    pub rtype: Rtype,
-    /// TTL shared by the set.
-    pub ttl: u32,
-    /// Type, class and TTL as they appear on the wire.
-    pub header: [u8; 8],
-    /// The records, each `0xC00C` + header + rdlength + rdata.
-    wire: Box<[u8]>,
-    /// Number of records.
-    count: u16,
-    /// Compressible names per record (slots, count); empty when no record has any,
-    /// and then `wire` is copied whole when the owner is the question name.
-    slots: Box<[([NameSlot; 2], u8)]>,
-    /// Nodes whose A/AAAA belong in the additional section (NS, MX, SRV, SVCB/HTTPS targets in this zone).
-    pub additional: Box<[u32]>,
-}
-
-/// Octets before the rdata of a pre-encoded record: owner pointer, header, rdlength.
-const RECORD_PREFIX: usize = 12;
-
-impl RRset {
-    fn new(rtype: Rtype, ttl: u32, rdatas: &[Box<[u8]>]) -> RRset {
-        let mut header = [0u8; 8];
-        header[0..2].copy_from_slice(&rtype.0.to_be_bytes());
-        header[2..4].copy_from_slice(&Class::IN.0.to_be_bytes());
-        header[4..8].copy_from_slice(&ttl.to_be_bytes());
-        let mut wire = Vec::with_capacity(rdatas.iter().map(|r| r.len() + RECORD_PREFIX).sum());
-        for r in rdatas {
-            wire.extend_from_slice(&[0xC0, 0x0C]);
-            wire.extend_from_slice(&header);
-            wire.extend_from_slice(&(r.len() as u16).to_be_bytes());
-            wire.extend_from_slice(r);
-        }
-        let slots: Vec<([NameSlot; 2], u8)> = rdatas
-            .iter()
-            .map(|r| {
-                let (s, n) = compressible_names(rtype, r);
-                (s, n as u8)
-            })
-            .collect();
-        let slots = if slots.iter().all(|(_, n)| *n == 0) {
-            Box::default()
-        } else {
-            slots.into_boxed_slice()
-        };
-        RRset {
-            rtype,
-            ttl,
-            header,
-            wire: wire.into_boxed_slice(),
-            count: rdatas.len() as u16,
-            slots,
-            additional: Box::new([]),
-        }
-    }
-
-    /// Number of records.
-    pub fn len(&self) -> usize {
-        self.count as usize
-    }
-
-    /// True for an RRset without records (never stored).
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Each record's uncompressed rdata, in canonical order.
-    pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
-        let mut pos = 0;
-        std::iter::from_fn(move || {
-            let len = self.wire.get(pos + 10..pos + RECORD_PREFIX)?;
-            let start = pos + RECORD_PREFIX;
-            let end = start + u16::from_be_bytes([len[0], len[1]]) as usize;
-            pos = end;
-            self.wire.get(start..end)
-        })
-    }
-
-    /// The pre-encoded records, when they can be copied whole (owner = question name, nothing to compress).
-    pub fn packed(&self) -> Option<&[u8]> {
-        self.slots.is_empty().then_some(&self.wire)
-    }
-
-    /// The compressible names of the `i`-th record.
-    pub fn slots(&self, i: usize) -> &[NameSlot] {
-        self.slots.get(i).map_or(&[], |(s, n)| &s[..*n as usize])
-    }
-
-    /// The target name inside rdata that additional-section processing follows.
-    ///
-    /// NS, MX, SRV targets; SVCB/HTTPS TargetName (RFC 9460 §4.1), where `.`
-    /// in ServiceMode means the owner itself (§2.5) and in AliasMode nothing.
-    fn additional_target<'a>(rtype: Rtype, rdata: &'a [u8], owner: &'a [u8]) -> Option<&'a [u8]> {
-        let target = match rtype {
-            Rtype::NS => rdata,
-            Rtype::MX => rdata.get(2..)?,
-            Rtype::SRV => rdata.get(6..)?,
-            Rtype::SVCB | Rtype::HTTPS => {
-                let priority = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
-                let t = rdata.get(2..)?;
-                if t.first() == Some(&0) {
-                    return (priority > 0).then_some(owner);
-                }
-                t
-            }
-            _ => return None,
-        };
-        let len = zonecast_proto::name::check_wire(target).ok()?;
-        target.get(..len)
-    }
-}
-
-/// One name in the zone, possibly an empty non-terminal.
-#[derive(Debug)]
-pub struct Node {
-    /// Owner name, lowercased.
-    pub name: Name,
-    /// RRsets sorted by type code.
-    pub rrsets: Box<[RRset]>,
-    /// [`DELEGATION`], [`HAS_DNAME`], [`HAS_CNAME`] bits.
-    pub flags: u8,
-    /// The node of `*.<this name>`, or [`NO_NODE`].
-    pub wildcard: u32,
-}
-
-impl Node {
-    /// The RRset of a type, if present.
-    pub fn rrset(&self, rtype: Rtype) -> Option<&RRset> {
-        self.rrsets.iter().find(|r| r.rtype == rtype)
-    }
+    /// A change removes a record the version does not hold (the change was made against another version).
+    #[error("zone {zone} serial {serial}: record {owner} {rtype} to remove is not in the zone")]
+    MissingRecord {
+        /// The zone's apex.
+        zone: String,
+        /// The serial of the version the change was applied to.
+        serial: u32,
+        /// The record's owner.
+        owner: String,
+        /// Its type.
+        rtype: String,
+    },
+    /// An RRset over the limits of [`crate::node::MAX_RRSET_RECORDS`] records or
+    /// [`crate::node::MAX_RRSET_OCTETS`] octets, or a node with more than 255 types.
+    #[error("zone {zone}: {owner} {rtype}: more than {limit}")]
+    TooLarge {
+        /// The zone's apex.
+        zone: String,
+        /// The owner.
+        owner: String,
+        /// The type.
+        rtype: String,
+        /// The limit exceeded, in words.
+        limit: String,
+    },
 }
 
 /// An immutable zone version.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Zone {
-    pub(crate) apex: Name,
-    pub(crate) apex_key: Box<[u8]>,
-    pub(crate) serial: u32,
-    pub(crate) nodes: Vec<Node>,
-    pub(crate) index: FxHashMap<Box<[u8]>, u32>,
-    /// The SOA as written in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3).
-    pub(crate) negative_soa: RRset,
-    pub(crate) record_count: usize,
+    apex: Name,
+    apex_node: Arc<Node>,
+    serial: u32,
+    /// Type, class and TTL of the SOA in negative answers: min(SOA TTL, MINIMUM) (RFC 2308 §3).
+    negative_header: [u8; 8],
+    nodes: Trie<Node>,
+    record_count: usize,
 }
 
 impl Zone {
-    /// Builds a snapshot from records that passed validation.
+    /// Builds a first version from records that passed validation, in any order.
     ///
-    /// Duplicate records are kept once; the RRset TTL is the first record's.
+    /// Duplicate records are kept once; an RRset's TTL is its first record's.
     pub fn build(apex: &Name, records: &[Record]) -> Result<Zone, ZoneError> {
-        let apex_key: Box<[u8]> = apex.to_lowercase().as_wire().into();
-        let zone_name = apex.to_string();
-        // Group by owner, then by type, keeping first-seen order of owners.
-        type Sets = Vec<Vec<(Rtype, u32, Vec<Box<[u8]>>)>>;
-        fn ensure(
-            key: Box<[u8]>,
-            name: &Name,
-            index: &mut FxHashMap<Box<[u8]>, u32>,
-            names: &mut Vec<Name>,
-            sets: &mut Sets,
-        ) -> u32 {
-            if let Some(&i) = index.get(&key) {
-                return i;
-            }
-            let i = names.len() as u32;
-            names.push(name.clone());
-            sets.push(Vec::new());
-            index.insert(key, i);
-            i
-        }
-        let mut index: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
-        let mut names: Vec<Name> = Vec::new();
-        let mut sets: Sets = Vec::new();
-        let mut soa: Option<(u32, Box<[u8]>)> = None;
-        let mut count = 0usize;
+        let mut b = ZoneBuilder::new(apex);
         for r in records {
-            if !r.owner.is_subdomain_of(apex) {
-                return Err(ZoneError::OutOfZone {
-                    zone: zone_name,
-                    owner: r.owner.to_string(),
-                    rtype: r.rtype.to_string(),
-                });
-            }
-            let mut key: Vec<u8> = r.owner.as_wire().to_vec();
-            lowercase_wire(&mut key);
-            // Make sure every ancestor up to the apex exists (empty non-terminals).
-            let mut off = 0;
-            while key.len() - off > apex_key.len() {
-                let l = key[off] as usize;
-                off += 1 + l;
-                let anc: Box<[u8]> = key[off..].into();
-                if index.contains_key(&anc) {
-                    break;
-                }
-                let anc_name = Name::from_wire(&key[off..]).unwrap_or_else(|_| apex.clone());
-                ensure(anc, &anc_name, &mut index, &mut names, &mut sets);
-            }
-            let owner = Name::from_wire(&key).unwrap_or_else(|_| r.owner.clone());
-            let i = ensure(key.into(), &owner, &mut index, &mut names, &mut sets) as usize;
-            let mut rdata = r.rdata.clone();
-            lowercase_canonical_names(r.rtype, &mut rdata);
-            if r.rtype == Rtype::SOA && r.owner == *apex && soa.is_none() {
-                soa = Some((r.ttl, rdata.clone()));
-            }
-            let list = &mut sets[i];
-            match list.iter_mut().find(|(t, _, _)| *t == r.rtype) {
-                Some((_, _, rdatas)) => rdatas.push(rdata),
-                None => list.push((r.rtype, r.ttl, vec![rdata])),
-            }
+            b.add(r.owner.as_wire(), r.rtype, r.ttl, &r.rdata)?;
         }
-        let (soa_ttl, soa_rdata) = soa.ok_or(ZoneError::NoSoa { zone: zone_name })?;
-        let serial = soa_field(&soa_rdata, 0);
-        let minimum = soa_field(&soa_rdata, 4);
-        let negative_soa = RRset::new(Rtype::SOA, soa_ttl.min(minimum), &[soa_rdata]);
-
-        let mut nodes: Vec<Node> = names
-            .into_iter()
-            .zip(sets)
-            .map(|(name, mut list)| {
-                list.sort_by_key(|(t, _, _)| *t);
-                // Canonical rdata order (RFC 4034 §6.3), duplicates dropped (RFC 2181 §5).
-                for (_, _, rdatas) in list.iter_mut() {
-                    rdatas.sort_unstable();
-                    rdatas.dedup();
-                    count += rdatas.len();
-                }
-                let mut flags = 0;
-                let is_apex = name == *apex;
-                for (t, _, _) in &list {
-                    match *t {
-                        Rtype::NS if !is_apex => flags |= DELEGATION,
-                        Rtype::DNAME => flags |= HAS_DNAME,
-                        Rtype::CNAME => flags |= HAS_CNAME,
-                        _ => {}
-                    }
-                }
-                let rrsets = list
-                    .into_iter()
-                    .map(|(t, ttl, rdatas)| RRset::new(t, ttl, &rdatas))
-                    .collect();
-                Node {
-                    name,
-                    rrsets,
-                    flags,
-                    wildcard: NO_NODE,
-                }
-            })
-            .collect();
-        // Wildcard children and additional-section targets.
-        let mut star_key = Vec::with_capacity(256);
-        for node in nodes.iter_mut() {
-            star_key.clear();
-            star_key.extend_from_slice(&[1, b'*']);
-            star_key.extend_from_slice(node.name.as_wire());
-            if let Some(&w) = index.get(star_key.as_slice()) {
-                node.wildcard = w;
-            }
-            let owner = node.name.as_wire();
-            for set in node.rrsets.iter_mut() {
-                let mut t = Vec::new();
-                for rdata in set.rdatas() {
-                    let Some(target) = RRset::additional_target(set.rtype, rdata, owner) else {
-                        continue;
-                    };
-                    let mut k = target.to_vec();
-                    lowercase_wire(&mut k);
-                    if let Some(&n) = index.get(k.as_slice()) {
-                        if !t.contains(&n) {
-                            t.push(n);
-                        }
-                    }
-                }
-                set.additional = t.into_boxed_slice();
-            }
-        }
-        Ok(Zone {
-            apex: apex.clone(),
-            apex_key,
-            serial,
-            nodes,
-            index,
-            negative_soa,
-            record_count: count,
-        })
+        b.finish()
     }
 
-    /// The apex name.
+    /// The version after a change: `removed` records go out (TTL not compared), then `added` go in.
+    ///
+    /// Records of types already present with another TTL give the whole
+    /// RRset the added record's TTL. Removing a record this version does not
+    /// hold is an error, so a change applied to the wrong version is caught.
+    /// `self` is unchanged either way.
+    pub fn apply(&self, removed: &[Record], added: &[Record]) -> Result<Zone, ZoneError> {
+        let mut ed = Editor {
+            apex: self.apex.clone(),
+            nodes: self.nodes.clone(),
+            records: self.record_count,
+        };
+        let mut order: Vec<(Box<[u8]>, bool, usize)> =
+            Vec::with_capacity(removed.len() + added.len());
+        let mut buf = [0u8; 255];
+        for (is_add, list) in [(false, removed), (true, added)] {
+            for (i, r) in list.iter().enumerate() {
+                let key = lowercase_into(r.owner.as_wire(), &mut buf);
+                ed.check_owner(key, r.rtype)?;
+                order.push((key.into(), is_add, i));
+            }
+        }
+        // Group by owner, removals before additions within each owner.
+        order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut at = 0;
+        while at < order.len() {
+            let key = order[at].0.clone();
+            let mut sets = ed.nodes.get(&key).map(|n| n.sets()).unwrap_or_default();
+            while at < order.len() && order[at].0 == key {
+                let (_, is_add, i) = order[at];
+                if is_add {
+                    let r = &added[i];
+                    add_rdata(
+                        &mut sets,
+                        r.rtype,
+                        r.ttl,
+                        canonical_rdata(r.rtype, &r.rdata),
+                        true,
+                    );
+                } else {
+                    let r = &removed[i];
+                    if !remove_rdata(&mut sets, r.rtype, &canonical_rdata(r.rtype, &r.rdata)) {
+                        return Err(ZoneError::MissingRecord {
+                            zone: self.apex.to_string(),
+                            serial: self.serial,
+                            owner: r.owner.to_string(),
+                            rtype: r.rtype.to_string(),
+                        });
+                    }
+                }
+                at += 1;
+            }
+            ed.set_node(&key, sets)?;
+        }
+        ed.finish()
+    }
+
+    /// The apex name (lowercase).
     pub fn apex(&self) -> &Name {
         &self.apex
+    }
+
+    /// The apex node.
+    pub fn apex_node(&self) -> &Node {
+        &self.apex_node
     }
 
     /// The SOA serial of this version.
@@ -361,13 +180,300 @@ impl Zone {
     }
 
     /// The node for a lowercased wire name.
+    #[inline]
     pub fn node(&self, key: &[u8]) -> Option<&Node> {
-        self.index.get(key).map(|&i| &self.nodes[i as usize])
+        self.nodes.get(key).map(|n| &**n)
+    }
+
+    /// The node for a name in any case.
+    pub fn node_named(&self, name: &Name) -> Option<&Node> {
+        let mut buf = [0u8; 255];
+        self.node(lowercase_into(name.as_wire(), &mut buf))
+    }
+
+    /// True when some name strictly below `name` holds data.
+    pub fn has_data_below(&self, name: &Name) -> bool {
+        self.node_named(name).is_some_and(|n| n.children() > 0)
+    }
+
+    /// The SOA type, class and TTL octets used in negative answers (RFC 2308 §3).
+    pub fn negative_header(&self) -> &[u8; 8] {
+        &self.negative_header
+    }
+
+    /// Calls `f` on every node, in no particular order.
+    pub fn for_each_node<'a>(&'a self, mut f: impl FnMut(&'a Node)) {
+        self.nodes.for_each(|n| f(n))
+    }
+
+    /// Every record, owners in canonical order (RFC 4034 §6.1), types ascending.
+    pub fn records(&self) -> Vec<Record> {
+        let mut nodes: Vec<&Arc<Node>> = Vec::with_capacity(self.nodes.len());
+        self.nodes.for_each(|n| {
+            if !n.is_empty() {
+                nodes.push(n)
+            }
+        });
+        nodes.sort_by(|a, b| zonecast_proto::name::canonical_cmp(a.name(), b.name()));
+        let mut out = Vec::with_capacity(self.record_count);
+        for n in nodes {
+            let Ok(owner) = Name::from_wire(n.name()) else {
+                continue;
+            };
+            for set in n.rrsets() {
+                out.extend(set.rdatas().map(|rd| Record {
+                    owner: owner.clone(),
+                    rtype: set.rtype,
+                    class: Class::IN,
+                    ttl: set.ttl,
+                    rdata: rd.into(),
+                }));
+            }
+        }
+        out
     }
 }
 
+/// Streams records into a first [`Zone`] version; see [`ZoneBuilder::add`].
+pub struct ZoneBuilder {
+    ed: Editor,
+    owner: Vec<u8>,
+    sets: Vec<SetData>,
+}
+
+impl ZoneBuilder {
+    /// A builder for the zone at `apex`.
+    pub fn new(apex: &Name) -> ZoneBuilder {
+        ZoneBuilder {
+            ed: Editor {
+                apex: apex.to_lowercase(),
+                nodes: Trie::new(),
+                records: 0,
+            },
+            owner: Vec::new(),
+            sets: Vec::new(),
+        }
+    }
+
+    /// Adds one record (`owner` as wire octets, any case).
+    ///
+    /// Records of one owner should come together (as a zone file or a store
+    /// scan gives them); an owner that comes back later is merged, at the
+    /// cost of re-encoding its node.
+    pub fn add(
+        &mut self,
+        owner: &[u8],
+        rtype: Rtype,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Result<(), ZoneError> {
+        let mut buf = [0u8; 255];
+        let key = lowercase_into(owner, &mut buf);
+        if key != self.owner.as_slice() {
+            self.flush()?;
+            self.ed.check_owner(key, rtype)?;
+            self.owner.clear();
+            self.owner.extend_from_slice(key);
+        }
+        add_rdata(
+            &mut self.sets,
+            rtype,
+            ttl,
+            canonical_rdata(rtype, rdata),
+            false,
+        );
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ZoneError> {
+        if self.sets.is_empty() {
+            return Ok(());
+        }
+        let mut sets = std::mem::take(&mut self.sets);
+        let owner = std::mem::take(&mut self.owner);
+        if let Some(existing) = self.ed.nodes.get(&owner) {
+            let mut merged = existing.sets();
+            for s in sets.drain(..) {
+                for rd in s.rdatas {
+                    add_rdata(&mut merged, s.rtype, s.ttl, rd, false);
+                }
+            }
+            sets = merged;
+        }
+        self.ed.set_node(&owner, sets)
+    }
+
+    /// The finished version; fails without an apex SOA.
+    pub fn finish(mut self) -> Result<Zone, ZoneError> {
+        self.flush()?;
+        self.ed.finish()
+    }
+}
+
+/// Adds `rdata` to the set of `rtype` (created with `ttl` when absent); `retime` gives an existing set this TTL.
+fn add_rdata(sets: &mut Vec<SetData>, rtype: Rtype, ttl: u32, rdata: Box<[u8]>, retime: bool) {
+    match sets.iter_mut().find(|s| s.rtype == rtype) {
+        Some(s) => {
+            if retime {
+                s.ttl = ttl;
+            }
+            s.rdatas.push(rdata);
+        }
+        None => sets.push(SetData {
+            rtype,
+            ttl,
+            rdatas: vec![rdata],
+        }),
+    }
+}
+
+/// Removes `rdata` from the set of `rtype`; false when it is not there.
+fn remove_rdata(sets: &mut [SetData], rtype: Rtype, rdata: &[u8]) -> bool {
+    let Some(s) = sets.iter_mut().find(|s| s.rtype == rtype) else {
+        return false;
+    };
+    let before = s.rdatas.len();
+    s.rdatas.retain(|r| **r != *rdata);
+    s.rdatas.len() < before
+}
+
+/// A zone's nodes being changed: keeps empty non-terminals, child counts and wildcard flags right.
+struct Editor {
+    apex: Name,
+    nodes: Trie<Node>,
+    records: usize,
+}
+
+impl Editor {
+    fn zone_name(&self) -> String {
+        self.apex.to_string()
+    }
+
+    fn check_owner(&self, key: &[u8], rtype: Rtype) -> Result<(), ZoneError> {
+        if is_subdomain_wire(key, self.apex.as_wire()) {
+            return Ok(());
+        }
+        Err(ZoneError::OutOfZone {
+            zone: self.zone_name(),
+            owner: show_name(key),
+            rtype: rtype.to_string(),
+        })
+    }
+
+    /// Makes `sets` the RRsets of `owner` (lowercased, in zone); empty sets delete the name's data.
+    fn set_node(&mut self, owner: &[u8], sets: Vec<SetData>) -> Result<(), ZoneError> {
+        let is_apex = owner == self.apex.as_wire();
+        let old = self.nodes.get(owner).cloned();
+        let old_records = old.as_ref().map_or(0, |n| count(n));
+        let (wildcard, children) = old.as_ref().map_or((false, 0), |n| {
+            (n.flags() & HAS_WILDCARD != 0, n.children())
+        });
+        let first_type = sets.first().map(|s| s.rtype);
+        let empty = sets.iter().all(|s| s.rdatas.is_empty());
+        if empty && children == 0 && !is_apex {
+            if old.is_some() {
+                self.nodes.remove(owner);
+                self.records -= old_records;
+                self.detach(owner);
+            }
+            return Ok(());
+        }
+        let node = Node::new(owner, sets, is_apex, wildcard, children).map_err(|e| {
+            let limit = match e {
+                NodeError::RrsetTooLarge => format!(
+                    "{} records or {} octets of rdata in one RRset",
+                    crate::node::MAX_RRSET_RECORDS,
+                    crate::node::MAX_RRSET_OCTETS
+                ),
+                NodeError::TooManyTypes => "255 types at one name".into(),
+            };
+            ZoneError::TooLarge {
+                zone: self.zone_name(),
+                owner: show_name(owner),
+                rtype: first_type.map_or_else(String::new, |t| t.to_string()),
+                limit,
+            }
+        })?;
+        self.records = self.records - old_records + count(&node);
+        self.nodes.insert(Arc::new(node));
+        if old.is_none() && !is_apex {
+            self.attach(owner);
+        }
+        Ok(())
+    }
+
+    /// `child` was just inserted: its parent gains a child, created as an empty non-terminal if absent.
+    fn attach(&mut self, child: &[u8]) {
+        let parent = &child[1 + child[0] as usize..];
+        let star = child.starts_with(&[1, b'*']);
+        match self.nodes.get(parent) {
+            Some(p) => {
+                let wildcard = p.flags() & HAS_WILDCARD != 0 || star;
+                let n = p.with_children(p.children() + 1, wildcard);
+                self.nodes.insert(Arc::new(n));
+            }
+            None => {
+                self.nodes.insert(Arc::new(Node::empty(parent, star, 1)));
+                if parent != self.apex.as_wire() {
+                    self.attach(parent);
+                }
+            }
+        }
+    }
+
+    /// `child` was just removed: its parent loses a child, and goes too if it is now an empty leaf.
+    fn detach(&mut self, child: &[u8]) {
+        let parent = &child[1 + child[0] as usize..];
+        let star = child.starts_with(&[1, b'*']);
+        let Some(p) = self.nodes.get(parent).cloned() else {
+            return;
+        };
+        let children = p.children().saturating_sub(1);
+        let wildcard = p.flags() & HAS_WILDCARD != 0 && !star;
+        if children == 0 && p.is_empty() && parent != self.apex.as_wire() {
+            self.nodes.remove(parent);
+            self.detach(parent);
+        } else {
+            self.nodes
+                .insert(Arc::new(p.with_children(children, wildcard)));
+        }
+    }
+
+    fn finish(self) -> Result<Zone, ZoneError> {
+        let no_soa = || ZoneError::NoSoa {
+            zone: self.zone_name(),
+        };
+        let apex_node = self
+            .nodes
+            .get(self.apex.as_wire())
+            .cloned()
+            .ok_or_else(no_soa)?;
+        let soa = apex_node.rrset(Rtype::SOA).ok_or_else(no_soa)?;
+        let rdata = soa.rdatas().next().ok_or_else(no_soa)?;
+        let serial = soa_field(rdata, 0);
+        let minimum = soa_field(rdata, 4);
+        let negative_header = header(Rtype::SOA, soa.ttl.min(minimum));
+        Ok(Zone {
+            apex: self.apex.clone(),
+            apex_node,
+            serial,
+            negative_header,
+            nodes: self.nodes,
+            record_count: self.records,
+        })
+    }
+}
+
+fn count(n: &Node) -> usize {
+    n.rrsets().map(|s| s.len()).sum()
+}
+
+fn show_name(wire: &[u8]) -> String {
+    Name::from_wire(wire).map_or_else(|_| format!("{wire:?}"), |n| n.to_string())
+}
+
 /// Reads a 32-bit SOA field after the two names: 0 serial, 1 refresh, 2 retry, 3 expire, 4 minimum (0 when malformed).
-fn soa_field(rdata: &[u8], n: usize) -> u32 {
+pub fn soa_field(rdata: &[u8], n: usize) -> u32 {
     let mut pos = 0;
     for _ in 0..2 {
         match zonecast_proto::name::check_wire(rdata.get(pos..).unwrap_or(&[])) {
