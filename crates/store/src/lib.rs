@@ -11,6 +11,19 @@
 //! rdata octets; the TTL is not part of it (RFC 2181 §5.2). The schema and its
 //! migrations are described in [`schema`].
 //!
+//! Connections: writes go through one writer connection behind a mutex, each
+//! as one immediate transaction. Reads use a small pool of query-only
+//! connections on the same file (up to four, opened when first needed), so a
+//! read sees the last commit made before it started and never waits for a
+//! write in progress, such as a large import. [`Store::open_in_memory`] has a
+//! single connection (a private in-memory database can't be opened twice),
+//! so there reads go through the writer connection and do wait.
+//!
+//! Records can be read as a whole zone ([`Store::zone_records_with_ids`]),
+//! streamed without building a list ([`Store::scan_records`], the start-up
+//! path), filtered by owner and type ([`Store::records_matching`]), or found
+//! by id ([`Store::record_by_id`]) and by identity ([`Store::record_id`]).
+//!
 //! Zone settings are an opaque JSON object to the store, except that
 //! [`Store::delete_tsig_key`] reads its `tsig_key` and `allow_transfer`
 //! fields to refuse deleting a key in use. TSIG keys and API keys live in

@@ -36,12 +36,12 @@ const RECORD_COLUMNS: &str = "id, owner, rtype, class, ttl, rdata";
 ///
 /// Every write is one immediate transaction on the writer connection; several
 /// processes may open the same directory and their writes are serialized by
-/// SQLite. Reads use query-only connections of their own (up to four,
-/// opened when first needed) and see the
-/// data committed when they start (a WAL snapshot per statement, or per read
-/// transaction for the reads made of several statements), so they don't wait
-/// for a write in progress. An in-memory store reads through its writer
-/// connection, so there a read waits for a write in progress.
+/// SQLite. Reads use query-only connections of their own (up to four, opened
+/// when first needed) and see the data committed when they start (a WAL
+/// snapshot per statement, or per read transaction for the reads made of
+/// several statements), so they don't wait for a write in progress. An
+/// in-memory store reads through its writer connection, so there a read waits
+/// for a write in progress.
 pub struct Store {
     conn: Mutex<Connection>,
     /// `None` for an in-memory store.
@@ -174,7 +174,9 @@ impl Store {
         self.records_matching(name, None, None)
     }
 
-    /// Records of a zone with their ids, ascending id, optionally only those of one owner (case-insensitive) and/or one type; uses the (zone_id, owner_key, rtype, ...) unique index when an owner is given.
+    /// Records of a zone with their ids, ascending id, optionally only those of
+    /// one owner (case-insensitive) and/or one type; uses the (zone_id,
+    /// owner_key, rtype, ...) unique index when an owner is given.
     ///
     /// Owners are in the case they were stored in. [`StoreError::NotFound`] for an absent zone.
     pub fn records_matching(
