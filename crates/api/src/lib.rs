@@ -113,8 +113,7 @@ impl ApiState {
         }
     }
 
-    /// Serialises the API's read-modify-write record edits (per-record endpoints).
-
+    /// Counts one committed change for `/metrics`.
     pub(crate) fn count_change(&self) {
         self.inner.changes.fetch_add(1, Ordering::Relaxed);
     }

@@ -184,3 +184,110 @@ fn eight_concurrent_clients_lose_nothing() {
     let all_final: BTreeSet<_> = final_records.iter().map(key).collect();
     assert_eq!(replay, all_final);
 }
+
+/// Regression (issue 6): `PUT /records/{id}` read the RRset and wrote it back
+/// outside the zone's lock, so a record added to the same RRset at the same
+/// moment could be silently deleted.
+#[test]
+fn record_put_never_drops_a_record_added_meanwhile() {
+    const ADDERS: usize = 3;
+    const ADDS: usize = 40;
+    let s = std::sync::Arc::new(TestServer::with_zone());
+    let first = s.post(
+        "/v1/zones/example.com/records",
+        &json!({"name": "race", "type": "A", "content": "10.9.0.1", "ttl": 60}),
+    );
+    assert_eq!(first.status, 201, "{}", first.body);
+    let mut id = first.json()["id"].as_i64().unwrap();
+    let adders: Vec<_> = (0..ADDERS)
+        .map(|c| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..ADDS {
+                    let r = s.req_as(
+                        ADMIN,
+                        "POST",
+                        "/v1/zones/example.com/records",
+                        Some(&json!({"name": "race", "type": "A", "content": format!("10.{c}.1.{i}")})),
+                    );
+                    assert_eq!(r.status, 201, "{}", r.body);
+                }
+            })
+        })
+        .collect();
+    // Meanwhile, keep moving the first record to new content.
+    for i in 0..ADDS {
+        let r = s.put(
+            &format!("/v1/zones/example.com/records/{id}"),
+            &json!({"name": "race", "type": "A", "content": format!("10.9.2.{i}")}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        id = r.json()["id"].as_i64().unwrap();
+    }
+    for h in adders {
+        h.join().unwrap();
+    }
+    let set = s.get("/v1/zones/example.com/rrsets/race/A").json();
+    let got: BTreeSet<String> = set["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    for c in 0..ADDERS {
+        for i in 0..ADDS {
+            assert!(
+                got.contains(&format!("10.{c}.1.{i}")),
+                "10.{c}.1.{i} was lost"
+            );
+        }
+    }
+    assert!(got.contains(&format!("10.9.2.{}", ADDS - 1)));
+    assert_eq!(got.len(), ADDERS * ADDS + 1, "{got:?}");
+    assert_eq!(set["ttl"], 60, "added records took the RRset's TTL");
+}
+
+/// Regression (issue 6): an RRset over the limit is refused naming the limit, and nothing changes.
+#[test]
+fn oversized_rrsets_are_refused_with_the_limit() {
+    let s = TestServer::with_zone();
+    let (serial0, journal0) = s.serial_and_journal("example.com.");
+    let limit = zonecast_zone::node::MAX_RRSET_RECORDS;
+    let many: Vec<String> = (0..=limit)
+        .map(|i| format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))
+        .collect();
+    let r = s.put(
+        "/v1/zones/example.com/rrsets/big/A",
+        &json!({"ttl": 60, "records": many}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.code(), "limit_exceeded");
+    assert_eq!(r.field(), "edits[0].records");
+    assert!(r.body.contains(&limit.to_string()), "{}", r.body);
+    let r = s.patch(
+        "/v1/zones/example.com/rrsets",
+        &json!([{"name": "ok", "type": "A", "ttl": 60, "records": ["192.0.2.1"]},
+                {"name": "big", "type": "A", "ttl": 60, "records": many}]),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.field(), "changes[1].records");
+    assert_eq!(s.get("/v1/zones/example.com/rrsets/ok/A").status, 404);
+    assert_eq!(s.serial_and_journal("example.com."), (serial0, journal0));
+    // Exactly the limit is fine, and duplicates in a body count once.
+    let mut at_limit: Vec<String> = many[..limit].to_vec();
+    at_limit.extend(many[..limit].iter().cloned());
+    let r = s.put(
+        "/v1/zones/example.com/rrsets/big/A",
+        &json!({"ttl": 60, "records": at_limit}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = s.get("/v1/zones/example.com/rrsets/big/A").json();
+    assert_eq!(got["records"].as_array().unwrap().len(), limit);
+    // One more record through the records endpoint is refused too.
+    let r = s.post(
+        "/v1/zones/example.com/records",
+        &json!({"name": "big", "type": "A", "content": "192.0.2.250"}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.code(), "limit_exceeded");
+}

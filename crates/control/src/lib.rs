@@ -650,9 +650,10 @@ impl Control {
     ) -> Result<(i64, Vec<i64>), ControlError> {
         // The new version first: a change that cannot be applied is refused before the store sees it.
         let next = match &z.version {
-            Some(v) => v.apply(&removed, &added)?,
-            None => Zone::build(&z.apex, &added)?,
-        };
+            Some(v) => v.apply(&removed, &added),
+            None => Zone::build(&z.apex, &added),
+        }
+        .map_err(zone_err)?;
         let change = Change {
             serial_from: from,
             serial_to: to,
@@ -832,6 +833,22 @@ impl Control {
         let (removed, added) = zonecast_store::diff(&old, &records);
         let (seq, ids) = self.commit(z, from, to, removed, added)?;
         Ok(Some((to, seq, ids)))
+    }
+}
+
+/// Zone errors as the write path reports them: a size limit is [`ControlError::TooLarge`].
+pub(crate) fn zone_err(e: ZoneError) -> ControlError {
+    match e {
+        ZoneError::TooLarge {
+            owner,
+            rtype,
+            limit,
+            ..
+        } => ControlError::TooLarge {
+            field: "records".into(),
+            message: format!("{owner} {rtype}: more than {limit}"),
+        },
+        other => ControlError::Zone(other),
     }
 }
 

@@ -6,7 +6,6 @@
 
 use crate::ControlError;
 use std::collections::{BTreeMap, HashSet};
-use std::ops::Bound;
 use std::sync::Arc;
 use zonecast_proto::rdata::{format_presentation, validate_wire};
 use zonecast_proto::{Class, Name, Record, Rtype};
@@ -170,7 +169,9 @@ impl ZoneState {
         if dnames.is_empty() {
             return Ok(());
         }
-        let after = v.apply(&plan.removed, &plan.added)?;
+        let after = v
+            .apply(&plan.removed, &plan.added)
+            .map_err(crate::zone_err)?;
         for (edit, owner) in dnames {
             if after.has_data_below(owner) {
                 return Err(invalid(
@@ -269,15 +270,6 @@ impl ZoneState {
                         format!("TTL {ttl} is above 2147483647 (RFC 2181 §8)"),
                     ));
                 }
-                if rdatas.len() > MAX_RRSET_RECORDS {
-                    return Err(ControlError::TooLarge {
-                        field: format!("edits[{i}].records"),
-                        message: format!(
-                            "{} records in one RRset; the limit is {MAX_RRSET_RECORDS}",
-                            rdatas.len()
-                        ),
-                    });
-                }
                 let mut seen: HashSet<&[u8]> = HashSet::with_capacity(rdatas.len());
                 let mut records: Vec<Record> = Vec::with_capacity(rdatas.len());
                 for (j, rd) in rdatas.iter().enumerate() {
@@ -297,6 +289,15 @@ impl ZoneState {
                         class: Class::IN,
                         ttl: *ttl,
                         rdata: rd.as_slice().into(),
+                    });
+                }
+                if records.len() > MAX_RRSET_RECORDS {
+                    return Err(ControlError::TooLarge {
+                        field: format!("edits[{i}].records"),
+                        message: format!(
+                            "{} records in one RRset; the limit is {MAX_RRSET_RECORDS}",
+                            records.len()
+                        ),
                     });
                 }
                 self.pending(work, owner, *rtype, i).records = records;

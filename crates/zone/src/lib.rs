@@ -26,4 +26,6 @@ pub use snapshot::{Zone, ZoneBuilder, ZoneError};
 pub use zoneset::{SharedZones, ZoneSet, ZoneSlot, Zones};
 
 #[cfg(test)]
+mod incremental_tests;
+#[cfg(test)]
 mod tests;

@@ -181,12 +181,10 @@ impl Node {
         self.nsets == 0
     }
 
-    /// A copy with another child count and wildcard flag (the RRsets are copied as they are).
-    pub fn with_children(&self, children: u32, has_wildcard: bool) -> Node {
-        let mut n = self.clone();
-        n.children = children;
-        n.flags = (n.flags & !HAS_WILDCARD) | if has_wildcard { HAS_WILDCARD } else { 0 };
-        n
+    /// Sets the child count and the wildcard flag.
+    pub fn set_children(&mut self, children: u32, has_wildcard: bool) {
+        self.children = children;
+        self.flags = (self.flags & !HAS_WILDCARD) | if has_wildcard { HAS_WILDCARD } else { 0 };
     }
 
     /// The RRsets, by ascending type.

@@ -406,11 +406,12 @@ impl Editor {
     fn attach(&mut self, child: &[u8]) {
         let parent = &child[1 + child[0] as usize..];
         let star = child.starts_with(&[1, b'*']);
-        match self.nodes.get(parent) {
+        match self.nodes.get_mut(parent) {
             Some(p) => {
+                // In place when no other version shares the node (always, while building).
+                let p = Arc::make_mut(p);
                 let wildcard = p.flags() & HAS_WILDCARD != 0 || star;
-                let n = p.with_children(p.children() + 1, wildcard);
-                self.nodes.insert(Arc::new(n));
+                p.set_children(p.children() + 1, wildcard);
             }
             None => {
                 self.nodes.insert(Arc::new(Node::empty(parent, star, 1)));
@@ -425,17 +426,18 @@ impl Editor {
     fn detach(&mut self, child: &[u8]) {
         let parent = &child[1 + child[0] as usize..];
         let star = child.starts_with(&[1, b'*']);
-        let Some(p) = self.nodes.get(parent).cloned() else {
+        let is_apex = parent == self.apex.as_wire();
+        let Some(p) = self.nodes.get_mut(parent) else {
             return;
         };
         let children = p.children().saturating_sub(1);
-        let wildcard = p.flags() & HAS_WILDCARD != 0 && !star;
-        if children == 0 && p.is_empty() && parent != self.apex.as_wire() {
+        if children == 0 && p.is_empty() && !is_apex {
             self.nodes.remove(parent);
             self.detach(parent);
         } else {
-            self.nodes
-                .insert(Arc::new(p.with_children(children, wildcard)));
+            let p = Arc::make_mut(p);
+            let wildcard = p.flags() & HAS_WILDCARD != 0 && !star;
+            p.set_children(children, wildcard);
         }
     }
 

@@ -183,6 +183,31 @@ impl<V: Keyed> Trie<V> {
         old
     }
 
+    /// The value for `key`, for changing in place: the branches on its path
+    /// are copied first if another version shares them (the value itself is
+    /// copied by the caller's `Arc::make_mut` only if it is shared).
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Arc<V>> {
+        self.get(key)?;
+        let hash = self.hash(key);
+        let mut branch = &mut self.root;
+        let mut depth = 0;
+        loop {
+            let b = Arc::make_mut(branch);
+            let bit = bit_at(hash, depth);
+            let i = slot_index(b.bitmap, bit);
+            match b.slots.get_mut(i)? {
+                Slot::Leaf(v) => return (v.key() == key).then_some(v),
+                Slot::Branch(next) => {
+                    branch = next;
+                    depth += 1;
+                }
+                Slot::Collision(list) => {
+                    return Arc::make_mut(list).iter_mut().find(|v| v.key() == key)
+                }
+            }
+        }
+    }
+
     /// Calls `f` on every value, in no particular order.
     pub fn for_each<'a>(&'a self, mut f: impl FnMut(&'a Arc<V>)) {
         fn walk<'a, V>(b: &'a Branch<V>, f: &mut impl FnMut(&'a Arc<V>)) {
@@ -313,7 +338,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let key = format!("k{}", x % 3000).into_bytes();
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 assert_eq!(t.remove(&key).map(|v| v.1), model.remove(&key));
             } else {
                 let old = t.insert(Arc::new(Item(key.clone(), step)));
