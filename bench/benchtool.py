@@ -235,6 +235,11 @@ class Api:
         raise AssertionError
 
 
+def rate(count, secs):
+    r = count / secs if secs > 0 else 0.0
+    return f"{r:.2f}" if r < 10 else f"{r:.1f}"
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return 0.0
@@ -318,12 +323,12 @@ def cmd_writes(a):
     lat.sort()
     secs = phase_end - t0
     out.update({
-        "count": a.count, "seconds": f"{secs:.3f}", "rate": f"{a.count / secs if secs else 0:.1f}",
+        "count": a.count, "seconds": f"{secs:.3f}", "rate": rate(a.count, secs),
         "p50_ms": f"{percentile(lat, 0.5) * 1e3:.2f}", "p99_ms": f"{percentile(lat, 0.99) * 1e3:.2f}",
         "max_ms": f"{lat[-1] * 1e3 if lat else 0:.2f}",
         "last_name": f"{last[0]}.{a.zone}", "last_value": last[1],
         "total": total, "total_seconds": f"{t_end - t0:.3f}",
-        "total_rate": f"{total / (t_end - t0) if t_end > t0 else 0:.1f}",
+        "total_rate": rate(total, t_end - t0),
         "changed": changed, "reconnects": api.reconnects,
         "verify_total": "ok" if answer == [last[1]] else f"FAILED({answer})",
         "rss_after_total_kib": rss_kib(a.pid),
@@ -355,7 +360,7 @@ def cmd_create(a):
     secs = time.monotonic() - t0
     lat.sort()
     for k, v in (("count", len(names)), ("seconds", f"{secs:.3f}"),
-                 ("rate", f"{len(names) / secs if secs else 0:.1f}"),
+                 ("rate", rate(len(names), secs)),
                  ("p50_ms", f"{percentile(lat, 0.5) * 1e3:.2f}"),
                  ("p99_ms", f"{percentile(lat, 0.99) * 1e3:.2f}"),
                  ("max_ms", f"{lat[-1] * 1e3 if lat else 0:.2f}"),

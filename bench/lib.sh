@@ -238,6 +238,7 @@ EOF
 build_zonecast() {
     if [ -n "${ZONECAST_BIN:-}" ]; then
         [ -x "$ZONECAST_BIN" ] || die "ZONECAST_BIN=$ZONECAST_BIN is not an executable"
+        ZONECAST_FROM="ZONECAST_BIN=$ZONECAST_BIN"
         return 0
     fi
     need_tool cargo "install Rust (or set ZONECAST_BIN to a built zonecast)"
@@ -248,6 +249,7 @@ build_zonecast() {
         | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')" || target="$REPO/target"
     ZONECAST_BIN="$target/release/zonecast"
     [ -x "$ZONECAST_BIN" ] || die "cargo built no $ZONECAST_BIN"
+    ZONECAST_FROM="built from this checkout"
 }
 
 # run_dnsperf PORT SECONDS OUT: dnsperf over QUERIES with CLIENTS sockets,
@@ -294,8 +296,10 @@ print_header() {
     printf '# command: %sbench/%s\n' "$cmd" "$BENCH_NAME"
     printf '# host: %s CPUs, %s, kernel %s\n' "$(nproc)" \
         "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown CPU)" "$(uname -r)"
-    printf '# zonecast %s (commit %s), knotd %s, dnsperf %s, python %s\n' \
-        "$("${ZONECAST_BIN:-false}" --version 2>/dev/null | awk '{print $2}' || echo '?')" "$rev" \
+    printf '# zonecast %s, %s (sha256 %s), checkout at commit %s\n' \
+        "$("${ZONECAST_BIN:-false}" --version 2>/dev/null | awk '{print $2}' || echo '?')" \
+        "${ZONECAST_FROM:-not built}" "$(sha256sum "${ZONECAST_BIN:-/dev/null}" | cut -c1-12)" "$rev"
+    printf '# knotd %s, dnsperf %s, python %s\n' \
         "$(knotd --version 2>/dev/null | awk '{print $NF; exit}' || echo '?')" \
         "$(dnsperf -h 2>&1 | awk '/^Version/ {print $2; exit}' || echo '?')" \
         "$(python3 -c 'import platform; print(platform.python_version())')"
