@@ -14,9 +14,9 @@ www as a CNAME or an address, a few hosts with A/AAAA, SRV, a CNAME chain,
 a wildcard (about 30% of zones) and a delegation with glue (about 20%).
 
 Query mix, each query in a zone chosen uniformly: ~66% existing name and
-type, 12% NXDOMAIN, 8% NODATA, 5% wildcard, 4% below a delegation
-(referral), 5% apex SOA/NS/MX/TXT. Zones without a wildcard or delegation
-fall back to an existing name for those shares.
+type, 12% NXDOMAIN, 8% NODATA, 5% apex SOA/NS/MX/TXT; and 5% wildcard
+(in a zone chosen among those with a wildcard), 4% below a delegation
+(referral; among the zones with one).
 """
 import os
 import random
@@ -58,6 +58,8 @@ def main():
             zones.append(info)
 
     nq = max(100000, 10 * count)
+    wild_zones = [z for z in zones if z[3]] or zones
+    deleg_zones = [z for z in zones if z[4]] or zones
     with open(os.path.join(outdir, "many.queries"), "w") as qf:
         for _ in range(nq):
             origin, answers, nodata, wild, deleg = rnd.choice(zones)
@@ -65,17 +67,25 @@ def main():
             if r < 0.12:
                 qf.write(f"nx{rnd.getrandbits(32):x}.{origin}. A\n")
             elif r < 0.20:
-                name, t = rnd.choice(nodata)
-                qf.write(f"{name}. {t}\n")
-            elif r < 0.25 and wild:
-                qf.write(f"u{rnd.getrandbits(24):x}.{wild}. {rnd.choice(('A', 'A', 'AAAA'))}\n")
-            elif r < 0.29 and deleg:
-                qf.write(f"{rnd.choice(('www', 'mail', 'x'))}.{rnd.choice(deleg)}. A\n")
+                qf.write("%s. %s\n" % rnd.choice(nodata))
+            elif r < 0.25:
+                # A zone with a wildcard (one of about 30%).
+                origin, answers, nodata, wild, deleg = rnd.choice(wild_zones)
+                if wild:
+                    qf.write(f"u{rnd.getrandbits(24):x}.{wild}. {rnd.choice(('A', 'A', 'AAAA'))}\n")
+                else:
+                    qf.write("%s. %s\n" % rnd.choice(answers))
+            elif r < 0.29:
+                # A zone with a delegation (one of about 20%).
+                origin, answers, nodata, wild, deleg = rnd.choice(deleg_zones)
+                if deleg:
+                    qf.write(f"{rnd.choice(('www', 'mail', 'x'))}.{rnd.choice(deleg)}. A\n")
+                else:
+                    qf.write("%s. %s\n" % rnd.choice(answers))
             elif r < 0.34:
                 qf.write(f"{origin}. {rnd.choice(('SOA', 'NS', 'MX', 'TXT'))}\n")
             else:
-                name, t = rnd.choice(answers)
-                qf.write(f"{name}. {t}\n")
+                qf.write("%s. %s\n" % rnd.choice(answers))
     print(f"{count} zones, {records_total} records ({records_total / max(count, 1):.1f} per zone), "
           f"{nq} queries", file=sys.stderr)
 
