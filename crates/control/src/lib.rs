@@ -749,7 +749,27 @@ impl Control {
     }
 
     /// Loads a zone file (origin from `$ORIGIN` or the file name) and stores it if it differs.
+    ///
+    /// A file whose octets are those of the last load (SHA-256 kept in the
+    /// store's meta table, per path) while the zone is still at the serial
+    /// that load left is not parsed again: restarting with an unchanged big
+    /// zone file costs a read and a hash, not a parse and a diff. A file
+    /// with `$INCLUDE` is always parsed (its includes may have changed).
     pub fn load_zone_file(&self, path: &Path) -> Result<(Name, LoadOutcome), ControlError> {
+        let fingerprint = file_fingerprint(path);
+        let key = format!(
+            "zonefile:{}",
+            path.canonicalize()
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+        );
+        if let (Some(fp), Some(seen)) = (&fingerprint, self.store.meta_get(&key)?) {
+            if let Some((zone, serial)) = unchanged_since(&seen, fp) {
+                if self.zone_info(&zone).is_ok_and(|z| z.serial == serial) {
+                    return Ok((zone, LoadOutcome::Unchanged { serial }));
+                }
+            }
+        }
         // `load_file` validates, naming file and line; the records are not checked again.
         let data = zonecast_zonefile::load_file(path, None)?;
         let records = normalized(
@@ -757,6 +777,14 @@ impl Control {
             data.records.into_iter().map(canonical_record).collect(),
         );
         let outcome = self.replace_checked(&data.origin, records)?;
+        if let Some(fp) = fingerprint {
+            let serial = match outcome {
+                LoadOutcome::Created { serial } | LoadOutcome::Unchanged { serial } => serial,
+                LoadOutcome::Updated { to, .. } => to,
+            };
+            self.store
+                .meta_set(&key, &format!("{fp} {} {serial}", data.origin))?;
+        }
         Ok((data.origin, outcome))
     }
 
@@ -838,6 +866,32 @@ impl Control {
         let (seq, ids) = self.commit(z, from, to, removed, added)?;
         Ok(Some((to, seq, ids)))
     }
+}
+
+/// SHA-256 of a zone file's octets (hex), or `None` when it cannot be read or uses `$INCLUDE`.
+fn file_fingerprint(path: &Path) -> Option<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).ok()?;
+    let include = b"$include";
+    if bytes
+        .windows(include.len())
+        .any(|w| w.eq_ignore_ascii_case(include))
+    {
+        return None;
+    }
+    let digest = sha2::Sha256::digest(&bytes);
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The zone and serial of a recorded load (`"<sha256> <zone> <serial>"`) when its hash is `fp`.
+fn unchanged_since(seen: &str, fp: &str) -> Option<(Name, u32)> {
+    let mut parts = seen.split(' ');
+    if parts.next()? != fp {
+        return None;
+    }
+    let zone = Name::from_presentation(parts.next()?, None).ok()?;
+    let serial = parts.next()?.parse().ok()?;
+    Some((zone, serial))
 }
 
 /// Largest number of records in one zone, SOA included.

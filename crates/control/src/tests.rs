@@ -50,6 +50,71 @@ fn reload_same_is_noop_changed_is_change() {
     assert_eq!(control.zones().load().get(&origin).unwrap().serial(), 100);
 }
 
+/// An unchanged file is skipped by its fingerprint only while the zone is
+/// still at the serial of that load; after an API change it is applied again.
+#[test]
+fn unchanged_file_is_reapplied_after_api_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    let f = write(dir.path(), "example.com.zone", ZONE);
+    let (origin, _) = control.load_zone_file(&f).unwrap();
+    let meta = control
+        .store()
+        .meta_get(&format!("zonefile:{}", f.canonicalize().unwrap().display()));
+    assert!(meta.unwrap().unwrap().ends_with(" example.com. 5"));
+    let edit = Edit::ReplaceRrset {
+        owner: Name::from_presentation("api.example.com.", None).unwrap(),
+        rtype: Rtype::A,
+        ttl: 60,
+        rdatas: vec![vec![192, 0, 2, 9]],
+    };
+    let applied = control.apply(&origin, vec![edit], None).unwrap();
+    assert_ne!(applied.serial_to, 5);
+    // Same file again: the zone is made equal to it (the API record goes), the serial advances.
+    let (_, o) = control.load_zone_file(&f).unwrap();
+    assert!(matches!(o, LoadOutcome::Updated { .. }), "{o:?}");
+    let z = control.zones().load().get(&origin).unwrap();
+    assert!(z
+        .node_named(&Name::from_presentation("api.example.com.", None).unwrap())
+        .is_none());
+    // And now it is the recorded load: skipped.
+    let serial = z.serial();
+    assert_eq!(
+        control.load_zone_file(&f).unwrap().1,
+        LoadOutcome::Unchanged { serial }
+    );
+    // A file with $INCLUDE is always parsed (no fingerprint), and still a no-op when unchanged.
+    write(dir.path(), "inc.zone", "www2 A 192.0.2.7\n");
+    let g = write(
+        dir.path(),
+        "example.org.zone",
+        &format!(
+            "{}$INCLUDE inc.zone\n",
+            ZONE.replace("example.com.", "example.org.")
+        ),
+    );
+    let (org, o) = control.load_zone_file(&g).unwrap();
+    assert!(matches!(o, LoadOutcome::Created { .. }));
+    assert!(control
+        .store()
+        .meta_get(&format!("zonefile:{}", g.canonicalize().unwrap().display()))
+        .unwrap()
+        .is_none());
+    write(dir.path(), "inc.zone", "www2 A 192.0.2.8\n");
+    assert!(matches!(
+        control.load_zone_file(&g).unwrap().1,
+        LoadOutcome::Updated { .. }
+    ));
+    let z = control.zones().load().get(&org).unwrap();
+    let www2 = z
+        .node_named(&Name::from_presentation("www2.example.org.", None).unwrap())
+        .unwrap();
+    assert_eq!(
+        www2.rrset(Rtype::A).unwrap().rdatas().next(),
+        Some(&[192, 0, 2, 8][..])
+    );
+}
+
 #[test]
 fn rejected_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
