@@ -1,7 +1,9 @@
 //! One name of a zone and its RRsets, held in one compact allocation.
 //!
 //! A [`Node`] keeps its owner (lowercased wire) and every RRset in a single
-//! octet buffer: the name, then a 16-octet descriptor per RRset (type, class
+//! shared octet buffer (one allocation, reached by one pointer from the
+//! trie): an 8-octet header (child count, flags, RRset count, name length),
+//! the name, then a 16-octet descriptor per RRset (type, class
 //! and TTL as the eight octets they take on the wire, the record count, the
 //! length of the records), then the records of each RRset pre-encoded as
 //! they go into a response with the question name as owner (`0xC00C`, the
@@ -13,6 +15,7 @@
 //! §6.3) without duplicates (RFC 2181 §5).
 
 use crate::trie::Keyed;
+use std::sync::Arc;
 use zonecast_proto::name::{check_wire, lowercase_wire};
 use zonecast_proto::rdata::{compressible_names, lowercase_canonical_names, NameSlot};
 use zonecast_proto::{Class, Rtype};
@@ -51,24 +54,22 @@ pub struct SetData {
     pub rdatas: Vec<Box<[u8]>>,
 }
 
-/// One name in the zone, possibly an empty non-terminal.
+/// One name in the zone, possibly an empty non-terminal; clones share the octets.
 #[derive(Clone)]
 pub struct Node {
-    data: Box<[u8]>,
-    name_len: u8,
-    nsets: u8,
-    flags: u8,
-    /// Child nodes (names one label longer) in the zone.
-    children: u32,
+    bytes: Arc<[u8]>,
 }
+
+/// Octets of the node header: children (4), flags, RRset count, name length, unused.
+const HEAD: usize = 8;
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node")
             .field("name", &self.name())
-            .field("sets", &self.nsets)
-            .field("flags", &self.flags)
-            .field("children", &self.children)
+            .field("sets", &self.nsets())
+            .field("flags", &self.flags())
+            .field("children", &self.children())
             .finish()
     }
 }
@@ -77,6 +78,11 @@ impl Keyed for Node {
     fn key(&self) -> &[u8] {
         self.name()
     }
+}
+
+fn head(children: u32, flags: u8, nsets: u8, name_len: u8) -> [u8; HEAD] {
+    let c = children.to_be_bytes();
+    [c[0], c[1], c[2], c[3], flags, nsets, name_len, 0]
 }
 
 /// Why a node could not be encoded.
@@ -121,7 +127,8 @@ impl Node {
                 _ => 0,
             };
         }
-        let mut data = Vec::with_capacity(size);
+        let mut data = Vec::with_capacity(HEAD + size);
+        data.extend_from_slice(&head(children, flags, sets.len() as u8, name.len() as u8));
         data.extend_from_slice(name);
         for s in &sets {
             let wire_len: usize = s.rdatas.iter().map(|r| r.len() + RECORD_PREFIX).sum();
@@ -139,62 +146,71 @@ impl Node {
                 data.extend_from_slice(r);
             }
         }
-        Ok(Node {
-            data: data.into_boxed_slice(),
-            name_len: name.len() as u8,
-            nsets: sets.len() as u8,
-            flags,
-            children,
-        })
+        Ok(Node { bytes: data.into() })
     }
 
     /// An empty non-terminal.
     pub fn empty(name: &[u8], has_wildcard: bool, children: u32) -> Node {
-        Node {
-            data: name.into(),
-            name_len: name.len() as u8,
-            nsets: 0,
-            flags: if has_wildcard { HAS_WILDCARD } else { 0 },
-            children,
-        }
+        let flags = if has_wildcard { HAS_WILDCARD } else { 0 };
+        let mut data = Vec::with_capacity(HEAD + name.len());
+        data.extend_from_slice(&head(children, flags, 0, name.len() as u8));
+        data.extend_from_slice(name);
+        Node { bytes: data.into() }
+    }
+
+    #[inline]
+    fn name_len(&self) -> usize {
+        self.bytes[6] as usize
+    }
+
+    #[inline]
+    fn nsets(&self) -> usize {
+        self.bytes[5] as usize
     }
 
     /// The owner, lowercased wire octets.
     #[inline]
     pub fn name(&self) -> &[u8] {
-        &self.data[..self.name_len as usize]
+        &self.bytes[HEAD..HEAD + self.name_len()]
     }
 
     /// [`DELEGATION`], [`HAS_DNAME`], [`HAS_CNAME`], [`HAS_WILDCARD`] bits.
     #[inline]
     pub fn flags(&self) -> u8 {
-        self.flags
+        self.bytes[4]
     }
 
     /// Number of child nodes.
     pub fn children(&self) -> u32 {
-        self.children
+        u32::from_be_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]])
     }
 
     /// True for an empty non-terminal (or a node about to be removed).
     pub fn is_empty(&self) -> bool {
-        self.nsets == 0
+        self.nsets() == 0
     }
 
-    /// Sets the child count and the wildcard flag.
+    /// Sets the child count and the wildcard flag (in place when no other version shares the node).
     pub fn set_children(&mut self, children: u32, has_wildcard: bool) {
-        self.children = children;
-        self.flags = (self.flags & !HAS_WILDCARD) | if has_wildcard { HAS_WILDCARD } else { 0 };
+        if Arc::get_mut(&mut self.bytes).is_none() {
+            self.bytes = self.bytes.to_vec().into();
+        }
+        let flags = (self.flags() & !HAS_WILDCARD) | if has_wildcard { HAS_WILDCARD } else { 0 };
+        if let Some(b) = Arc::get_mut(&mut self.bytes) {
+            b[..4].copy_from_slice(&children.to_be_bytes());
+            b[4] = flags;
+        }
     }
 
     /// The RRsets, by ascending type.
     pub fn rrsets(&self) -> impl Iterator<Item = RRset<'_>> {
-        let table = self.name_len as usize;
-        let mut wire = table + DESC * self.nsets as usize;
-        (0..self.nsets as usize).map(move |i| {
-            let d = &self.data[table + i * DESC..table + (i + 1) * DESC];
+        let table = HEAD + self.name_len();
+        let mut wire = table + DESC * self.nsets();
+        let data = &self.bytes[..];
+        (0..self.nsets()).map(move |i| {
+            let d = &data[table + i * DESC..table + (i + 1) * DESC];
             let len = u32::from_be_bytes([d[12], d[13], d[14], d[15]]) as usize;
-            let set = RRset::from_descriptor(d, &self.data[wire..wire + len]);
+            let set = RRset::from_descriptor(d, &data[wire..wire + len]);
             wire += len;
             set
         })

@@ -23,7 +23,6 @@ use crate::node::{
     canonical_rdata, header, lowercase_into, Node, NodeError, SetData, HAS_WILDCARD,
 };
 use crate::trie::Trie;
-use std::sync::Arc;
 use zonecast_proto::name::is_subdomain_wire;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
@@ -77,7 +76,7 @@ pub enum ZoneError {
 #[derive(Clone, Debug)]
 pub struct Zone {
     apex: Name,
-    apex_node: Arc<Node>,
+    apex_node: Node,
     serial: u32,
     /// Type, class and TTL of the SOA in negative answers: min(SOA TTL, MINIMUM) (RFC 2308 §3).
     negative_header: [u8; 8],
@@ -182,7 +181,7 @@ impl Zone {
     /// The node for a lowercased wire name.
     #[inline]
     pub fn node(&self, key: &[u8]) -> Option<&Node> {
-        self.nodes.get(key).map(|n| &**n)
+        self.nodes.get(key)
     }
 
     /// The node for a name in any case.
@@ -202,13 +201,13 @@ impl Zone {
     }
 
     /// Calls `f` on every node, in no particular order.
-    pub fn for_each_node<'a>(&'a self, mut f: impl FnMut(&'a Node)) {
-        self.nodes.for_each(|n| f(n))
+    pub fn for_each_node<'a>(&'a self, f: impl FnMut(&'a Node)) {
+        self.nodes.for_each(f)
     }
 
     /// Every record, owners in canonical order (RFC 4034 §6.1), types ascending.
     pub fn records(&self) -> Vec<Record> {
-        let mut nodes: Vec<&Arc<Node>> = Vec::with_capacity(self.nodes.len());
+        let mut nodes: Vec<&Node> = Vec::with_capacity(self.nodes.len());
         self.nodes.for_each(|n| {
             if !n.is_empty() {
                 nodes.push(n)
@@ -395,7 +394,7 @@ impl Editor {
             }
         })?;
         self.records = self.records - old_records + count(&node);
-        self.nodes.insert(Arc::new(node));
+        self.nodes.insert(node);
         if old.is_none() && !is_apex {
             self.attach(owner);
         }
@@ -409,12 +408,11 @@ impl Editor {
         match self.nodes.get_mut(parent) {
             Some(p) => {
                 // In place when no other version shares the node (always, while building).
-                let p = Arc::make_mut(p);
                 let wildcard = p.flags() & HAS_WILDCARD != 0 || star;
                 p.set_children(p.children() + 1, wildcard);
             }
             None => {
-                self.nodes.insert(Arc::new(Node::empty(parent, star, 1)));
+                self.nodes.insert(Node::empty(parent, star, 1));
                 if parent != self.apex.as_wire() {
                     self.attach(parent);
                 }
@@ -435,7 +433,6 @@ impl Editor {
             self.nodes.remove(parent);
             self.detach(parent);
         } else {
-            let p = Arc::make_mut(p);
             let wildcard = p.flags() & HAS_WILDCARD != 0 && !star;
             p.set_children(children, wildcard);
         }

@@ -14,10 +14,17 @@
 
 use std::sync::Arc;
 
-/// A value stored in a [`Trie`]: it carries its own key.
+/// A value stored in a [`Trie`]: it carries its own key (trie values are also
+/// `Clone`, which should cost a reference count).
 pub trait Keyed {
     /// The octets the value is found by.
     fn key(&self) -> &[u8];
+}
+
+impl<T: Keyed> Keyed for Arc<T> {
+    fn key(&self) -> &[u8] {
+        (**self).key()
+    }
 }
 
 /// Bits of the hash consumed per level.
@@ -25,71 +32,60 @@ const BITS: u32 = 6;
 /// Levels of branches before keys with equal hash bits share a collision list.
 pub const MAX_DEPTH: u32 = 10;
 
+/// One slot of a branch. A branch is its occupied-position bitmap plus one
+/// shared array of slots, so a lookup follows one pointer per level.
+#[derive(Clone)]
 enum Slot<V> {
-    Leaf(Arc<V>),
-    Branch(Arc<Branch<V>>),
-    Collision(Arc<Vec<Arc<V>>>),
-}
-
-impl<V> Clone for Slot<V> {
-    fn clone(&self) -> Self {
-        match self {
-            Slot::Leaf(v) => Slot::Leaf(v.clone()),
-            Slot::Branch(b) => Slot::Branch(b.clone()),
-            Slot::Collision(c) => Slot::Collision(c.clone()),
-        }
-    }
-}
-
-/// One level: a bitmap of occupied positions and one slot per set bit.
-struct Branch<V> {
-    bitmap: u64,
-    slots: Vec<Slot<V>>,
-}
-
-impl<V> Clone for Branch<V> {
-    fn clone(&self) -> Self {
-        Branch {
-            bitmap: self.bitmap,
-            slots: self.slots.clone(),
-        }
-    }
-}
-
-impl<V> Branch<V> {
-    fn empty() -> Branch<V> {
-        Branch {
-            bitmap: 0,
-            slots: Vec::new(),
-        }
-    }
+    Leaf(V),
+    Branch(u64, Arc<[Slot<V>]>),
+    Collision(Arc<[V]>),
 }
 
 /// Position of `hash` at `depth`, as a bit.
+#[inline]
 fn bit_at(hash: u64, depth: u32) -> u64 {
     1u64 << ((hash >> (depth * BITS)) & 63)
 }
 
 /// Index of the slot for `bit` in a branch with `bitmap`.
+#[inline]
 fn slot_index(bitmap: u64, bit: u64) -> usize {
     (bitmap & (bit - 1)).count_ones() as usize
 }
 
-/// A persistent map from keys to `Arc<V>`; see the module docs.
-pub struct Trie<V> {
-    root: Arc<Branch<V>>,
-    len: usize,
-    hasher: ahash::RandomState,
+/// The slots of an array for changing: in place when no other version holds it, else a copy.
+fn unshare<T: Clone>(a: &mut Arc<[T]>) -> &mut [T] {
+    if Arc::get_mut(a).is_none() {
+        *a = a.iter().cloned().collect();
+    }
+    Arc::get_mut(a).expect("an array just copied has one owner")
 }
 
-impl<V> Clone for Trie<V> {
-    fn clone(&self) -> Self {
-        Trie {
-            root: self.root.clone(),
-            len: self.len,
-            hasher: self.hasher.clone(),
-        }
-    }
+/// `a` with `item` inserted at `i`.
+fn inserted<T: Clone>(a: &[T], i: usize, item: T) -> Arc<[T]> {
+    let mut v = Vec::with_capacity(a.len() + 1);
+    v.extend_from_slice(&a[..i]);
+    v.push(item);
+    v.extend_from_slice(&a[i..]);
+    v.into()
+}
+
+/// `a` without its `i`-th element.
+fn removed<T: Clone>(a: &[T], i: usize) -> Arc<[T]> {
+    a.iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, x)| x.clone())
+        .collect()
+}
+
+/// A persistent map from keys to values that carry them; see the module docs.
+#[derive(Clone)]
+pub struct Trie<V> {
+    bitmap: u64,
+    root: Arc<[Slot<V>]>,
+    len: usize,
+    hasher: ahash::RandomState,
 }
 
 impl<V> Default for Trie<V> {
@@ -108,18 +104,10 @@ impl<V> Trie<V> {
     /// An empty trie with a fresh random hash key.
     pub fn new() -> Trie<V> {
         Trie {
-            root: Arc::new(Branch::empty()),
+            bitmap: 0,
+            root: Arc::new([]),
             len: 0,
             hasher: ahash::RandomState::new(),
-        }
-    }
-
-    /// An empty trie hashing like `self` (cheaper than [`Trie::new`], which seeds a new key).
-    pub fn empty_like(&self) -> Trie<V> {
-        Trie {
-            root: Arc::new(Branch::empty()),
-            len: 0,
-            hasher: self.hasher.clone(),
         }
     }
 
@@ -134,27 +122,30 @@ impl<V> Trie<V> {
     }
 
     /// The hash this trie files `key` under.
+    #[inline]
     pub fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }
 }
 
-impl<V: Keyed> Trie<V> {
+impl<V: Keyed + Clone> Trie<V> {
     /// The value for `key`, if any. Allocation- and lock-free.
     #[inline]
-    pub fn get(&self, key: &[u8]) -> Option<&Arc<V>> {
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
         let hash = self.hash(key);
-        let mut branch: &Branch<V> = &self.root;
+        let mut bitmap = self.bitmap;
+        let mut slots: &[Slot<V>] = &self.root;
         let mut depth = 0;
         loop {
             let bit = bit_at(hash, depth);
-            if branch.bitmap & bit == 0 {
+            if bitmap & bit == 0 {
                 return None;
             }
-            match branch.slots.get(slot_index(branch.bitmap, bit))? {
+            match slots.get(slot_index(bitmap, bit))? {
                 Slot::Leaf(v) => return (v.key() == key).then_some(v),
-                Slot::Branch(next) => {
-                    branch = next;
+                Slot::Branch(b, next) => {
+                    bitmap = *b;
+                    slots = next;
                     depth += 1;
                 }
                 Slot::Collision(list) => return list.iter().find(|v| v.key() == key),
@@ -163,58 +154,64 @@ impl<V: Keyed> Trie<V> {
     }
 
     /// Inserts `value` under its key; returns the value it replaced.
-    pub fn insert(&mut self, value: Arc<V>) -> Option<Arc<V>> {
+    pub fn insert(&mut self, value: V) -> Option<V> {
         let hash = self.hash(value.key());
-        let old = insert_at(&mut self.root, value, hash, 0, &self.hasher);
+        let old = insert_at(
+            &mut self.bitmap,
+            &mut self.root,
+            value,
+            hash,
+            0,
+            &self.hasher,
+        );
         if old.is_none() {
             self.len += 1;
         }
         old
     }
 
-    /// Removes the value for `key` and returns it; copies nothing when the key is absent.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Arc<V>> {
+    /// The value for `key`, for changing in place: the branches on its path
+    /// are copied first if another version shares them (the value's own
+    /// copy-on-write is up to the value).
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         self.get(key)?;
         let hash = self.hash(key);
-        let old = remove_at(&mut self.root, key, hash, 0);
+        let mut bitmap = self.bitmap;
+        let mut slots = unshare(&mut self.root);
+        let mut depth = 0;
+        loop {
+            let bit = bit_at(hash, depth);
+            let i = slot_index(bitmap, bit);
+            match slots.get_mut(i)? {
+                Slot::Leaf(v) => return (v.key() == key).then_some(v),
+                Slot::Branch(b, next) => {
+                    bitmap = *b;
+                    slots = unshare(next);
+                    depth += 1;
+                }
+                Slot::Collision(list) => return unshare(list).iter_mut().find(|v| v.key() == key),
+            }
+        }
+    }
+
+    /// Removes the value for `key` and returns it; copies nothing when the key is absent.
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        self.get(key)?;
+        let hash = self.hash(key);
+        let old = remove_at(&mut self.bitmap, &mut self.root, key, hash, 0);
         if old.is_some() {
             self.len -= 1;
         }
         old
     }
 
-    /// The value for `key`, for changing in place: the branches on its path
-    /// are copied first if another version shares them (the value itself is
-    /// copied by the caller's `Arc::make_mut` only if it is shared).
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Arc<V>> {
-        self.get(key)?;
-        let hash = self.hash(key);
-        let mut branch = &mut self.root;
-        let mut depth = 0;
-        loop {
-            let b = Arc::make_mut(branch);
-            let bit = bit_at(hash, depth);
-            let i = slot_index(b.bitmap, bit);
-            match b.slots.get_mut(i)? {
-                Slot::Leaf(v) => return (v.key() == key).then_some(v),
-                Slot::Branch(next) => {
-                    branch = next;
-                    depth += 1;
-                }
-                Slot::Collision(list) => {
-                    return Arc::make_mut(list).iter_mut().find(|v| v.key() == key)
-                }
-            }
-        }
-    }
-
     /// Calls `f` on every value, in no particular order.
-    pub fn for_each<'a>(&'a self, mut f: impl FnMut(&'a Arc<V>)) {
-        fn walk<'a, V>(b: &'a Branch<V>, f: &mut impl FnMut(&'a Arc<V>)) {
-            for s in &b.slots {
+    pub fn for_each<'a>(&'a self, mut f: impl FnMut(&'a V)) {
+        fn walk<'a, V>(slots: &'a [Slot<V>], f: &mut impl FnMut(&'a V)) {
+            for s in slots {
                 match s {
                     Slot::Leaf(v) => f(v),
-                    Slot::Branch(next) => walk(next, f),
+                    Slot::Branch(_, next) => walk(next, f),
                     Slot::Collision(list) => list.iter().for_each(&mut *f),
                 }
             }
@@ -223,94 +220,91 @@ impl<V: Keyed> Trie<V> {
     }
 }
 
-fn insert_at<V: Keyed>(
-    branch: &mut Arc<Branch<V>>,
-    value: Arc<V>,
+fn insert_at<V: Keyed + Clone>(
+    bitmap: &mut u64,
+    slots: &mut Arc<[Slot<V>]>,
+    value: V,
     hash: u64,
     depth: u32,
     hasher: &ahash::RandomState,
-) -> Option<Arc<V>> {
-    let b = Arc::make_mut(branch);
+) -> Option<V> {
     let bit = bit_at(hash, depth);
-    let i = slot_index(b.bitmap, bit);
-    if b.bitmap & bit == 0 {
-        b.bitmap |= bit;
-        b.slots.insert(i, Slot::Leaf(value));
+    let i = slot_index(*bitmap, bit);
+    if *bitmap & bit == 0 {
+        *slots = inserted(slots, i, Slot::Leaf(value));
+        *bitmap |= bit;
         return None;
     }
-    let slot = &mut b.slots[i];
+    let slot = &mut unshare(slots)[i];
     match slot {
         Slot::Leaf(old) if old.key() == value.key() => Some(std::mem::replace(old, value)),
         Slot::Leaf(old) => {
             let old = old.clone();
             if depth + 1 >= MAX_DEPTH {
-                *slot = Slot::Collision(Arc::new(vec![old, value]));
+                *slot = Slot::Collision(vec![old, value].into());
                 return None;
             }
             let old_hash = hasher.hash_one(old.key());
-            let mut next = Arc::new(Branch::empty());
-            insert_at(&mut next, old, old_hash, depth + 1, hasher);
-            insert_at(&mut next, value, hash, depth + 1, hasher);
-            *slot = Slot::Branch(next);
+            let (mut b, mut next): (u64, Arc<[Slot<V>]>) = (0, Arc::new([]));
+            insert_at(&mut b, &mut next, old, old_hash, depth + 1, hasher);
+            insert_at(&mut b, &mut next, value, hash, depth + 1, hasher);
+            *slot = Slot::Branch(b, next);
             None
         }
-        Slot::Branch(next) => insert_at(next, value, hash, depth + 1, hasher),
-        Slot::Collision(list) => {
-            let list = Arc::make_mut(list);
-            match list.iter_mut().find(|v| v.key() == value.key()) {
-                Some(v) => Some(std::mem::replace(v, value)),
-                None => {
-                    list.push(value);
-                    None
-                }
+        Slot::Branch(b, next) => insert_at(b, next, value, hash, depth + 1, hasher),
+        Slot::Collision(list) => match list.iter().position(|v| v.key() == value.key()) {
+            Some(p) => Some(std::mem::replace(&mut unshare(list)[p], value)),
+            None => {
+                *list = inserted(list, list.len(), value);
+                None
             }
-        }
+        },
     }
 }
 
-/// Removes `key` below `branch` (which must hold it), collapsing branches left with one leaf.
-fn remove_at<V: Keyed>(
-    branch: &mut Arc<Branch<V>>,
+/// Removes `key` below a branch (which must hold it), collapsing branches left with one leaf.
+fn remove_at<V: Keyed + Clone>(
+    bitmap: &mut u64,
+    slots: &mut Arc<[Slot<V>]>,
     key: &[u8],
     hash: u64,
     depth: u32,
-) -> Option<Arc<V>> {
-    let b = Arc::make_mut(branch);
+) -> Option<V> {
     let bit = bit_at(hash, depth);
-    if b.bitmap & bit == 0 {
+    if *bitmap & bit == 0 {
         return None;
     }
-    let i = slot_index(b.bitmap, bit);
-    let (removed, replacement) = match &mut b.slots[i] {
+    let i = slot_index(*bitmap, bit);
+    let (found, replacement) = match &mut unshare(slots)[i] {
         Slot::Leaf(v) if v.key() == key => (Some(v.clone()), None),
         Slot::Leaf(_) => return None,
-        Slot::Branch(next) => {
-            let removed = remove_at(next, key, hash, depth + 1);
-            let replacement = match next.slots.as_slice() {
+        Slot::Branch(b, next) => {
+            let found = remove_at(b, next, key, hash, depth + 1);
+            let replacement = match &**next {
                 [] => None,
                 [Slot::Leaf(only)] => Some(Slot::Leaf(only.clone())),
-                _ => return removed,
+                _ => return found,
             };
-            (removed, replacement)
+            (found, replacement)
         }
         Slot::Collision(list) => {
-            let list = Arc::make_mut(list);
             let pos = list.iter().position(|v| v.key() == key)?;
-            let removed = list.remove(pos);
-            match list.as_slice() {
-                [only] => (Some(removed), Some(Slot::Leaf(only.clone()))),
-                _ => return Some(removed),
+            let found = list[pos].clone();
+            *list = removed(list, pos);
+            match &**list {
+                [only] => (Some(found), Some(Slot::Leaf(only.clone()))),
+                _ => return Some(found),
             }
         }
     };
     match replacement {
-        Some(s) => b.slots[i] = s,
+        Some(s) => unshare(slots)[i] = s,
         None => {
-            b.slots.remove(i);
-            b.bitmap &= !bit;
+            *slots = removed(slots, i);
+            *bitmap &= !bit;
         }
     }
-    removed
+    found
 }
 
 #[cfg(test)]
@@ -318,7 +312,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    #[derive(Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq)]
     struct Item(Vec<u8>, u32);
 
     impl Keyed for Item {
@@ -341,7 +335,7 @@ mod tests {
             if x.is_multiple_of(3) {
                 assert_eq!(t.remove(&key).map(|v| v.1), model.remove(&key));
             } else {
-                let old = t.insert(Arc::new(Item(key.clone(), step)));
+                let old = t.insert(Item(key.clone(), step));
                 assert_eq!(old.map(|v| v.1), model.insert(key, step));
             }
             assert_eq!(t.len(), model.len());
@@ -369,26 +363,33 @@ mod tests {
     fn removing_everything_leaves_an_empty_root() {
         let mut t: Trie<Item> = Trie::new();
         for i in 0..1000u32 {
-            t.insert(Arc::new(Item(i.to_be_bytes().to_vec(), i)));
+            t.insert(Item(i.to_be_bytes().to_vec(), i));
         }
         for i in 0..1000u32 {
             assert!(t.remove(&i.to_be_bytes()).is_some());
         }
         assert!(t.is_empty());
-        assert!(t.root.slots.is_empty() && t.root.bitmap == 0);
+        assert!(t.root.is_empty() && t.bitmap == 0);
     }
 
     #[test]
     fn collision_lists_hold_equal_hashes() {
         // Force every key onto one path by inserting at MAX_DEPTH directly.
         let hasher = ahash::RandomState::new();
-        let mut root: Arc<Branch<Item>> = Arc::new(Branch::empty());
+        let (mut bitmap, mut root): (u64, Arc<[Slot<Item>]>) = (0, Arc::new([]));
         for k in [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()] {
-            insert_at(&mut root, Arc::new(Item(k, 1)), 42, MAX_DEPTH - 1, &hasher);
+            insert_at(
+                &mut bitmap,
+                &mut root,
+                Item(k, 1),
+                42,
+                MAX_DEPTH - 1,
+                &hasher,
+            );
         }
-        assert!(matches!(root.slots[0], Slot::Collision(ref l) if l.len() == 3));
-        assert!(remove_at(&mut root, b"b", 42, MAX_DEPTH - 1).is_some());
-        assert!(remove_at(&mut root, b"a", 42, MAX_DEPTH - 1).is_some());
-        assert!(matches!(root.slots[0], Slot::Leaf(ref v) if v.0 == b"c"));
+        assert!(matches!(root[0], Slot::Collision(ref l) if l.len() == 3));
+        assert!(remove_at(&mut bitmap, &mut root, b"b", 42, MAX_DEPTH - 1).is_some());
+        assert!(remove_at(&mut bitmap, &mut root, b"a", 42, MAX_DEPTH - 1).is_some());
+        assert!(matches!(root[0], Slot::Leaf(ref v) if v.0 == b"c"));
     }
 }

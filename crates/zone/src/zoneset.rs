@@ -62,7 +62,7 @@ const MAX_LABELS: usize = 128;
 /// All served zones, keyed by lowercased apex; immutable, replaced when a zone is added or removed.
 #[derive(Clone)]
 pub struct ZoneSet {
-    slots: Trie<ZoneSlot>,
+    slots: Trie<Arc<ZoneSlot>>,
     /// How many apexes have each label count, to try only suffixes that can match.
     per_labels: Arc<[u32; MAX_LABELS]>,
     max_labels: usize,
