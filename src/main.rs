@@ -1,18 +1,18 @@
 //! The `zonecast` binary: command-line parsing and wiring of the crates.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracing::{error, info};
 use zonecast_control::{Control, LoadOutcome};
 use zonecast_store::Store;
 
+/// The command line; the client options (`--api`, `--token`, `--json`) are
+/// added to the client commands only, by [`zonecast_cli::with_client_args`].
 #[derive(Parser)]
 #[command(name = "zonecast", version, about = "Authoritative DNS platform")]
 struct Cli {
-    #[command(flatten)]
-    client: zonecast_cli::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,12 +55,29 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cmd = zonecast_cli::with_client_args(Cli::command());
+    let matches = cmd.get_matches_mut();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
     match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Client(cmd) => {
-            let c = cli.client;
-            std::process::exit(zonecast_cli::run(cmd, &c.api, c.token.as_deref(), c.json))
+        Command::Serve(args) => {
+            if let Some(flag) = zonecast_cli::client_flags_typed(&matches).first() {
+                cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("--{flag} is an option of the client commands; serve does not take it"),
+                )
+                .exit();
+            }
+            serve(args)
+        }
+        Command::Client(client) => {
+            let c = zonecast_cli::client_args_from(&matches)
+                .unwrap_or_else(|e| e.format(&mut cmd).exit());
+            std::process::exit(zonecast_cli::run(
+                client,
+                &c.api,
+                c.token.as_deref(),
+                c.json,
+            ))
         }
     }
 }

@@ -19,7 +19,7 @@ pub mod format;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
 use crate::client::{encode_segment as seg, Body, Client, Reply};
@@ -48,6 +48,91 @@ pub struct ClientArgs {
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+/// Ids of the [`ClientArgs`] options in a `clap` command.
+const CLIENT_ARG_IDS: [&str; 3] = ["api", "token", "json"];
+
+/// Adds the client options ([`ClientArgs`]) to a binary's top-level `cmd`
+/// for the client command groups only.
+///
+/// Each group of [`ClientCommand`] (`zone`, `rrset`, ...) takes them, global
+/// within the group so they may stand after any of its subcommands; `cmd`
+/// itself takes them too (`zonecast --json zone show`) without passing them
+/// on. `cmd`'s other subcommands (`serve`) neither take them nor list them in
+/// their help. Read the result with [`client_args_from`].
+pub fn with_client_args(cmd: clap::Command) -> clap::Command {
+    let groups: Vec<String> = ClientCommand::augment_subcommands(clap::Command::new("groups"))
+        .get_subcommands()
+        .map(|g| g.get_name().to_string())
+        .collect();
+    let mut cmd = cmd;
+    for g in &groups {
+        cmd = cmd.mut_subcommand(g, add_client_args);
+    }
+    add_client_args(cmd).mut_args(|a| {
+        if CLIENT_ARG_IDS.contains(&a.get_id().as_str()) {
+            a.global(false)
+        } else {
+            a
+        }
+    })
+}
+
+/// `cmd` with the [`ClientArgs`] options, keeping its own description
+/// (`augment_args` would replace it with the struct's).
+fn add_client_args(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let keep = |t: Option<clap::builder::StyledStr>| {
+        t.map_or(
+            clap::builder::Resettable::Reset,
+            clap::builder::Resettable::Value,
+        )
+    };
+    ClientArgs::augment_args(cmd)
+        .about(keep(about))
+        .long_about(keep(long_about))
+}
+
+/// The client options of a parse of a command built by [`with_client_args`]:
+/// an option given after the group wins over one given before it, `--json`
+/// anywhere counts, and the environment and defaults apply otherwise.
+pub fn client_args_from(matches: &clap::ArgMatches) -> Result<ClientArgs, clap::Error> {
+    let top = ClientArgs::from_arg_matches(matches)?;
+    let Some((_, group)) = matches.subcommand() else {
+        return Ok(top);
+    };
+    if !matches!(group.try_contains_id("api"), Ok(true)) {
+        return Ok(top);
+    }
+    let after = ClientArgs::from_arg_matches(group)?;
+    let typed = |m: &clap::ArgMatches, id: &str| {
+        m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    let before_wins = |id: &str| typed(matches, id) && !typed(group, id);
+    Ok(ClientArgs {
+        api: if before_wins("api") {
+            top.api
+        } else {
+            after.api
+        },
+        token: if before_wins("token") {
+            top.token
+        } else {
+            after.token
+        },
+        json: top.json || after.json,
+    })
+}
+
+/// The client options typed before the subcommand (`--json` in `zonecast --json serve`),
+/// for refusing them where the subcommand is not a client command.
+pub fn client_flags_typed(matches: &clap::ArgMatches) -> Vec<&'static str> {
+    CLIENT_ARG_IDS
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .collect()
 }
 
 /// Standalone parser for the client commands (`zonecast-cli`-style usage and tests).

@@ -160,6 +160,73 @@ fn parses_defaults_and_other_commands() {
     );
 }
 
+/// A binary's top level as `zonecast` builds it: a `serve` beside the client groups.
+fn binary_command() -> clap::Command {
+    with_client_args(ClientCommand::augment_subcommands(
+        clap::Command::new("zonecast").subcommand(
+            clap::Command::new("serve").arg(clap::Arg::new("data-dir").long("data-dir")),
+        ),
+    ))
+}
+
+#[test]
+fn client_args_go_to_client_groups_only() {
+    let cmd = binary_command();
+    let serve = cmd.find_subcommand("serve").expect("serve");
+    assert!(serve.get_arguments().all(|a| a.get_id() != "api"));
+    let mut serve = serve.clone();
+    let help = serve.render_help().to_string();
+    assert!(
+        !help.contains("--json") && !help.contains("--token"),
+        "{help}"
+    );
+    for args in [
+        &["zonecast", "serve", "--json"][..],
+        &["zonecast", "serve", "--api", "http://x"],
+    ] {
+        assert!(
+            binary_command().try_get_matches_from(args).is_err(),
+            "{args:?}"
+        );
+    }
+    let m = binary_command()
+        .try_get_matches_from(["zonecast", "--json", "serve"])
+        .expect("parse");
+    assert_eq!(client_flags_typed(&m), ["json"]);
+
+    let m = binary_command()
+        .try_get_matches_from([
+            "zonecast",
+            "--json",
+            "--api",
+            "http://before",
+            "zone",
+            "list",
+            "--token",
+            "t",
+        ])
+        .expect("parse");
+    let a = client_args_from(&m).expect("args");
+    assert_eq!(
+        (a.api.as_str(), a.token.as_deref(), a.json),
+        ("http://before", Some("t"), true)
+    );
+    let m = binary_command()
+        .try_get_matches_from([
+            "zonecast",
+            "--api",
+            "http://before",
+            "rrset",
+            "--api",
+            "http://after",
+            "get",
+            "example.com",
+        ])
+        .expect("parse");
+    assert_eq!(client_args_from(&m).expect("args").api, "http://after");
+    assert!(client_flags_typed(&m).contains(&"api"));
+}
+
 #[test]
 fn rejects_bad_usage() {
     // rrset set without records, record delete with a non-numeric id, apikey without scope.
