@@ -54,6 +54,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(log_colours())
         .init();
     let mut cmd = zonecast_cli::with_client_args(Cli::command());
     let matches = cmd.get_matches_mut();
@@ -80,6 +81,15 @@ fn main() -> anyhow::Result<()> {
             ))
         }
     }
+}
+
+/// Colours in the logs only when stderr is a terminal and `NO_COLOR` is
+/// unset or empty (<https://no-color.org/>): a log file, journald or a pipe
+/// gets plain text.
+fn log_colours() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !no_color
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -46,6 +46,7 @@ const TOOL_PACKAGES: &[(&str, &str)] = &[
     ("dnsperf", "dnsperf"),
     ("psql", "postgresql"),
     ("python3", "python3"),
+    ("script", "bsdutils"),
 ];
 
 /// Finds `name` in `PATH`, `/usr/sbin` or `/usr/bin`; panics naming the package to install if it is missing.
