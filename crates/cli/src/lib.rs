@@ -878,19 +878,72 @@ fn absolute(name: &str, zone: &str) -> String {
     }
 }
 
-/// Creates (POST) or replaces (PUT) one record and shows the API's answer as a table.
+/// Creates (POST) or replaces (PUT) one record in `zone` and shows the API's
+/// answer as a table, followed by the zone's serial change in the form of
+/// `rrset set` ([`format::applied`]).
+///
+/// The API answers a record write with the record only, so the serial change
+/// is taken from the answer when it carries `serial_from`/`serial_to`, else
+/// from the zone's SOA read before the write (or `--if-serial`, which the
+/// write then had to match) and after it. Under concurrent writers the two
+/// reads may span their changes too. When the SOA cannot be read, only the
+/// table is printed. `--json` prints the API's answer alone, as always.
 fn write_record(
     c: &Client,
+    zone: &str,
     method: &str,
     path: &str,
     body: serde_json::Value,
     if_serial: Option<u32>,
     json: bool,
 ) -> Result<Output, CliError> {
+    let before = if json {
+        None
+    } else {
+        if_serial.or_else(|| zone_serial(c, zone))
+    };
     let reply = c.send_if(method, path, &[], Body::Json(body), if_serial)?;
-    Ok(show(reply, json, |v| {
+    let reported = match &reply {
+        Reply::Json(v) if v.get("serial_to").is_some() => Some(v.clone()),
+        _ => None,
+    };
+    let mut out = show(reply, json, |v| {
         format::records_table(std::slice::from_ref(v))
-    }))
+    });
+    if json {
+        return Ok(out);
+    }
+    let change = match (reported, before) {
+        (Some(v), _) => Some(json!({
+            "zone": absolute("@", zone),
+            "serial_from": v.get("serial_from").cloned().unwrap_or(Value::Null),
+            "serial_to": v["serial_to"].clone(),
+        })),
+        (None, Some(from)) => zone_serial(c, zone)
+            .map(|to| json!({"zone": absolute("@", zone), "serial_from": from, "serial_to": to})),
+        (None, None) => None,
+    };
+    if let Some(change) = change {
+        out.stdout.push_str(&format::applied(&change));
+    }
+    Ok(out)
+}
+
+/// The serial in the zone's SOA record (`GET .../rrsets/@/SOA`, readable with
+/// `records:read`, which `records:write` implies), or `None` when it cannot be read.
+fn zone_serial(c: &Client, zone: &str) -> Option<u32> {
+    let Ok(Reply::Json(v)) = c.send("GET", &rrset_path(zone, "@", "SOA"), &[], Body::None) else {
+        return None;
+    };
+    // MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
+    v.get("records")?
+        .as_array()?
+        .first()?
+        .as_str()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
 }
 
 fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError> {
@@ -905,7 +958,7 @@ fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError
         } => {
             let path = format!("/v1/zones/{}/records", seg(&zone));
             let body = record_body(name, &rtype, &content, ttl);
-            write_record(c, "POST", &path, body, if_serial, json)
+            write_record(c, &zone, "POST", &path, body, if_serial, json)
         }
         RecordCommand::Update {
             zone,
@@ -918,7 +971,7 @@ fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError
         } => {
             let path = format!("/v1/zones/{}/records/{id}", seg(&zone));
             let body = record_body(name, &rtype, &content, ttl);
-            write_record(c, "PUT", &path, body, if_serial, json)
+            write_record(c, &zone, "PUT", &path, body, if_serial, json)
         }
         RecordCommand::List { zone, name, rtype } => {
             let mut query = Vec::new();
