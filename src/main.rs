@@ -1,18 +1,18 @@
 //! The `zonecast` binary: command-line parsing and wiring of the crates.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracing::{error, info};
 use zonecast_control::{Control, LoadOutcome};
 use zonecast_store::Store;
 
+/// The command line; the client options (`--api`, `--token`, `--json`) are
+/// added to the client commands only, by [`zonecast_cli::with_client_args`].
 #[derive(Parser)]
 #[command(name = "zonecast", version, about = "Authoritative DNS platform")]
 struct Cli {
-    #[command(flatten)]
-    client: zonecast_cli::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,15 +54,42 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(log_colours())
         .init();
-    let cli = Cli::parse();
+    let mut cmd = zonecast_cli::with_client_args(Cli::command());
+    let matches = cmd.get_matches_mut();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
     match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Client(cmd) => {
-            let c = cli.client;
-            std::process::exit(zonecast_cli::run(cmd, &c.api, c.token.as_deref(), c.json))
+        Command::Serve(args) => {
+            if let Some(flag) = zonecast_cli::client_flags_typed(&matches).first() {
+                cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("--{flag} is an option of the client commands; serve does not take it"),
+                )
+                .exit();
+            }
+            serve(args)
+        }
+        Command::Client(client) => {
+            let c = zonecast_cli::client_args_from(&matches)
+                .unwrap_or_else(|e| e.format(&mut cmd).exit());
+            std::process::exit(zonecast_cli::run(
+                client,
+                &c.api,
+                c.token.as_deref(),
+                c.json,
+            ))
         }
     }
+}
+
+/// Colours in the logs only when stderr is a terminal and `NO_COLOR` is
+/// unset or empty (<https://no-color.org/>): a log file, journald or a pipe
+/// gets plain text.
+fn log_colours() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !no_color
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

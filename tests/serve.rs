@@ -26,33 +26,62 @@ struct Server {
 }
 
 impl Server {
+    /// Starts `zonecast serve` on a free DNS port and the API on port 0 (the
+    /// test does not use it; the default 8053 may be taken on the machine).
+    ///
+    /// When the process exits before it answers (the DNS port was taken
+    /// between the check and the bind), it is started again on another port,
+    /// up to three times; every attempt appends to the same log.
     fn start(dir: &Path, zone_file: &Path, run: u32) -> Server {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = dir.join(format!("run{run}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_zonecast"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--dns-listen")
-            .arg(addr.to_string())
-            .arg("--zone-file")
-            .arg(zone_file)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let s = Server { child, addr, log };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if s.soa_serial().is_some() {
-                return s;
+        for _attempt in 0..3 {
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            let out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+                .arg("serve")
+                .arg("--data-dir")
+                .arg(dir.join("data"))
+                .arg("--dns-listen")
+                .arg(addr.to_string())
+                .arg("--api-listen")
+                .arg("127.0.0.1:0")
+                .arg("--zone-file")
+                .arg(zone_file)
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::null())
+                .stderr(out)
+                .spawn()
+                .unwrap();
+            let mut s = Server {
+                child,
+                addr,
+                log: log.clone(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if s.soa_serial().is_some() {
+                    return s;
+                }
+                if s.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            if s.child.try_wait().unwrap().is_none() {
+                let _ = s.child.kill();
+                let _ = s.child.wait();
+                panic!("zonecast did not answer SOA within 20 s:\n{}", s.log_text());
+            }
         }
-        panic!("zonecast did not answer SOA within 20 s:\n{}", s.log_text());
+        panic!(
+            "zonecast exited before answering, 3 times:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
 
     fn ask(&self, name: &str, qtype: Rtype) -> Option<Message> {
@@ -165,4 +194,23 @@ fn restarts_reloads_rejects_and_stops_cleanly() {
     assert!(query_udp(s.addr, &q).is_some());
     let log = s.stop_with("TERM");
     assert!(log.contains("example.com.zone:5"), "{log}");
+}
+
+/// Something else on the machine holding the default ports (API 8053, DNS 5300)
+/// must not stop the tests' servers from starting.
+#[test]
+fn starts_while_the_default_ports_are_taken() {
+    // Held for the whole test; a port that cannot be bound is held by someone else already.
+    let _held = (
+        std::net::TcpListener::bind("127.0.0.1:8053"),
+        std::net::TcpListener::bind("127.0.0.1:5300"),
+        std::net::UdpSocket::bind("127.0.0.1:5300"),
+    );
+    let dir = TempDir::new("serve-busy");
+    let file = dir.path().join("example.com.zone");
+    std::fs::write(&file, ZONE).unwrap();
+    let s = Server::start(dir.path(), &file, 1);
+    assert_eq!(s.soa_serial(), Some(10));
+    let log = s.stop_with("TERM");
+    assert!(log.contains("zone created"), "{log}");
 }

@@ -46,6 +46,7 @@ const TOOL_PACKAGES: &[(&str, &str)] = &[
     ("dnsperf", "dnsperf"),
     ("psql", "postgresql"),
     ("python3", "python3"),
+    ("script", "bsdutils"),
 ];
 
 /// Finds `name` in `PATH`, `/usr/sbin` or `/usr/bin`; panics naming the package to install if it is missing.
@@ -459,7 +460,10 @@ impl Deref for Nsd {
 
 /// The zonecast binary of this build, run as `zonecast serve` with a fresh data dir on a free port.
 #[derive(Debug)]
-pub struct Zonecast(Daemon);
+pub struct Zonecast {
+    daemon: Daemon,
+    api: Option<SocketAddr>,
+}
 
 impl Zonecast {
     /// Serves `zone_files` (origins from `$ORIGIN` or the file name); ready when each answers SOA.
@@ -476,8 +480,10 @@ impl Zonecast {
     ///
     /// Ready when every `--zone-file` in `args` answers SOA, or, without zone
     /// files, when anything answers. When the binary has `--api-listen` and
-    /// `args` don't set it, the API goes to a free port too (the default 8053
-    /// would collide between tests running in parallel).
+    /// `args` don't set it, the API goes to a free port too, chosen anew on
+    /// each start attempt ([`Zonecast::api_addr`] tells which): the default
+    /// 8053 would collide between tests running in parallel and with anything
+    /// else on the machine.
     pub fn start_with_args(args: &[String]) -> Zonecast {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_zonecast"));
         let origins: Vec<Name> = args
@@ -487,6 +493,7 @@ impl Zonecast {
             .collect();
         let set_api =
             serve_has_option("--api-listen") && !args.iter().any(|a| a.starts_with("--api-listen"));
+        let mut api = None;
         let mut build = |dir: &Path, port: u16| {
             let mut cmd = Command::new(&bin);
             cmd.arg("serve")
@@ -495,8 +502,9 @@ impl Zonecast {
                 .arg("--dns-listen")
                 .arg(format!("127.0.0.1:{port}"));
             if set_api {
-                cmd.arg("--api-listen")
-                    .arg(format!("127.0.0.1:{}", free_port()));
+                let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+                cmd.arg("--api-listen").arg(addr.to_string());
+                api = Some(addr);
             }
             cmd.args(args);
             if std::env::var_os("RUST_LOG").is_none() {
@@ -504,14 +512,20 @@ impl Zonecast {
             }
             cmd
         };
-        Zonecast(start_daemon("zonecast", &origins, &mut build))
+        let daemon = start_daemon("zonecast", &origins, &mut build);
+        Zonecast { daemon, api }
+    }
+
+    /// The API address this harness chose (`None` when `args` set `--api-listen`).
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api
     }
 }
 
 impl Deref for Zonecast {
     type Target = Daemon;
     fn deref(&self) -> &Daemon {
-        &self.0
+        &self.daemon
     }
 }
 

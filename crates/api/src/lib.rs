@@ -59,7 +59,7 @@ pub struct ApiState {
 
 struct Inner {
     control: Arc<Control>,
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
     changes: AtomicU64,
     touched: Mutex<HashMap<String, i64>>,
 }
@@ -394,12 +394,31 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// The `method` label of the request metrics: one of a fixed set, so that
+/// invented methods (any token is a valid HTTP method, and they are counted
+/// before authentication) cannot grow the label set.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Counts each request by route template (`unmatched` for paths no route
+/// matches, never the raw path), [`method_label`] and status.
 async fn track(state: axum::extract::State<ApiState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let resp = next.run(req).await.into_response();
     let status = resp.status().as_u16();
     let mut m = state

@@ -69,6 +69,59 @@ fn health_openapi_metrics_and_auth() {
     );
 }
 
+/// The `zonecast_api_requests_total` lines of a metrics body.
+fn request_series(metrics: &str) -> Vec<&str> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("zonecast_api_requests_total{"))
+        .collect()
+}
+
+#[test]
+fn invented_methods_and_paths_do_not_grow_the_metrics() {
+    let s = TestServer::start();
+    // Unauthenticated clients: 50 invented methods on a route, 50 on paths no route matches,
+    // 50 distinct unmatched paths.
+    for i in 0..50 {
+        s.raw(&format!("INVENTED{i}"), "/v1/zones", None, &[], None);
+        s.raw(&format!("X{i}"), &format!("/nothing/{i}"), None, &[], None);
+        s.raw(
+            "GET",
+            &format!("/v1/zones/z{i}/nothing/{i}"),
+            None,
+            &[],
+            None,
+        );
+    }
+    // Every standard method keeps its own label.
+    for m in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
+        s.raw(m, "/v1/health", None, &[], None);
+    }
+    let r = s.get("/metrics");
+    assert_eq!(r.status, 200);
+    let series = request_series(&r.body);
+    assert!(series.len() <= 12, "{} series:\n{}", series.len(), r.body);
+    assert!(!r.body.contains("INVENTED"), "{}", r.body);
+    assert!(!r.body.contains("/nothing/"), "{}", r.body);
+    for want in [
+        "zonecast_api_requests_total{route=\"/v1/zones\",method=\"other\",status=\"405\"} 50",
+        "zonecast_api_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 50",
+        "zonecast_api_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 50",
+        "zonecast_api_requests_total{route=\"/v1/health\",method=\"GET\",status=\"200\"} 1",
+        "zonecast_api_requests_total{route=\"/v1/health\",method=\"OPTIONS\",status=\"405\"} 1",
+    ] {
+        assert!(r.body.contains(want), "missing {want} in\n{}", r.body);
+    }
+    for m in ["POST", "PUT", "PATCH", "DELETE", "HEAD"] {
+        assert!(
+            r.body
+                .contains(&format!("route=\"/v1/health\",method=\"{m}\"")),
+            "no {m} series in\n{}",
+            r.body
+        );
+    }
+}
+
 #[test]
 fn zones_lifecycle() {
     let s = TestServer::start();

@@ -19,7 +19,7 @@ pub mod format;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
 use crate::client::{encode_segment as seg, Body, Client, Reply};
@@ -48,6 +48,91 @@ pub struct ClientArgs {
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+/// Ids of the [`ClientArgs`] options in a `clap` command.
+const CLIENT_ARG_IDS: [&str; 3] = ["api", "token", "json"];
+
+/// Adds the client options ([`ClientArgs`]) to a binary's top-level `cmd`
+/// for the client command groups only.
+///
+/// Each group of [`ClientCommand`] (`zone`, `rrset`, ...) takes them, global
+/// within the group so they may stand after any of its subcommands; `cmd`
+/// itself takes them too (`zonecast --json zone show`) without passing them
+/// on. `cmd`'s other subcommands (`serve`) neither take them nor list them in
+/// their help. Read the result with [`client_args_from`].
+pub fn with_client_args(cmd: clap::Command) -> clap::Command {
+    let groups: Vec<String> = ClientCommand::augment_subcommands(clap::Command::new("groups"))
+        .get_subcommands()
+        .map(|g| g.get_name().to_string())
+        .collect();
+    let mut cmd = cmd;
+    for g in &groups {
+        cmd = cmd.mut_subcommand(g, add_client_args);
+    }
+    add_client_args(cmd).mut_args(|a| {
+        if CLIENT_ARG_IDS.contains(&a.get_id().as_str()) {
+            a.global(false)
+        } else {
+            a
+        }
+    })
+}
+
+/// `cmd` with the [`ClientArgs`] options, keeping its own description
+/// (`augment_args` would replace it with the struct's).
+fn add_client_args(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let keep = |t: Option<clap::builder::StyledStr>| {
+        t.map_or(
+            clap::builder::Resettable::Reset,
+            clap::builder::Resettable::Value,
+        )
+    };
+    ClientArgs::augment_args(cmd)
+        .about(keep(about))
+        .long_about(keep(long_about))
+}
+
+/// The client options of a parse of a command built by [`with_client_args`]:
+/// an option given after the group wins over one given before it, `--json`
+/// anywhere counts, and the environment and defaults apply otherwise.
+pub fn client_args_from(matches: &clap::ArgMatches) -> Result<ClientArgs, clap::Error> {
+    let top = ClientArgs::from_arg_matches(matches)?;
+    let Some((_, group)) = matches.subcommand() else {
+        return Ok(top);
+    };
+    if !matches!(group.try_contains_id("api"), Ok(true)) {
+        return Ok(top);
+    }
+    let after = ClientArgs::from_arg_matches(group)?;
+    let typed = |m: &clap::ArgMatches, id: &str| {
+        m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    let before_wins = |id: &str| typed(matches, id) && !typed(group, id);
+    Ok(ClientArgs {
+        api: if before_wins("api") {
+            top.api
+        } else {
+            after.api
+        },
+        token: if before_wins("token") {
+            top.token
+        } else {
+            after.token
+        },
+        json: top.json || after.json,
+    })
+}
+
+/// The client options typed before the subcommand (`--json` in `zonecast --json serve`),
+/// for refusing them where the subcommand is not a client command.
+pub fn client_flags_typed(matches: &clap::ArgMatches) -> Vec<&'static str> {
+    CLIENT_ARG_IDS
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .collect()
 }
 
 /// Standalone parser for the client commands (`zonecast-cli`-style usage and tests).
@@ -793,19 +878,72 @@ fn absolute(name: &str, zone: &str) -> String {
     }
 }
 
-/// Creates (POST) or replaces (PUT) one record and shows the API's answer as a table.
+/// Creates (POST) or replaces (PUT) one record in `zone` and shows the API's
+/// answer as a table, followed by the zone's serial change in the form of
+/// `rrset set` ([`format::applied`]).
+///
+/// The API answers a record write with the record only, so the serial change
+/// is taken from the answer when it carries `serial_from`/`serial_to`, else
+/// from the zone's SOA read before the write (or `--if-serial`, which the
+/// write then had to match) and after it. Under concurrent writers the two
+/// reads may span their changes too. When the SOA cannot be read, only the
+/// table is printed. `--json` prints the API's answer alone, as always.
 fn write_record(
     c: &Client,
+    zone: &str,
     method: &str,
     path: &str,
     body: serde_json::Value,
     if_serial: Option<u32>,
     json: bool,
 ) -> Result<Output, CliError> {
+    let before = if json {
+        None
+    } else {
+        if_serial.or_else(|| zone_serial(c, zone))
+    };
     let reply = c.send_if(method, path, &[], Body::Json(body), if_serial)?;
-    Ok(show(reply, json, |v| {
+    let reported = match &reply {
+        Reply::Json(v) if v.get("serial_to").is_some() => Some(v.clone()),
+        _ => None,
+    };
+    let mut out = show(reply, json, |v| {
         format::records_table(std::slice::from_ref(v))
-    }))
+    });
+    if json {
+        return Ok(out);
+    }
+    let change = match (reported, before) {
+        (Some(v), _) => Some(json!({
+            "zone": absolute("@", zone),
+            "serial_from": v.get("serial_from").cloned().unwrap_or(Value::Null),
+            "serial_to": v["serial_to"].clone(),
+        })),
+        (None, Some(from)) => zone_serial(c, zone)
+            .map(|to| json!({"zone": absolute("@", zone), "serial_from": from, "serial_to": to})),
+        (None, None) => None,
+    };
+    if let Some(change) = change {
+        out.stdout.push_str(&format::applied(&change));
+    }
+    Ok(out)
+}
+
+/// The serial in the zone's SOA record (`GET .../rrsets/@/SOA`, readable with
+/// `records:read`, which `records:write` implies), or `None` when it cannot be read.
+fn zone_serial(c: &Client, zone: &str) -> Option<u32> {
+    let Ok(Reply::Json(v)) = c.send("GET", &rrset_path(zone, "@", "SOA"), &[], Body::None) else {
+        return None;
+    };
+    // MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
+    v.get("records")?
+        .as_array()?
+        .first()?
+        .as_str()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
 }
 
 fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError> {
@@ -820,7 +958,7 @@ fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError
         } => {
             let path = format!("/v1/zones/{}/records", seg(&zone));
             let body = record_body(name, &rtype, &content, ttl);
-            write_record(c, "POST", &path, body, if_serial, json)
+            write_record(c, &zone, "POST", &path, body, if_serial, json)
         }
         RecordCommand::Update {
             zone,
@@ -833,7 +971,7 @@ fn record(c: &Client, cmd: RecordCommand, json: bool) -> Result<Output, CliError
         } => {
             let path = format!("/v1/zones/{}/records/{id}", seg(&zone));
             let body = record_body(name, &rtype, &content, ttl);
-            write_record(c, "PUT", &path, body, if_serial, json)
+            write_record(c, &zone, "PUT", &path, body, if_serial, json)
         }
         RecordCommand::List { zone, name, rtype } => {
             let mut query = Vec::new();

@@ -160,6 +160,73 @@ fn parses_defaults_and_other_commands() {
     );
 }
 
+/// A binary's top level as `zonecast` builds it: a `serve` beside the client groups.
+fn binary_command() -> clap::Command {
+    with_client_args(ClientCommand::augment_subcommands(
+        clap::Command::new("zonecast").subcommand(
+            clap::Command::new("serve").arg(clap::Arg::new("data-dir").long("data-dir")),
+        ),
+    ))
+}
+
+#[test]
+fn client_args_go_to_client_groups_only() {
+    let cmd = binary_command();
+    let serve = cmd.find_subcommand("serve").expect("serve");
+    assert!(serve.get_arguments().all(|a| a.get_id() != "api"));
+    let mut serve = serve.clone();
+    let help = serve.render_help().to_string();
+    assert!(
+        !help.contains("--json") && !help.contains("--token"),
+        "{help}"
+    );
+    for args in [
+        &["zonecast", "serve", "--json"][..],
+        &["zonecast", "serve", "--api", "http://x"],
+    ] {
+        assert!(
+            binary_command().try_get_matches_from(args).is_err(),
+            "{args:?}"
+        );
+    }
+    let m = binary_command()
+        .try_get_matches_from(["zonecast", "--json", "serve"])
+        .expect("parse");
+    assert_eq!(client_flags_typed(&m), ["json"]);
+
+    let m = binary_command()
+        .try_get_matches_from([
+            "zonecast",
+            "--json",
+            "--api",
+            "http://before",
+            "zone",
+            "list",
+            "--token",
+            "t",
+        ])
+        .expect("parse");
+    let a = client_args_from(&m).expect("args");
+    assert_eq!(
+        (a.api.as_str(), a.token.as_deref(), a.json),
+        ("http://before", Some("t"), true)
+    );
+    let m = binary_command()
+        .try_get_matches_from([
+            "zonecast",
+            "--api",
+            "http://before",
+            "rrset",
+            "--api",
+            "http://after",
+            "get",
+            "example.com",
+        ])
+        .expect("parse");
+    assert_eq!(client_args_from(&m).expect("args").api, "http://after");
+    assert!(client_flags_typed(&m).contains(&"api"));
+}
+
 #[test]
 fn rejects_bad_usage() {
     // rrset set without records, record delete with a non-numeric id, apikey without scope.
@@ -528,7 +595,9 @@ fn record_add_list_delete() {
     let rec = json!({"id": 42, "name": "www.example.com.", "type": "A", "content": "192.0.2.3", "ttl": 300});
     let list = json!([rec, {"id": 43, "name": "mail.example.com.", "type": "A", "content": "192.0.2.4", "ttl": 300}]);
     let (base, rx) = fake(vec![
+        soa(1),
         (201, "application/json", rec.to_string()),
+        soa(2),
         ok_json(list),
         (204, "application/json", String::new()),
     ]);
@@ -547,11 +616,13 @@ fn record_add_list_delete() {
     )
     .expect("add");
     assert!(out.stdout.contains("42"), "{}", out.stdout);
+    assert_eq!(rx.recv().expect("req").target, SOA_PATH);
     let seen = rx.recv().expect("req");
     assert_eq!(
         (seen.method.as_str(), seen.target.as_str()),
         ("POST", "/v1/zones/example.com/records")
     );
+    assert_eq!(rx.recv().expect("req").target, SOA_PATH);
     assert_eq!(
         seen.json(),
         json!({"name": "www", "type": "A", "content": "192.0.2.3", "ttl": 300})
@@ -760,10 +831,83 @@ fn zone_update_sends_only_what_changes() {
     ]);
 }
 
+/// Where the CLI reads example.com's SOA for the serial.
+const SOA_PATH: &str = "/v1/zones/example.com/rrsets/%40/SOA";
+
+/// The API's answer to `GET .../rrsets/@/SOA` with `serial`.
+fn soa(serial: u32) -> (u16, &'static str, String) {
+    ok_json(json!({"name": "example.com.", "type": "SOA", "ttl": 300,
+        "records": [format!("ns1.example.com. hostmaster.example.com. {serial} 3600 900 1209600 300")]}))
+}
+
+#[test]
+fn record_add_reports_the_serial_change_like_rrset_set() {
+    let rec = json!({"id": 42, "name": "www.example.com.", "type": "A", "content": "192.0.2.3", "ttl": 300});
+    let table =
+        "ID  NAME              TTL  TYPE  CONTENT\n42  www.example.com.  300  A     192.0.2.3\n";
+    let add = ["record", "add", "example.com", "www", "A", "192.0.2.3"];
+
+    // SOA before, the write, SOA after.
+    let (base, rx) = fake(vec![
+        soa(2024010101),
+        (201, "application/json", rec.to_string()),
+        soa(2024010102),
+    ]);
+    let out = exec(&base, &add).expect("add");
+    assert_eq!(
+        out.stdout,
+        format!("{table}example.com.: serial 2024010101 -> 2024010102\n")
+    );
+    let seen: Vec<(String, String)> = rx.iter().map(|s| (s.method, s.target)).collect();
+    let want = [
+        ("GET", SOA_PATH),
+        ("POST", "/v1/zones/example.com/records"),
+        ("GET", SOA_PATH),
+    ];
+    assert_eq!(seen, want.map(|(m, t)| (m.to_string(), t.to_string())));
+
+    // With --if-serial the write had to match it: no read before.
+    let (base, rx) = fake(vec![(201, "application/json", rec.to_string()), soa(8)]);
+    let mut args = add.to_vec();
+    args.extend(["--if-serial", "7"]);
+    let out = exec(&base, &args).expect("add");
+    assert_eq!(out.stdout, format!("{table}example.com.: serial 7 -> 8\n"));
+    assert_eq!(rx.iter().count(), 2);
+
+    // An answer that carries the serials is used as is.
+    let mut applied = rec.clone();
+    applied["serial_from"] = json!(3);
+    applied["serial_to"] = json!(4);
+    let (base, rx) = fake(vec![soa(3), (201, "application/json", applied.to_string())]);
+    let out = exec(&base, &add).expect("add");
+    assert_eq!(out.stdout, format!("{table}example.com.: serial 3 -> 4\n"));
+    assert_eq!(rx.iter().count(), 2);
+
+    // An unreadable SOA (no scope, gone): the table alone, still success.
+    let denied = (
+        403,
+        "application/json",
+        json!({"error": {"code": "forbidden", "message": "no"}}).to_string(),
+    );
+    let (base, _rx) = fake(vec![denied, (201, "application/json", rec.to_string())]);
+    assert_eq!(exec(&base, &add).expect("add").stdout, table);
+
+    // --json: the API's answer only, and no extra request.
+    let (base, rx) = fake(vec![(201, "application/json", rec.to_string())]);
+    let mut args = vec!["--json"];
+    args.extend(add);
+    let out = exec(&base, &args).expect("add");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).expect("json"),
+        rec
+    );
+    assert_eq!(rx.iter().count(), 1);
+}
+
 #[test]
 fn record_update_puts_record_body() {
     let rec = json!({"id": 9, "name": "www.example.com.", "type": "TXT", "content": "\"a b\"", "ttl": 60});
-    let (base, rx) = fake(vec![ok_json(rec)]);
+    let (base, rx) = fake(vec![ok_json(rec), soa(8)]);
     let out = exec(
         &base,
         &[
@@ -783,6 +927,11 @@ fn record_update_puts_record_body() {
     )
     .expect("update");
     assert!(out.stdout.contains("\"a b\""), "{}", out.stdout);
+    assert!(
+        out.stdout.ends_with("\nexample.com.: serial 7 -> 8\n"),
+        "{}",
+        out.stdout
+    );
     let seen = rx.recv().expect("req");
     assert_eq!(
         (seen.method.as_str(), seen.target.as_str()),

@@ -353,3 +353,71 @@ fn walkthrough_against_real_api() {
     );
     assert_eq!(s.fail(&["zone", "show", "example.com"]).exit_code(), 1);
 }
+
+#[test]
+fn record_add_and_update_report_the_serial_change() {
+    let s = start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("example.com.zone");
+    std::fs::write(&file, ZONE).expect("write");
+    s.json(&[
+        "zone",
+        "create",
+        "example.com",
+        "--file",
+        &file.to_string_lossy(),
+        "--serial-policy",
+        "increment",
+    ]);
+    let out = s.ok(&["record", "add", "example.com", "new", "A", "192.0.2.7"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        words(lines[1]).ends_with(" new.example.com. 3600 A 192.0.2.7"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "example.com.: serial 1 -> 2", "{out}");
+    let id = lines[1].split_whitespace().next().expect("id").to_string();
+
+    // With --if-serial, and with a key that may only write records of this zone.
+    let token = s.ok(&[
+        "apikey",
+        "create",
+        "writer",
+        "--scope",
+        "records:write",
+        "--zone",
+        "example.com",
+    ]);
+    let out = match s.run_as(
+        token.trim(),
+        &[
+            "record",
+            "update",
+            "example.com",
+            &id,
+            "new",
+            "A",
+            "192.0.2.8",
+            "--if-serial",
+            "2",
+        ],
+    ) {
+        Ok(o) => o.stdout,
+        Err(e) => panic!("record update: {e}"),
+    };
+    assert!(out.ends_with("\nexample.com.: serial 2 -> 3\n"), "{out}");
+    let out = match s.run_as(
+        token.trim(),
+        &["record", "add", "example.com", "@", "MX", "10", "mail"],
+    ) {
+        Ok(o) => o.stdout,
+        Err(e) => panic!("record add: {e}"),
+    };
+    assert!(out.ends_with("\nexample.com.: serial 3 -> 4\n"), "{out}");
+    // The rrset set line for comparison.
+    assert_eq!(
+        s.ok(&["rrset", "set", "example.com", "new", "A", "192.0.2.9"]),
+        "example.com.: serial 4 -> 5\n"
+    );
+}
