@@ -288,18 +288,36 @@ impl ZoneBuilder {
         if self.sets.is_empty() {
             return Ok(());
         }
-        let mut sets = std::mem::take(&mut self.sets);
+        let sets = std::mem::take(&mut self.sets);
         let owner = std::mem::take(&mut self.owner);
-        if let Some(existing) = self.ed.nodes.get(&owner) {
-            let mut merged = existing.sets();
-            for s in sets.drain(..) {
-                for rd in s.rdatas {
-                    add_rdata(&mut merged, s.rtype, s.ttl, rd, false);
+        let is_apex = owner == self.ed.apex.as_wire();
+        // Most owners are new: insert straight away (one trie walk) and merge
+        // only when the name was there already (an empty non-terminal, or
+        // records of this owner seen earlier).
+        let first_type = sets.first().map(|s| s.rtype);
+        let node = Node::new(&owner, sets, is_apex, false, 0)
+            .map_err(|e| self.ed.too_large(&owner, first_type, e))?;
+        let added = node.rrsets().map(|s| s.len()).sum::<usize>();
+        match self.ed.nodes.insert(node) {
+            None => {
+                self.ed.records += added;
+                if !is_apex {
+                    self.ed.attach(&owner);
                 }
+                Ok(())
             }
-            sets = merged;
+            Some(existing) => {
+                // Put the old node back, then merge into it as any change would.
+                let sets = self.ed.nodes.insert(existing.clone()).map(|n| n.sets());
+                let mut merged = existing.sets();
+                for s in sets.unwrap_or_default() {
+                    for rd in s.rdatas {
+                        add_rdata(&mut merged, s.rtype, s.ttl, rd, false);
+                    }
+                }
+                self.ed.set_node(&owner, merged)
+            }
         }
-        self.ed.set_node(&owner, sets)
     }
 
     /// The finished version; fails without an apex SOA.
@@ -377,28 +395,31 @@ impl Editor {
             }
             return Ok(());
         }
-        let node = Node::new(owner, sets, is_apex, wildcard, children).map_err(|e| {
-            let limit = match e {
-                NodeError::RrsetTooLarge => format!(
-                    "{} records or {} octets of rdata in one RRset",
-                    crate::node::MAX_RRSET_RECORDS,
-                    crate::node::MAX_RRSET_OCTETS
-                ),
-                NodeError::TooManyTypes => "255 types at one name".into(),
-            };
-            ZoneError::TooLarge {
-                zone: self.zone_name(),
-                owner: show_name(owner),
-                rtype: first_type.map_or_else(String::new, |t| t.to_string()),
-                limit,
-            }
-        })?;
+        let node = Node::new(owner, sets, is_apex, wildcard, children)
+            .map_err(|e| self.too_large(owner, first_type, e))?;
         self.records = self.records - old_records + count(&node);
         self.nodes.insert(node);
         if old.is_none() && !is_apex {
             self.attach(owner);
         }
         Ok(())
+    }
+
+    fn too_large(&self, owner: &[u8], rtype: Option<Rtype>, e: NodeError) -> ZoneError {
+        let limit = match e {
+            NodeError::RrsetTooLarge => format!(
+                "{} records or {} octets of rdata in one RRset",
+                crate::node::MAX_RRSET_RECORDS,
+                crate::node::MAX_RRSET_OCTETS
+            ),
+            NodeError::TooManyTypes => "255 types at one name".into(),
+        };
+        ZoneError::TooLarge {
+            zone: self.zone_name(),
+            owner: show_name(owner),
+            rtype: rtype.map_or_else(String::new, |t| t.to_string()),
+            limit,
+        }
     }
 
     /// `child` was just inserted: its parent gains a child, created as an empty non-terminal if absent.

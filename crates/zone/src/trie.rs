@@ -39,6 +39,8 @@ enum Slot<V> {
     Leaf(V),
     Branch(u64, Arc<[Slot<V>]>),
     Collision(Arc<[V]>),
+    /// What a slot holds for an instant while its array is rebuilt; never in a published array.
+    Moved,
 }
 
 /// Position of `hash` at `depth`, as a bit.
@@ -77,6 +79,31 @@ fn removed<T: Clone>(a: &[T], i: usize) -> Arc<[T]> {
         .filter(|(j, _)| *j != i)
         .map(|(_, x)| x.clone())
         .collect()
+}
+
+/// The slots of `a` as a list to rebuild from: moved out when no other
+/// version holds the array (no reference counts touched), else cloned.
+fn take_slots<V: Clone>(a: &mut Arc<[Slot<V>]>, extra: usize) -> Vec<Slot<V>> {
+    let mut v = Vec::with_capacity(a.len() + extra);
+    match Arc::get_mut(a) {
+        Some(slots) => v.extend(slots.iter_mut().map(|s| std::mem::replace(s, Slot::Moved))),
+        None => v.extend_from_slice(a),
+    }
+    v
+}
+
+/// Inserts a slot at `i` of a branch array.
+fn insert_slot<V: Clone>(a: &mut Arc<[Slot<V>]>, i: usize, slot: Slot<V>) {
+    let mut v = take_slots(a, 1);
+    v.insert(i, slot);
+    *a = v.into();
+}
+
+/// Removes the slot at `i` of a branch array.
+fn remove_slot<V: Clone>(a: &mut Arc<[Slot<V>]>, i: usize) {
+    let mut v = take_slots(a, 0);
+    v.remove(i);
+    *a = v.into();
 }
 
 /// A persistent map from keys to values that carry them; see the module docs.
@@ -149,6 +176,7 @@ impl<V: Keyed + Clone> Trie<V> {
                     depth += 1;
                 }
                 Slot::Collision(list) => return list.iter().find(|v| v.key() == key),
+                Slot::Moved => return None,
             }
         }
     }
@@ -190,6 +218,7 @@ impl<V: Keyed + Clone> Trie<V> {
                     depth += 1;
                 }
                 Slot::Collision(list) => return unshare(list).iter_mut().find(|v| v.key() == key),
+                Slot::Moved => return None,
             }
         }
     }
@@ -213,6 +242,7 @@ impl<V: Keyed + Clone> Trie<V> {
                     Slot::Leaf(v) => f(v),
                     Slot::Branch(_, next) => walk(next, f),
                     Slot::Collision(list) => list.iter().for_each(&mut *f),
+                    Slot::Moved => {}
                 }
             }
         }
@@ -231,7 +261,7 @@ fn insert_at<V: Keyed + Clone>(
     let bit = bit_at(hash, depth);
     let i = slot_index(*bitmap, bit);
     if *bitmap & bit == 0 {
-        *slots = inserted(slots, i, Slot::Leaf(value));
+        insert_slot(slots, i, Slot::Leaf(value));
         *bitmap |= bit;
         return None;
     }
@@ -259,6 +289,10 @@ fn insert_at<V: Keyed + Clone>(
                 None
             }
         },
+        Slot::Moved => {
+            *slot = Slot::Leaf(value);
+            None
+        }
     }
 }
 
@@ -277,7 +311,7 @@ fn remove_at<V: Keyed + Clone>(
     let i = slot_index(*bitmap, bit);
     let (found, replacement) = match &mut unshare(slots)[i] {
         Slot::Leaf(v) if v.key() == key => (Some(v.clone()), None),
-        Slot::Leaf(_) => return None,
+        Slot::Leaf(_) | Slot::Moved => return None,
         Slot::Branch(b, next) => {
             let found = remove_at(b, next, key, hash, depth + 1);
             let replacement = match &**next {
@@ -300,7 +334,7 @@ fn remove_at<V: Keyed + Clone>(
     match replacement {
         Some(s) => unshare(slots)[i] = s,
         None => {
-            *slots = removed(slots, i);
+            remove_slot(slots, i);
             *bitmap &= !bit;
         }
     }
