@@ -381,7 +381,7 @@ impl Editor {
     fn set_node(&mut self, owner: &[u8], sets: Vec<SetData>) -> Result<(), ZoneError> {
         let is_apex = owner == self.apex.as_wire();
         let old = self.nodes.get(owner).cloned();
-        let old_records = old.as_ref().map_or(0, |n| count(n));
+        let old_records = old.as_ref().map_or(0, count);
         let (wildcard, children) = old.as_ref().map_or((false, 0), |n| {
             (n.flags() & HAS_WILDCARD != 0, n.children())
         });
