@@ -6,7 +6,11 @@
 //! change's removed and added records at a cost that follows the change,
 //! not the zone ([`trie`], [`node`]). Each zone is published on its own
 //! ([`Zones`]), so readers never block and never see half a change, and
-//! replaced versions are freed away from the query threads ([`reclaim`]). Lookup follows RFC 1034 §4.3.2 with RFC 2181,
+//! replaced versions are freed away from the query threads ([`reclaim`]).
+//!
+//! Limitations: no ordered index (exports sort; NSEC chains would need
+//! one); no DNSSEC in answers; an RRset holds at most
+//! [`node::MAX_RRSET_RECORDS`] records and [`node::MAX_RRSET_OCTETS`] octets. Lookup follows RFC 1034 §4.3.2 with RFC 2181,
 //! RFC 4592 (wildcards), RFC 6672 (DNAME), RFC 2308 (negative answers) and
 //! RFC 8482 (minimal ANY).
 
