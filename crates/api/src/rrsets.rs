@@ -46,6 +46,12 @@ pub struct RecordOut {
     pub content: String,
     /// TTL.
     pub ttl: u32,
+    /// In answers to a write: the zone's serial before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial_from: Option<u32>,
+    /// In answers to a write: the zone's serial after it (equal when nothing changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial_to: Option<u32>,
 }
 
 fn record_out(id: i64, r: &Record) -> RecordOut {
@@ -55,7 +61,16 @@ fn record_out(id: i64, r: &Record) -> RecordOut {
         rtype: r.rtype.to_string(),
         content: format_presentation(r.rtype, &r.rdata),
         ttl: r.ttl,
+        serial_from: None,
+        serial_to: None,
     }
+}
+
+/// A record as a write answers it: with the serial change.
+fn written(mut out: RecordOut, applied: &Applied) -> RecordOut {
+    out.serial_from = Some(applied.serial_from);
+    out.serial_to = Some(applied.serial_to);
+    out
 }
 
 /// Filters of RRset and record lists.
@@ -461,11 +476,11 @@ pub async fn create_record(
             for id in applied.added_ids.iter().rev() {
                 if let Ok(r) = c.record(&zone, *id) {
                     if r.same_data(&rec) {
-                        return Ok(record_out(*id, &r));
+                        return Ok(written(record_out(*id, &r), &applied));
                     }
                 }
             }
-            find_id(c, &zone, &rec)
+            Ok(written(find_id(c, &zone, &rec)?, &applied))
         })
         .await?;
     state.count_change();
@@ -535,14 +550,14 @@ pub async fn put_record(
             } else {
                 vec![Edit::DeleteRecord(old), add]
             };
-            apply(c, &zone, edits, cond, "edits").map_err(|e| {
+            let applied = apply(c, &zone, edits, cond, "edits").map_err(|e| {
                 if e.status == StatusCode::CONFLICT {
                     ApiError::conflict("a record with this content already exists")
                 } else {
                     e
                 }
             })?;
-            find_id(c, &zone, &rec)
+            Ok(written(find_id(c, &zone, &rec)?, &applied))
         })
         .await?;
     state.count_change();

@@ -198,6 +198,12 @@ fn record_put_never_drops_a_record_added_meanwhile() {
         &json!({"name": "race", "type": "A", "content": "10.9.0.1", "ttl": 60}),
     );
     assert_eq!(first.status, 201, "{}", first.body);
+    // A record write reports the serial change, as RRset writes do.
+    let (from, to) = (
+        first.json()["serial_from"].as_u64(),
+        first.json()["serial_to"].as_u64(),
+    );
+    assert!(from.is_some() && to > from, "{}", first.body);
     let mut id = first.json()["id"].as_i64().unwrap();
     let adders: Vec<_> = (0..ADDERS)
         .map(|c| {
