@@ -42,8 +42,10 @@ pub struct Writer<'a> {
 impl<'a> Writer<'a> {
     /// Starts a response to `q` whose raw packet is `query`; `limit` caps the size (before any OPT).
     ///
-    /// Copies the ID, opcode, RD and CD, and the question with its original
-    /// case. If no question was parsed, the response has none.
+    /// Copies the ID, opcode and RD, and the question with its original
+    /// case. If no question was parsed, the response has none. CD is left
+    /// clear, as an authoritative server SHOULD (RFC 4035 §3.1.6; Knot and
+    /// NSD do too); AD, Z and RA are never set.
     pub fn new(buf: &'a mut [u8], limit: usize, q: &QueryView, query: &[u8]) -> Writer<'a> {
         let limit = limit.min(buf.len());
         let qlen = q.question_end.saturating_sub(12);
@@ -57,7 +59,7 @@ impl<'a> Writer<'a> {
         };
         w.buf[0..2].copy_from_slice(&q.id.to_be_bytes());
         w.buf[2] = 0x80 | (q.opcode & 0x0F) << 3 | q.rd as u8;
-        w.buf[3] = (q.cd as u8) << 4;
+        w.buf[3] = 0;
         w.buf[4..12].copy_from_slice(&[0, (qlen > 0) as u8, 0, 0, 0, 0, 0, 0]);
         if qlen > 0 && 12 + qlen <= w.buf.len() {
             w.buf[12..12 + qlen].copy_from_slice(&query[12..12 + qlen]);

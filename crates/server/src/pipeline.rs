@@ -2,8 +2,9 @@
 //!
 //! RFC 1035 §4.1.1 (rcodes), RFC 6891 §6.1.1/§7 (OPT echo, BADVERS, payload),
 //! RFC 2181 §9 and RFC 7766 §8 (UDP truncation, TCP sizes), RFC 8906 (always
-//! answer what can be answered). Malformed queries get FORMERR when their
-//! question can be echoed, no answer otherwise (as Knot does).
+//! answer what can be answered). As Knot does: malformed queries get FORMERR
+//! when their question can be echoed, no answer otherwise; unknown opcodes
+//! NOTIMP, with or without a question.
 
 use crate::MAX_UDP_PAYLOAD;
 use zonecast_proto::query::{QueryProblem, QueryView};
@@ -39,6 +40,9 @@ pub fn respond(
     q: &mut QueryView,
 ) -> Option<usize> {
     let parsed = q.parse(query);
+    if parsed == Err(QueryProblem::Drop) {
+        return None;
+    }
     let mut limit = match (transport, &q.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
         (Transport::Udp, None) => 512,
@@ -48,18 +52,9 @@ pub fn respond(
         limit -= OPT_LEN;
     }
     let mut w = Writer::new(out, limit, q, query);
-    match parsed {
-        Err(QueryProblem::Drop) => return None,
-        Err(QueryProblem::FormErr) => {
-            w.set_rcode(FORMERR);
-            return Some(w.finish());
-        }
-        Err(QueryProblem::NotImp) => {
-            w.set_rcode(NOTIMP);
-            return Some(w.finish());
-        }
-        Ok(()) => {}
-    }
+    // `q.edns` is set only when the whole message parsed: then BADVERS comes
+    // before any other error (RFC 6891 §6.1.3), and the OPT is echoed with
+    // FORMERR and NOTIMP too, as Knot does.
     let edns = q.edns;
     if let Some(e) = edns {
         if e.version > 0 {
@@ -68,7 +63,14 @@ pub fn respond(
             return Some(w.finish());
         }
     }
-    if q.qclass != Class::IN && q.qclass != Class::ANY {
+    let error = match parsed {
+        Err(QueryProblem::FormErr) => Some(FORMERR),
+        Err(QueryProblem::NotImp) => Some(NOTIMP),
+        Err(QueryProblem::Drop) | Ok(()) => None,
+    };
+    if let Some(rcode) = error {
+        w.set_rcode(rcode);
+    } else if q.qclass != Class::IN && q.qclass != Class::ANY {
         w.set_rcode(REFUSED);
     } else if q.qtype == Rtype::AXFR && transport == Transport::Udp {
         w.set_rcode(NOTIMP);
@@ -192,6 +194,30 @@ mod tests {
         let m = ask(&z, &notify, Transport::Udp).unwrap();
         assert_eq!(m.rcode(), 4);
         assert_eq!(m.header.opcode, 4);
+    }
+
+    /// Without a question: NOTIMP for unknown opcodes, FORMERR otherwise, OPT echoed; BADVERS first.
+    #[test]
+    fn no_question() {
+        let z = zones();
+        let mut q = query("example.com.", Rtype::SOA, Some(1232));
+        let opt = q[q.len() - 11..].to_vec();
+        q.truncate(12);
+        q[5] = 0;
+        q.extend_from_slice(&opt);
+        for (opcode, want) in [(0u8, 1u16), (3, 4), (4, 1), (5, 1), (15, 4)] {
+            let mut p = q.clone();
+            p[2] = opcode << 3;
+            let m = ask(&z, &p, Transport::Udp).unwrap();
+            assert_eq!(m.rcode(), want, "opcode {opcode}");
+            assert_eq!(m.header.opcode, opcode);
+            assert!(m.questions.is_empty() && m.edns.is_some());
+        }
+        let mut p = q.clone();
+        p[2] = 3 << 3;
+        let at = p.len() - 5;
+        p[at] = 1; // EDNS version 1
+        assert_eq!(ask(&z, &p, Transport::Udp).unwrap().rcode(), 16);
     }
 
     #[test]
