@@ -2,9 +2,10 @@
 //!
 //! RFC 1035 §4.1.1 (rcodes), RFC 6891 §6.1.1/§7 (OPT echo, BADVERS, payload),
 //! RFC 2181 §9 and RFC 7766 §8 (UDP truncation, TCP sizes), RFC 8906 (always
-//! answer what can be answered). As Knot does: malformed queries get FORMERR
-//! when their question can be echoed, no answer otherwise; unknown opcodes
-//! NOTIMP, with or without a question.
+//! answer what can be answered), RFC 4035 §3.1.4.1 (DS at a child apex from
+//! the parent zone). As Knot does: malformed queries get FORMERR when their
+//! question can be echoed, no answer otherwise; unknown opcodes NOTIMP, with
+//! or without a question.
 
 use crate::MAX_UDP_PAYLOAD;
 use zonecast_proto::query::{QueryProblem, QueryView};
@@ -75,7 +76,15 @@ pub fn respond(
     } else if q.qtype == Rtype::AXFR && transport == Transport::Udp {
         w.set_rcode(NOTIMP);
     } else {
-        match zones.find(q.qname()) {
+        // DS belongs to the parent side of a cut: a DS query for a zone's
+        // apex is answered from the parent zone when it is served too (RFC
+        // 4035 §3.1.4.1), like Knot; other queries from the closest zone.
+        let zone = if q.qtype == Rtype::DS {
+            zones.find_for_ds(q.qname())
+        } else {
+            zones.find(q.qname())
+        };
+        match zone {
             None => w.set_rcode(REFUSED),
             Some(_)
                 if transport == Transport::Tcp
@@ -194,6 +203,67 @@ mod tests {
         let m = ask(&z, &notify, Transport::Udp).unwrap();
         assert_eq!(m.rcode(), 4);
         assert_eq!(m.header.opcode, 4);
+    }
+
+    /// A zone set with example.com and its child sub.example.com (delegated with DS).
+    fn nested() -> ZoneSet {
+        let parent: Name = "example.com.".parse().unwrap();
+        let text = format!(
+            "{ZONE}sub NS ns1.sub\nsub DS 1 13 2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\nns1.sub A 192.0.2.9\n"
+        );
+        let data = zonecast_zonefile::load_str(&text, &parent, "parent").unwrap();
+        let child: Name = "sub.example.com.".parse().unwrap();
+        let child_text =
+            "$TTL 300\n@ SOA ns1 host 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.9\n";
+        let child_data = zonecast_zonefile::load_str(child_text, &child, "child").unwrap();
+        ZoneSet::new()
+            .with_zone(Arc::new(Zone::build(&parent, &data.records).unwrap()))
+            .with_zone(Arc::new(Zone::build(&child, &child_data.records).unwrap()))
+    }
+
+    #[test]
+    fn ds_at_a_child_apex_comes_from_the_parent() {
+        let z = nested();
+        let m = ask(
+            &z,
+            &query("Sub.Example.com.", Rtype::DS, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.rcode(), 0);
+        assert!(m.header.aa);
+        assert_eq!(m.answer.len(), 1);
+        assert_eq!(m.answer[0].rtype, Rtype::DS);
+        // Other types at the child apex come from the child.
+        let m = ask(
+            &z,
+            &query("sub.example.com.", Rtype::SOA, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.answer[0].rtype, Rtype::SOA);
+        assert_eq!(m.answer[0].owner.to_string(), "sub.example.com.");
+        // Below the child apex, DS is the child's (NODATA).
+        let m = ask(
+            &z,
+            &query("ns1.sub.example.com.", Rtype::DS, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert!(m.answer.is_empty());
+        assert_eq!(m.authority[0].owner.to_string(), "sub.example.com.");
+        // Without the parent, the child answers its apex DS (NODATA).
+        let mut lone = z.clone();
+        lone = lone.without_zone(&"example.com.".parse().unwrap());
+        let m = ask(
+            &lone,
+            &query("sub.example.com.", Rtype::DS, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.rcode(), 0);
+        assert!(m.answer.is_empty());
+        assert_eq!(m.authority[0].rtype, Rtype::SOA);
     }
 
     /// Without a question: NOTIMP for unknown opcodes, FORMERR otherwise, OPT echoed; BADVERS first.

@@ -19,8 +19,11 @@
 //!   sections are emptied and TC is set; additional RRsets that do not fit
 //!   are left out without TC.
 //!
-//! Not implemented: DNSSEC (no RRSIG/NSEC in answers), answering DS for a
-//! child apex from a parent zone served by the same server.
+//! DS at the apex of a zone whose parent zone is served too is answered from
+//! the parent: the zone is chosen by `ZoneSet::find_for_ds` (RFC 4035
+//! §3.1.4.1); this module answers from whichever zone it is given.
+//!
+//! Not implemented: DNSSEC (no RRSIG/NSEC in answers).
 
 use crate::snapshot::{Node, RRset, Zone, DELEGATION, HAS_CNAME, HAS_DNAME, NO_NODE};
 use zonecast_proto::name::{lowercase_wire, MAX_NAME_LEN};

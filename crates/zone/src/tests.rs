@@ -40,9 +40,14 @@ fn origin() -> Name {
 }
 
 fn zone() -> Zone {
-    let origin = origin();
+    zone_from(&origin(), ZONE)
+}
+
+/// A zone from `text`: one record per line, `owner ttl type rdata...`.
+fn zone_from(origin: &Name, text: &str) -> Zone {
+    let origin = origin.clone();
     let mut records = Vec::new();
-    for line in ZONE.lines().filter(|l| !l.trim().is_empty()) {
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let parts: Vec<&str> = line.split_whitespace().collect();
         let owner = Name::from_presentation(parts[0], Some(&origin)).unwrap();
         let ttl: u32 = parts[1].parse().unwrap();
@@ -236,4 +241,55 @@ fn zoneset_longest_match() {
     assert!(!q("example."));
     assert!(!q("xt.example."));
     assert_eq!(set.without_zone(&origin()).len(), 0);
+}
+
+/// DS at a zone's apex comes from the parent zone when it is served too (RFC 4035 §3.1.4.1).
+#[test]
+fn zoneset_ds_zone_skips_the_apex() {
+    let parent = Arc::new(zone());
+    let child_origin: Name = "deleg.t.example.".parse().unwrap();
+    let child = Arc::new(zone_from(
+        &child_origin,
+        "@ 3600 SOA ns1 host 1 3600 900 1209600 300
+@ 3600 NS ns1
+ns1 3600 A 192.0.2.50",
+    ));
+    let lone = ZoneSet::new().with_zone(child.clone());
+    let both = lone.with_zone(parent);
+    let apex_of = |set: &ZoneSet, n: &str, ds: bool| {
+        let key = n.parse::<Name>().unwrap().to_lowercase();
+        let z = if ds {
+            set.find_for_ds(key.as_wire())
+        } else {
+            set.find(key.as_wire())
+        };
+        z.map(|z| z.apex().to_string())
+    };
+    assert_eq!(
+        apex_of(&both, "Deleg.T.example.", true).as_deref(),
+        Some("t.example.")
+    );
+    assert_eq!(
+        apex_of(&both, "deleg.t.example.", false).as_deref(),
+        Some("deleg.t.example.")
+    );
+    assert_eq!(
+        apex_of(&both, "x.deleg.t.example.", true).as_deref(),
+        Some("deleg.t.example.")
+    );
+    assert_eq!(
+        apex_of(&both, "t.example.", true).as_deref(),
+        Some("t.example.")
+    );
+    // Without the parent, the child answers.
+    assert_eq!(
+        apex_of(&lone, "deleg.t.example.", true).as_deref(),
+        Some("deleg.t.example.")
+    );
+    assert_eq!(apex_of(&lone, "example.", true), None);
+    assert_eq!(apex_of(&lone, ".", true), None);
+    // The parent's DS answer for the cut.
+    let (m, o) = ask(&zone(), "deleg.t.example.", Rtype::DS, 512);
+    assert_eq!(o, Outcome::Answer);
+    assert_eq!(names(&m.answer), ["deleg.t.example. DS"]);
 }

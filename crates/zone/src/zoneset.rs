@@ -82,4 +82,26 @@ impl ZoneSet {
         // The root zone, if served.
         self.zones.get(&[0u8][..]).map(|z| &**z)
     }
+
+    /// The zone a DS query for `qname` (lowercased wire) is answered from:
+    /// like [`ZoneSet::find`], but skipping a zone whose apex is exactly
+    /// `qname` when a zone above it is served.
+    ///
+    /// DS records are the parent side's data (RFC 4035 §2.4): a DS query for
+    /// the apex of a child zone is answered from its parent zone when that
+    /// is served too (§3.1.4.1). With no parent zone served, the child zone
+    /// itself answers (NODATA, or the DS RRset at its apex, as Knot does).
+    /// Knot finds the zone for DS queries the same way: the longest zone at
+    /// or above the name without its first label, else the zone of the name.
+    pub fn find_for_ds(&self, qname: &[u8]) -> Option<&Zone> {
+        // The longest zone containing the parent name contains `qname` and
+        // has an apex other than `qname`.
+        let parent = match qname.first() {
+            Some(&len) if len != 0 => qname.get(1 + len as usize..),
+            _ => None,
+        };
+        parent
+            .and_then(|p| self.find(p))
+            .or_else(|| self.find(qname))
+    }
 }
