@@ -6,7 +6,8 @@
 //! - CNAME chains are followed inside the zone; a chain stops when it would
 //!   revisit a node, leaves the zone, or reaches [`MAX_CHAIN`] links.
 //! - DNAME (RFC 6672 §3.1): the DNAME, a synthesized CNAME with the DNAME's
-//!   TTL, then the new name is resolved; an overlong result is YXDOMAIN.
+//!   TTL, then the new name is resolved; an overlong result is YXDOMAIN. A
+//!   DNAME at the apex applies to every name below the apex (§2.3).
 //! - Wildcards (RFC 4592 §3.3.1): only when the closest encloser has a `*`
 //!   child; a wildcard without the type is NODATA.
 //! - Referrals: the cut's NS in authority, AA clear, addresses of the NS
@@ -301,6 +302,13 @@ impl Zone {
             return Found::NxDomain;
         };
         let mut encloser = (apex, &self.nodes[apex as usize]);
+        // A DNAME at the apex redirects every name below the apex (RFC 6672
+        // §2.3); the apex itself is answered normally. (Ported by hand: the
+        // same check as for the ancestors below, applied to the apex when
+        // `name` is not the apex.)
+        if n > 0 && encloser.1.flags & HAS_DNAME != 0 {
+            return Found::Dname(encloser.1);
+        }
         for k in (0..n).rev() {
             let s = starts[k] as usize;
             let Some(&i) = self.index.get(&name[s..]) else {

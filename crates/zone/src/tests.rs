@@ -293,3 +293,42 @@ ns1 3600 A 192.0.2.50",
     assert_eq!(o, Outcome::Answer);
     assert_eq!(names(&m.answer), ["deleg.t.example. DS"]);
 }
+
+/// A DNAME at the apex applies to every name below it (RFC 6672 §2.3); the apex answers normally.
+#[test]
+fn dname_at_the_apex() {
+    let origin: Name = "d.example.".parse().unwrap();
+    let z = zone_from(
+        &origin,
+        "@ 3600 SOA ns1.other. host.other. 1 3600 900 1209600 300
+@ 3600 NS ns1.other.
+@ 3600 DNAME t.example.
+@ 3600 A 192.0.2.1",
+    );
+    let (m, o) = ask(&z, "www.d.example.", Rtype::A, 512);
+    assert_eq!(o, Outcome::Answer);
+    assert_eq!(m.rcode(), 0);
+    assert_eq!(
+        names(&m.answer),
+        ["d.example. DNAME", "www.d.example. CNAME"]
+    );
+    assert_eq!(
+        m.answer[1].rdata.as_ref(),
+        "www.t.example.".parse::<Name>().unwrap().as_wire()
+    );
+    let (m, _) = ask(&z, "a.b.d.example.", Rtype::MX, 512);
+    assert_eq!(names(&m.answer)[1], "a.b.d.example. CNAME");
+    for (qtype, want) in [
+        (Rtype::SOA, "d.example. SOA"),
+        (Rtype::NS, "d.example. NS"),
+        (Rtype::DNAME, "d.example. DNAME"),
+        (Rtype::A, "d.example. A"),
+    ] {
+        let (m, o) = ask(&z, "d.example.", qtype, 512);
+        assert_eq!(o, Outcome::Answer, "{qtype}");
+        assert_eq!(names(&m.answer), [want]);
+    }
+    let (m, o) = ask(&z, "d.example.", Rtype::TXT, 512);
+    assert_eq!(o, Outcome::NoData);
+    assert_eq!(names(&m.authority), ["d.example. SOA"]);
+}
