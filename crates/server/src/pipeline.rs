@@ -5,7 +5,8 @@
 //! answer what can be answered), RFC 4035 §3.1.4.1 (DS at a child apex from
 //! the parent zone). As Knot does: malformed queries get FORMERR when their
 //! question can be echoed, no answer otherwise; unknown opcodes NOTIMP, with
-//! or without a question.
+//! or without a question; type 0 and CHAOS transfers NOTIMP, other CHAOS
+//! queries REFUSED; AXFR over UDP NOTIMP, other transfers NOTAUTH.
 
 use crate::MAX_UDP_PAYLOAD;
 use zonecast_proto::query::{QueryProblem, QueryView};
@@ -69,12 +70,30 @@ pub fn respond(
         Err(QueryProblem::NotImp) => Some(NOTIMP),
         Err(QueryProblem::Drop) | Ok(()) => None,
     };
+    let transfer = q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR;
     if let Some(rcode) = error {
         w.set_rcode(rcode);
+    } else if q.qclass == Class::CH {
+        // As Knot: CHAOS takes plain queries only (we answer none of them,
+        // e.g. no id.server), transfers and type 0 are NOTIMP.
+        w.set_rcode(if transfer || q.qtype.0 == 0 {
+            NOTIMP
+        } else {
+            REFUSED
+        });
     } else if q.qclass != Class::IN && q.qclass != Class::ANY {
         w.set_rcode(REFUSED);
+    } else if q.qtype.0 == 0 {
+        // Type 0 is reserved (RFC 6895 §3.1): NOTIMP, as Knot.
+        w.set_rcode(NOTIMP);
     } else if q.qtype == Rtype::AXFR && transport == Transport::Udp {
         w.set_rcode(NOTIMP);
+    } else if transfer {
+        // Transfers are not implemented: NOTAUTH for AXFR over TCP and IXFR
+        // over either transport, in or out of our zones, as Knot answers when
+        // no ACL allows the transfer (it would answer IXFR over UDP with the
+        // SOA, RFC 1995 §2, if one did).
+        w.set_rcode(NOTAUTH);
     } else {
         // DS belongs to the parent side of a cut: a DS query for a zone's
         // apex is answered from the parent zone when it is served too (RFC
@@ -86,12 +105,6 @@ pub fn respond(
         };
         match zone {
             None => w.set_rcode(REFUSED),
-            Some(_)
-                if transport == Transport::Tcp
-                    && (q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR) =>
-            {
-                w.set_rcode(NOTAUTH);
-            }
             Some(zone) => {
                 zone.answer(q.qname(), q.qtype, &mut w);
             }
@@ -264,6 +277,74 @@ mod tests {
         assert_eq!(m.rcode(), 0);
         assert!(m.answer.is_empty());
         assert_eq!(m.authority[0].rtype, Rtype::SOA);
+    }
+
+    /// As Knot: type 0 NOTIMP; CHAOS transfers NOTIMP, other CHAOS queries
+    /// REFUSED; IXFR (UDP or TCP) and AXFR over TCP NOTAUTH, in zones or not.
+    #[test]
+    fn odd_types_and_classes() {
+        let z = zones();
+        let class = |mut q: Vec<u8>, c: u16| {
+            let n = q.len();
+            q[n - 2..].copy_from_slice(&c.to_be_bytes());
+            q
+        };
+        let rc = |q: &[u8], t| ask(&z, q, t).unwrap().rcode();
+        assert_eq!(
+            rc(&query("example.com.", Rtype(0), None), Transport::Udp),
+            4
+        );
+        assert_eq!(
+            rc(&query("nowhere.org.", Rtype(0), None), Transport::Udp),
+            4
+        );
+        assert_eq!(
+            rc(
+                &class(query("example.com.", Rtype::AXFR, None), 3),
+                Transport::Tcp
+            ),
+            4
+        );
+        assert_eq!(
+            rc(
+                &class(query("example.com.", Rtype::A, None), 3),
+                Transport::Udp
+            ),
+            5
+        );
+        assert_eq!(
+            rc(
+                &class(query("example.com.", Rtype::A, None), 4),
+                Transport::Udp
+            ),
+            5
+        );
+        assert_eq!(
+            rc(&query("example.com.", Rtype::IXFR, None), Transport::Udp),
+            9
+        );
+        assert_eq!(
+            rc(
+                &query("www.example.com.", Rtype::AXFR, None),
+                Transport::Tcp
+            ),
+            9
+        );
+        assert_eq!(
+            rc(&query("nowhere.org.", Rtype::AXFR, None), Transport::Tcp),
+            9
+        );
+        assert_eq!(
+            rc(&query("nowhere.org.", Rtype::AXFR, None), Transport::Udp),
+            4
+        );
+        let m = ask(
+            &z,
+            &class(query("example.com.", Rtype::SOA, None), 255),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.answer.len(), 1, "class ANY is answered like IN");
     }
 
     /// Without a question: NOTIMP for unknown opcodes, FORMERR otherwise, OPT echoed; BADVERS first.

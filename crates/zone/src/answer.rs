@@ -3,13 +3,20 @@
 //!
 //! Behaviour follows Knot DNS's minimal responses, which the differential
 //! tests compare against:
-//! - CNAME chains are followed inside the zone; a chain stops when it would
-//!   revisit a node, leaves the zone, or reaches [`MAX_CHAIN`] links.
-//! - DNAME (RFC 6672 §3.1): the DNAME, a synthesized CNAME with the DNAME's
-//!   TTL, then the new name is resolved; an overlong result is YXDOMAIN. A
-//!   DNAME at the apex applies to every name below the apex (§2.3).
+//! - CNAME chains are followed inside the zone, except for qtype CNAME,
+//!   ANY, RRSIG and NSEC (the CNAME node answers those itself). As Knot 3.2
+//!   does, a chain stops (NOERROR, nothing more written) when it leaves the
+//!   zone, when a name would need a link after [`MAX_CHAIN`] links, when a
+//!   CNAME node would be followed a second time (its CNAME is not written
+//!   again), or when a wildcard CNAME is reached a second time (its
+//!   synthesized CNAME is written, then the chain stops).
+//! - DNAME (RFC 6672 §3.1): the DNAME (each DNAME RRset once per answer), a
+//!   synthesized CNAME with the DNAME's TTL, then the new name is resolved
+//!   (a link of the chain); an overlong result is YXDOMAIN (§2.2). A DNAME at
+//!   the apex applies to every name below the apex (§2.3).
 //! - Wildcards (RFC 4592 §3.3.1): only when the closest encloser has a `*`
-//!   child; a wildcard without the type is NODATA.
+//!   child; a wildcard without the type is NODATA; a wildcard with NS refers
+//!   (as Knot; RFC 4592 §4.2).
 //! - Referrals: the cut's NS in authority, AA clear, addresses of the NS
 //!   targets found in the zone (glue or not) in additional; DS at a cut is
 //!   answered from this (the parent) side. No DS in referrals (unsigned).
@@ -31,8 +38,10 @@ use zonecast_proto::name::{lowercase_wire, MAX_NAME_LEN};
 use zonecast_proto::writer::{Writer, ADDITIONAL, ANSWER, AUTHORITY};
 use zonecast_proto::{Error, Rtype};
 
-/// Longest CNAME/DNAME chain followed for one query.
-pub const MAX_CHAIN: usize = 16;
+/// Most CNAME/DNAME links followed for one query (Knot 3.2 follows five):
+/// a name reached after that many links is still answered, but if it needs
+/// another link the answer ends there (NOERROR).
+pub const MAX_CHAIN: usize = 5;
 const MAX_ADDITIONAL: usize = 32;
 
 /// Response codes used here.
@@ -70,8 +79,8 @@ enum Found<'z> {
     Node(u32, &'z Node),
     /// Below a zone cut at this node.
     Cut(&'z Node),
-    /// Below a DNAME at this node.
-    Dname(&'z Node),
+    /// Below a DNAME at this node, with its index.
+    Dname(u32, &'z Node),
     /// No such name.
     NxDomain,
 }
@@ -84,6 +93,19 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// True when the CNAME or DNAME of node `id` was already followed in this answer.
+    fn visited(&self, id: u32) -> bool {
+        self.visited[..self.nvisited].contains(&id)
+    }
+
+    /// Remembers that the CNAME or DNAME of node `id` was followed.
+    fn visit(&mut self, id: u32) {
+        if self.nvisited < self.visited.len() && !self.visited(id) {
+            self.visited[self.nvisited] = id;
+            self.nvisited += 1;
+        }
+    }
+
     fn add(&mut self, nodes: &[u32]) {
         for &n in nodes {
             if self.nadd < MAX_ADDITIONAL && !self.additional[..self.nadd].contains(&n) {
@@ -156,12 +178,22 @@ impl Zone {
                     outcome = Outcome::NxDomain;
                     break;
                 }
-                Found::Dname(node) => {
+                Found::Dname(id, node) => {
                     let Some(dname) = node.rrset(Rtype::DNAME) else {
                         outcome = Outcome::NoData;
                         break;
                     };
-                    put_rrset(w, ANSWER, dname, Owner::Name(node.name.as_wire()))?;
+                    // Chain limit (as Knot): this would be one link too many.
+                    if links >= MAX_CHAIN {
+                        outcome = Outcome::Answer;
+                        break;
+                    }
+                    // Each DNAME RRset is written once; its synthesis goes on
+                    // (a DNAME into itself runs into the chain limit).
+                    if !ctx.visited(id) {
+                        ctx.visit(id);
+                        put_rrset(w, ANSWER, dname, Owner::Name(node.name.as_wire()))?;
+                    }
                     let Some(target) = dname.rdatas().next() else {
                         outcome = Outcome::NoData;
                         break;
@@ -194,10 +226,7 @@ impl Zone {
                     owner_is_qname = false;
                     links += 1;
                     // A CNAME query is answered by the synthesized CNAME itself.
-                    if qtype == Rtype::CNAME
-                        || links >= MAX_CHAIN
-                        || !self.contains(&name_buf[..name_len])
-                    {
+                    if qtype == Rtype::CNAME || !self.contains(&name_buf[..name_len]) {
                         break;
                     }
                     continue;
@@ -223,21 +252,35 @@ impl Zone {
                         outcome = Outcome::Answer;
                         break;
                     }
-                    if node.flags & HAS_CNAME != 0 {
-                        if ctx.visited[..ctx.nvisited].contains(&id) {
-                            outcome = Outcome::Answer;
-                            break;
-                        }
-                        if ctx.nvisited < ctx.visited.len() {
-                            ctx.visited[ctx.nvisited] = id;
-                            ctx.nvisited += 1;
-                        }
+                    // RRSIG and NSEC queries are answered by the CNAME node itself (as Knot).
+                    if node.flags & HAS_CNAME != 0 && qtype != Rtype::RRSIG && qtype != Rtype::NSEC
+                    {
                         let Some(cname) = node.rrset(Rtype::CNAME) else {
                             outcome = Outcome::NoData;
                             break;
                         };
+                        // Chain limit (as Knot): this would be one link too many.
+                        if links >= MAX_CHAIN {
+                            outcome = Outcome::Answer;
+                            break;
+                        }
+                        // Loops, as Knot: a CNAME node followed before ends
+                        // the chain without writing its CNAME again; a
+                        // wildcard's CNAME is written for the new owner name
+                        // first, then the chain ends if that wildcard was
+                        // followed before.
+                        let wildcard = node.name.is_wildcard();
+                        let again = ctx.visited(id);
+                        if again && !wildcard {
+                            outcome = Outcome::Answer;
+                            break;
+                        }
                         put_rrset(w, ANSWER, cname, owner)?;
                         outcome = Outcome::Answer;
+                        if again {
+                            break;
+                        }
+                        ctx.visit(id);
                         let Some(target) = cname.rdatas().next() else {
                             outcome = Outcome::NoData;
                             break;
@@ -247,7 +290,7 @@ impl Zone {
                         lowercase_wire(&mut name_buf[..name_len]);
                         owner_is_qname = false;
                         links += 1;
-                        if links >= MAX_CHAIN || !self.contains(&name_buf[..name_len]) {
+                        if !self.contains(&name_buf[..name_len]) {
                             break;
                         }
                         continue;
@@ -307,7 +350,7 @@ impl Zone {
         // same check as for the ancestors below, applied to the apex when
         // `name` is not the apex.)
         if n > 0 && encloser.1.flags & HAS_DNAME != 0 {
-            return Found::Dname(encloser.1);
+            return Found::Dname(encloser.0, encloser.1);
         }
         for k in (0..n).rev() {
             let s = starts[k] as usize;
@@ -315,7 +358,14 @@ impl Zone {
                 // `name` does not exist: wildcard at the closest encloser?
                 let star = encloser.1.wildcard;
                 if star != NO_NODE {
-                    return Found::Node(star, &self.nodes[star as usize]);
+                    let node = &self.nodes[star as usize];
+                    // A wildcard delegation (`*` with NS) refers, as Knot
+                    // does (ported by hand: the cut check below, applied to
+                    // the wildcard node; RFC 4592 §4.2).
+                    if node.flags & DELEGATION != 0 && qtype != Rtype::DS {
+                        return Found::Cut(node);
+                    }
+                    return Found::Node(star, node);
                 }
                 return Found::NxDomain;
             };
@@ -325,7 +375,7 @@ impl Zone {
                 return Found::Cut(node);
             }
             if node.flags & HAS_DNAME != 0 && !exact {
-                return Found::Dname(node);
+                return Found::Dname(i, node);
             }
             encloser = (i, node);
         }

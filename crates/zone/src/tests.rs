@@ -332,3 +332,119 @@ fn dname_at_the_apex() {
     assert_eq!(o, Outcome::NoData);
     assert_eq!(names(&m.authority), ["d.example. SOA"]);
 }
+
+const CHAINS: &str = "@ 3600 SOA ns1 host 1 3600 900 1209600 300
+@ 3600 NS ns1
+ns1 3600 A 192.0.2.1
+www 3600 A 192.0.2.2
+c1 3600 CNAME c2
+c2 3600 CNAME c3
+c3 3600 CNAME c4
+c4 3600 CNAME c5
+c5 3600 CNAME c6
+c6 3600 CNAME www
+n1 3600 CNAME n2
+n2 3600 CNAME n3
+n3 3600 CNAME n4
+n4 3600 CNAME n5
+n5 3600 CNAME www
+*.wl 3600 CNAME x.y.wl
+*.w2 3600 CNAME a.w3
+*.w3 3600 CNAME b.w2
+dl 3600 DNAME sub.dl.c.example.
+r1 3600 CNAME r2
+r2 3600 CNAME r1
+mx 3600 MX 10 host.wild
+*.wild 3600 A 192.0.2.9
+svc 3600 HTTPS 1 target
+target 3600 A 192.0.2.10
+target 3600 HTTPS 1 . alpn=h2
+deleg 3600 NS ns1.deleg
+deleg 3600 NS ns.other.
+ns1.deleg 3600 A 192.0.2.50
+";
+
+fn chains() -> Zone {
+    zone_from(&"c.example.".parse().unwrap(), CHAINS)
+}
+
+/// As Knot 3.2: at most five links; the name after the fifth is still answered.
+#[test]
+fn chain_limit_is_five_links() {
+    let z = chains();
+    let (m, o) = ask(&z, "n1.c.example.", Rtype::A, 4096);
+    assert_eq!(o, Outcome::Answer);
+    assert_eq!(
+        m.answer.len(),
+        6,
+        "five CNAMEs and the A: {:?}",
+        names(&m.answer)
+    );
+    let (m, o) = ask(&z, "c1.c.example.", Rtype::A, 4096);
+    assert_eq!(o, Outcome::Answer);
+    assert_eq!(m.rcode(), 0);
+    assert_eq!(
+        names(&m.answer),
+        [
+            "c1.c.example. CNAME",
+            "c2.c.example. CNAME",
+            "c3.c.example. CNAME",
+            "c4.c.example. CNAME",
+            "c5.c.example. CNAME"
+        ]
+    );
+    assert!(m.authority.is_empty());
+}
+
+/// Loops end as in Knot: a CNAME node is not followed twice; a wildcard's
+/// CNAME is written for the new name, then the chain ends; a DNAME into
+/// itself is written once, its synthesis runs into the limit.
+#[test]
+fn loops() {
+    let z = chains();
+    let (m, _) = ask(&z, "r1.c.example.", Rtype::A, 4096);
+    assert_eq!(
+        names(&m.answer),
+        ["r1.c.example. CNAME", "r2.c.example. CNAME"]
+    );
+    let (m, _) = ask(&z, "q.wl.c.example.", Rtype::A, 4096);
+    assert_eq!(
+        names(&m.answer),
+        ["q.wl.c.example. CNAME", "x.y.wl.c.example. CNAME"]
+    );
+    let (m, _) = ask(&z, "q.w2.c.example.", Rtype::A, 4096);
+    assert_eq!(
+        names(&m.answer),
+        [
+            "q.w2.c.example. CNAME",
+            "a.w3.c.example. CNAME",
+            "b.w2.c.example. CNAME"
+        ]
+    );
+    let (m, o) = ask(&z, "x.dl.c.example.", Rtype::A, 4096);
+    assert_eq!(o, Outcome::Answer);
+    let n = names(&m.answer);
+    assert_eq!(
+        n.iter().filter(|r| r.ends_with("DNAME")).count(),
+        1,
+        "{n:?}"
+    );
+    assert_eq!(
+        n.iter().filter(|r| r.ends_with("CNAME")).count(),
+        5,
+        "{n:?}"
+    );
+}
+
+/// RRSIG and NSEC queries at a CNAME are answered by the node itself (NODATA here, unsigned).
+#[test]
+fn rrsig_and_nsec_do_not_follow_cnames() {
+    let z = zone();
+    for t in [Rtype::RRSIG, Rtype::NSEC] {
+        let (m, o) = ask(&z, "cn.t.example.", t, 512);
+        assert_eq!(o, Outcome::NoData, "{t}");
+        assert!(m.answer.is_empty());
+    }
+    let (_, o) = ask(&z, "cn.t.example.", Rtype::DNSKEY, 512);
+    assert_eq!(o, Outcome::NoData);
+}
