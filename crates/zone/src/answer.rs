@@ -15,17 +15,27 @@
 //!   (a link of the chain); an overlong result is YXDOMAIN (§2.2). A DNAME at
 //!   the apex applies to every name below the apex (§2.3).
 //! - Wildcards (RFC 4592 §3.3.1): only when the closest encloser has a `*`
-//!   child; a wildcard without the type is NODATA; a wildcard with NS refers
-//!   (as Knot; RFC 4592 §4.2).
-//! - Referrals: the cut's NS in authority, AA clear, addresses of the NS
-//!   targets found in the zone (glue or not) in additional; DS at a cut is
+//!   child; a wildcard without the type is NODATA.
+//! - Referrals: the cut's NS in authority, AA clear (set when the referral
+//!   ends a chain), addresses of the NS targets found in the zone (glue or
+//!   not) in additional, those at or below the cut first; DS at a cut is
 //!   answered from this (the parent) side. No DS in referrals (unsigned).
 //! - Negative answers carry the SOA with TTL min(SOA TTL, MINIMUM) (RFC 2308).
 //! - ANY (RFC 8482 §4.2): the node's RRset with the lowest type code only.
-//! - Additional: A then AAAA of NS/MX/SRV targets that are nodes of the zone.
-//! - Truncation (RFC 2181 §9): when answer or authority does not fit, all
-//!   sections are emptied and TC is set; additional RRsets that do not fit
-//!   are left out without TC.
+//! - Additional: A then AAAA of NS/MX/SRV/SVCB/HTTPS targets, looked up as
+//!   written in the rdata, a node of the zone or else the wildcard that
+//!   answers for the name; for SVCB/HTTPS targets also their RRset of the
+//!   same type; a ServiceMode target of "." names the owner (addresses
+//!   only). Each record once (RFC 2181 §5; Knot repeats them).
+//! - Truncation (RFC 2181 §9), as Knot: the records that fitted stay and the
+//!   response ends at the first answer or authority RRset that does not fit;
+//!   in additional, an RRset that does not fit skips the rest of its
+//!   target's RRsets and the next target's are tried. TC is set when that
+//!   RRset is answer data (CNAME, DNAME and synthesized CNAME included), a
+//!   referral's NS, or required glue (at or below the cut); a negative
+//!   answer's SOA and other additional records are left out without TC.
+//!   Name compression follows Knot too (see the writer), so the point where
+//!   a response stops fitting is the same.
 //!
 //! DS at the apex of a zone whose parent zone is served too is answered from
 //! the parent: the zone is chosen by `ZoneSet::find_for_ds` (RFC 4035
@@ -66,11 +76,14 @@ pub enum Outcome {
     Truncated,
 }
 
-/// Who owns the records written in one step: the question name or another name.
+/// Who owns the records written in one step: the question name, another
+/// name, or the target an additional record answers for (its owner then
+/// points at that target in the rdata already written, as in Knot).
 #[derive(Clone, Copy)]
 enum Owner<'a> {
     Qname,
     Name(&'a [u8]),
+    Additional(&'a [u8]),
 }
 
 /// Where the lookup of one name ended.
@@ -85,14 +98,32 @@ enum Found<'z> {
     NxDomain,
 }
 
-struct Ctx {
-    additional: [u32; MAX_ADDITIONAL],
+/// One additional-section target: the node answering for it, its name, and
+/// the type of the RRset that named it (`NO_TYPE` when it named its own
+/// owner: an SVCB/HTTPS target of ".").
+#[derive(Clone, Copy)]
+struct Target<'z> {
+    node: u32,
+    name: &'z [u8],
+    by: Rtype,
+}
+
+const NO_TYPE: Rtype = Rtype(0);
+
+const NO_TARGET: Target<'static> = Target {
+    node: NO_NODE,
+    name: &[],
+    by: NO_TYPE,
+};
+
+struct Ctx<'z> {
+    additional: [Target<'z>; MAX_ADDITIONAL],
     nadd: usize,
     visited: [u32; MAX_CHAIN + 1],
     nvisited: usize,
 }
 
-impl Ctx {
+impl<'z> Ctx<'z> {
     /// True when the CNAME or DNAME of node `id` was already followed in this answer.
     fn visited(&self, id: u32) -> bool {
         self.visited[..self.nvisited].contains(&id)
@@ -106,14 +137,97 @@ impl Ctx {
         }
     }
 
-    fn add(&mut self, nodes: &[u32]) {
-        for &n in nodes {
-            if self.nadd < MAX_ADDITIONAL && !self.additional[..self.nadd].contains(&n) {
-                self.additional[self.nadd] = n;
-                self.nadd += 1;
+    /// Adds the additional-section targets of `set`, owned by node `owner`,
+    /// each once (RFC 2181 §5), in rdata order.
+    ///
+    /// Ported by hand, as Knot (`discover_additionals`): a target is looked
+    /// up as written in the rdata (an SVCB/HTTPS TargetName keeps its case,
+    /// and one in other case than the zone's names names no node), and a
+    /// target that is not a node is answered by the wildcard of its closest
+    /// encloser, if any. Unlike Knot, an SVCB/HTTPS ServiceMode target of "."
+    /// names the owner (RFC 9460 §4.1), for its addresses only.
+    fn add(&mut self, zone: &'z Zone, set: &'z RRset, owner: u32) {
+        let service = set.rtype == Rtype::SVCB || set.rtype == Rtype::HTTPS;
+        for rdata in set.rdatas() {
+            let Some(name) = additional_target(set.rtype, rdata) else {
+                let self_target = rdata
+                    .get(..3)
+                    .is_some_and(|p| p[2] == 0 && p[..2] != [0, 0]);
+                // (Not for a wildcard owner: the addresses would need the
+                // synthesized owner name.)
+                if service
+                    && self_target
+                    && owner != NO_NODE
+                    && !zone.nodes[owner as usize].name.is_wildcard()
+                {
+                    self.push(Target {
+                        node: owner,
+                        name: zone.nodes[owner as usize].name.as_wire(),
+                        by: NO_TYPE,
+                    });
+                }
+                continue;
+            };
+            if name.iter().any(u8::is_ascii_uppercase) {
+                continue;
             }
+            let node = match zone.index.get(name) {
+                Some(&n) => n,
+                None => match zone.wildcard_for(name) {
+                    Some(star) => star,
+                    None => continue,
+                },
+            };
+            self.push(Target {
+                node,
+                name,
+                by: set.rtype,
+            });
         }
     }
+
+    fn push(&mut self, t: Target<'z>) {
+        let known = self.additional[..self.nadd]
+            .iter()
+            .any(|a| a.node == t.node && a.name.eq_ignore_ascii_case(t.name));
+        if self.nadd < MAX_ADDITIONAL && !known {
+            self.additional[self.nadd] = t;
+            self.nadd += 1;
+        }
+    }
+}
+
+/// The name in `rdata` whose addresses the additional section carries: NS,
+/// MX and SRV targets, SVCB/HTTPS TargetName unless "." (RFC 9460 §2.5).
+fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
+    let target = match rtype {
+        Rtype::NS => rdata,
+        Rtype::MX => rdata.get(2..)?,
+        Rtype::SRV => rdata.get(6..)?,
+        Rtype::SVCB | Rtype::HTTPS => rdata.get(2..)?,
+        _ => return None,
+    };
+    let len = zonecast_proto::name::check_wire(target).ok()?;
+    (len > 1).then(|| &target[..len])
+}
+
+/// Writes with `write`; when it does not fit, undoes what it wrote and sets
+/// TC if `tc`. As Knot does, the response then ends with what was written
+/// before: answer-section RRsets, a referral's NS RRset and required glue
+/// set TC; the SOA of a negative answer and other additional records are
+/// left out without it.
+fn fit(
+    w: &mut Writer<'_>,
+    tc: bool,
+    write: impl FnOnce(&mut Writer<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let m = w.mark();
+    write(w).inspect_err(|_| {
+        w.rollback(m);
+        if tc {
+            w.set_tc();
+        }
+    })
 }
 
 impl Zone {
@@ -121,25 +235,17 @@ impl Zone {
     ///
     /// `w` already holds the header and question. Sets AA, rcode and TC.
     pub fn answer(&self, qname: &[u8], qtype: Rtype, w: &mut Writer<'_>) -> Outcome {
-        let start = w.mark();
-        match self.answer_inner(qname, qtype, w) {
-            Ok(o) => o,
-            Err(_) => {
-                w.rollback(start);
-                w.set_tc();
-                Outcome::Truncated
-            }
+        let outcome = self.answer_inner(qname, qtype, w);
+        if w.is_tc() {
+            Outcome::Truncated
+        } else {
+            outcome
         }
     }
 
-    fn answer_inner(
-        &self,
-        qname: &[u8],
-        qtype: Rtype,
-        w: &mut Writer<'_>,
-    ) -> Result<Outcome, Error> {
+    fn answer_inner(&self, qname: &[u8], qtype: Rtype, w: &mut Writer<'_>) -> Outcome {
         let mut ctx = Ctx {
-            additional: [NO_NODE; MAX_ADDITIONAL],
+            additional: [NO_TARGET; MAX_ADDITIONAL],
             nadd: 0,
             visited: [NO_NODE; MAX_CHAIN + 1],
             nvisited: 0,
@@ -149,8 +255,11 @@ impl Zone {
         name_buf[..name_len].copy_from_slice(qname);
         let mut owner_is_qname = true;
         let mut outcome;
+        let mut referral: Option<&Node> = None;
         w.set_aa(true);
         let mut links = 0;
+        // Every `return` below ends the response where a write did not fit
+        // (see `fit`): nothing more is written, not even additional records.
         loop {
             // `cur` is the name being resolved in this step (lowercased).
             let cur_buf = name_buf;
@@ -166,15 +275,21 @@ impl Zone {
                         w.set_aa(false);
                     }
                     if let Some(ns) = cut.rrset(Rtype::NS) {
-                        put_rrset(w, AUTHORITY, ns, Owner::Name(cut.name.as_wire()))?;
-                        ctx.add(&ns.additional);
+                        let at = Owner::Name(cut.name.as_wire());
+                        if fit(w, true, |w| put_rrset(w, AUTHORITY, ns, at)).is_err() {
+                            return Outcome::Truncated;
+                        }
+                        ctx.add(self, ns, NO_NODE);
                     }
+                    referral = Some(cut);
                     outcome = Outcome::Referral;
                     break;
                 }
                 Found::NxDomain => {
                     w.set_rcode(NXDOMAIN);
-                    self.put_negative_soa(w)?;
+                    if fit(w, false, |w| self.put_negative_soa(w)).is_err() {
+                        return Outcome::NxDomain;
+                    }
                     outcome = Outcome::NxDomain;
                     break;
                 }
@@ -192,7 +307,10 @@ impl Zone {
                     // (a DNAME into itself runs into the chain limit).
                     if !ctx.visited(id) {
                         ctx.visit(id);
-                        put_rrset(w, ANSWER, dname, Owner::Name(node.name.as_wire()))?;
+                        let at = Owner::Name(node.name.as_wire());
+                        if fit(w, true, |w| put_rrset(w, ANSWER, dname, at)).is_err() {
+                            return Outcome::Truncated;
+                        }
                     }
                     let Some(target) = dname.rdatas().next() else {
                         outcome = Outcome::NoData;
@@ -209,16 +327,25 @@ impl Zone {
                     let mut synth = [0u8; MAX_NAME_LEN];
                     synth[..keep].copy_from_slice(&cur[..keep]);
                     synth[keep..new_len].copy_from_slice(target);
-                    // The synthesized CNAME, owned by the name being resolved.
-                    put_owner(w, owner)?;
+                    // The synthesized CNAME, owned by the name being resolved
+                    // (the question name too is written as any other owner
+                    // here: it is not the first RRset).
                     let mut header = dname.header;
                     header[0..2].copy_from_slice(&Rtype::CNAME.0.to_be_bytes());
                     let slot = zonecast_proto::rdata::NameSlot {
                         start: 0,
                         end: new_len as u16,
                     };
-                    w.put_rr_body(&header, &synth[..new_len], &[slot])?;
-                    w.count_record(ANSWER);
+                    let written = fit(w, true, |w| {
+                        w.begin_rrset();
+                        w.put_owner(cur)?;
+                        w.put_rr_body(&header, &synth[..new_len], &[slot])?;
+                        w.count_record(ANSWER);
+                        Ok(())
+                    });
+                    if written.is_err() {
+                        return Outcome::Truncated;
+                    }
                     outcome = Outcome::Answer;
                     lowercase_wire(&mut synth[..new_len]);
                     name_buf[..new_len].copy_from_slice(&synth[..new_len]);
@@ -235,20 +362,26 @@ impl Zone {
                     if qtype == Rtype::ANY {
                         match node.rrsets.first() {
                             Some(set) => {
-                                put_rrset(w, ANSWER, set, owner)?;
-                                ctx.add(&set.additional);
+                                if fit(w, true, |w| put_rrset(w, ANSWER, set, owner)).is_err() {
+                                    return Outcome::Truncated;
+                                }
+                                ctx.add(self, set, id);
                                 outcome = Outcome::Answer;
                             }
                             None => {
-                                self.put_negative_soa(w)?;
+                                if fit(w, false, |w| self.put_negative_soa(w)).is_err() {
+                                    return Outcome::NoData;
+                                }
                                 outcome = Outcome::NoData;
                             }
                         }
                         break;
                     }
                     if let Some(set) = node.rrset(qtype) {
-                        put_rrset(w, ANSWER, set, owner)?;
-                        ctx.add(&set.additional);
+                        if fit(w, true, |w| put_rrset(w, ANSWER, set, owner)).is_err() {
+                            return Outcome::Truncated;
+                        }
+                        ctx.add(self, set, id);
                         outcome = Outcome::Answer;
                         break;
                     }
@@ -275,7 +408,9 @@ impl Zone {
                             outcome = Outcome::Answer;
                             break;
                         }
-                        put_rrset(w, ANSWER, cname, owner)?;
+                        if fit(w, true, |w| put_rrset(w, ANSWER, cname, owner)).is_err() {
+                            return Outcome::Truncated;
+                        }
                         outcome = Outcome::Answer;
                         if again {
                             break;
@@ -295,25 +430,88 @@ impl Zone {
                         }
                         continue;
                     }
-                    self.put_negative_soa(w)?;
+                    if fit(w, false, |w| self.put_negative_soa(w)).is_err() {
+                        return Outcome::NoData;
+                    }
                     outcome = Outcome::NoData;
                     break;
                 }
             }
         }
-        // Additional section: each RRset whole or not at all, never TC.
-        for &n in &ctx.additional[..ctx.nadd] {
-            let node = &self.nodes[n as usize];
-            for t in [Rtype::A, Rtype::AAAA] {
-                if let Some(set) = node.rrset(t) {
-                    let m = w.mark();
-                    if put_rrset(w, ADDITIONAL, set, Owner::Name(node.name.as_wire())).is_err() {
-                        w.rollback(m);
-                    }
+        self.put_additional(w, &mut ctx, referral);
+        outcome
+    }
+
+    /// Additional section (as Knot): A, then AAAA, of each target, and for
+    /// SVCB/HTTPS targets also their RRset of that type; in a referral the
+    /// glue at or below the cut first. Each RRset is whole or left out; one
+    /// that does not fit skips the rest of its target's RRsets (the next
+    /// target's may fit), and sets TC only if it is required glue (at or
+    /// below a referral's cut).
+    fn put_additional(&self, w: &mut Writer<'_>, ctx: &mut Ctx<'_>, referral: Option<&Node>) {
+        let targets = &mut ctx.additional[..ctx.nadd];
+        let required = |t: &Target| {
+            referral.is_some_and(|cut| {
+                zonecast_proto::name::is_subdomain_wire(t.name, cut.name.as_wire())
+            })
+        };
+        if referral.is_some() {
+            // Stable partition: required glue first, in order.
+            let mut sorted = [NO_TARGET; MAX_ADDITIONAL];
+            let mut k = 0;
+            for pass in [true, false] {
+                for t in targets.iter().filter(|t| required(t) == pass) {
+                    sorted[k] = *t;
+                    k += 1;
+                }
+            }
+            targets.copy_from_slice(&sorted[..k]);
+        }
+        for t in targets.iter() {
+            let node = &self.nodes[t.node as usize];
+            let svcb = (t.by == Rtype::SVCB || t.by == Rtype::HTTPS).then_some(t.by);
+            for rtype in [Some(Rtype::A), Some(Rtype::AAAA), svcb]
+                .into_iter()
+                .flatten()
+            {
+                let Some(set) = node.rrset(rtype) else {
+                    continue;
+                };
+                let at = Owner::Additional(t.name);
+                // As Knot: an RRset that does not fit ends this target's
+                // RRsets; the next target's may still fit.
+                if fit(w, required(t), |w| put_rrset(w, ADDITIONAL, set, at)).is_err() {
+                    break;
                 }
             }
         }
-        Ok(outcome)
+    }
+
+    /// The wildcard node that answers for `name` (lowercased wire) when it is
+    /// in this zone but not a node: the `*` child of its closest encloser.
+    fn wildcard_for(&self, name: &[u8]) -> Option<u32> {
+        let mut buf = [0u8; MAX_NAME_LEN];
+        let name = buf.get_mut(..name.len()).map(|b| {
+            b.copy_from_slice(name);
+            lowercase_wire(b);
+            &*b
+        })?;
+        if !self.contains(name) || self.index.contains_key(name) {
+            return None;
+        }
+        let mut pos = 0;
+        while let Some(&l) = name.get(pos) {
+            if l == 0 {
+                return None;
+            }
+            pos += 1 + l as usize;
+            let suffix = name.get(pos..)?;
+            if let Some(&i) = self.index.get(suffix) {
+                let star = self.nodes[i as usize].wildcard;
+                return (star != NO_NODE).then_some(star);
+            }
+        }
+        None
     }
 
     /// True when the lowercased name is at or below this zone's apex.
@@ -383,25 +581,28 @@ impl Zone {
     }
 }
 
-fn put_owner(w: &mut Writer<'_>, owner: Owner<'_>) -> Result<(), Error> {
-    match owner {
-        Owner::Qname => w.put_qname_pointer(),
-        Owner::Name(n) => w.put_name(n),
-    }
-}
-
-/// Writes a whole RRset into `section`.
+/// Writes a whole RRset into `section` (its owners compressed as Knot does, see the writer).
 fn put_rrset(
     w: &mut Writer<'_>,
     section: usize,
     set: &RRset,
     owner: Owner<'_>,
 ) -> Result<(), Error> {
-    if let (Owner::Qname, Some(packed)) = (owner, set.packed()) {
-        return w.put_raw_records(section, packed, set.len() as u16);
+    match owner {
+        Owner::Qname => {
+            if let Some(packed) = set.packed() {
+                return w.put_raw_records(section, packed, set.len() as u16);
+            }
+            w.begin_rrset();
+        }
+        Owner::Name(_) => w.begin_rrset(),
+        Owner::Additional(name) => w.begin_rrset_for(name),
     }
     for (i, rdata) in set.rdatas().enumerate() {
-        put_owner(w, owner)?;
+        match owner {
+            Owner::Qname => w.put_qname_pointer()?,
+            Owner::Name(n) | Owner::Additional(n) => w.put_owner(n)?,
+        }
         w.put_rr_body(&set.header, rdata, set.slots(i))?;
         w.count_record(section);
     }

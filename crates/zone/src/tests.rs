@@ -448,3 +448,61 @@ fn rrsig_and_nsec_do_not_follow_cnames() {
     let (_, o) = ask(&z, "cn.t.example.", Rtype::DNSKEY, 512);
     assert_eq!(o, Outcome::NoData);
 }
+
+/// Additional section as Knot: targets a wildcard answers, and the target's
+/// SVCB/HTTPS RRset of the same type.
+#[test]
+fn additional_wildcard_targets_and_svcb() {
+    let z = chains();
+    let (m, _) = ask(&z, "mx.c.example.", Rtype::MX, 512);
+    assert_eq!(names(&m.additional), ["host.wild.c.example. A"]);
+    let (m, _) = ask(&z, "svc.c.example.", Rtype::HTTPS, 512);
+    assert_eq!(
+        names(&m.additional),
+        ["target.c.example. A", "target.c.example. HTTPS"]
+    );
+}
+
+/// Truncation as Knot: what fitted before stays; TC for answer data and a
+/// referral's NS and required glue; a negative answer's SOA and optional
+/// additional records are left out without TC.
+#[test]
+fn truncation_keeps_what_fitted() {
+    let z = chains();
+    // The CNAMEs fit, the final A does not.
+    let (full, _) = ask(&z, "n1.c.example.", Rtype::A, 4096);
+    let n = full.answer.len();
+    let (_, o) = ask(&z, "n1.c.example.", Rtype::A, 4096);
+    assert_eq!(o, Outcome::Answer);
+    let size = |limit| ask(&z, "n1.c.example.", Rtype::A, limit);
+    let mut limit = 40;
+    let (m, o) = loop {
+        let (m, o) = size(limit);
+        if !m.answer.is_empty() && m.header.tc {
+            break (m, o);
+        }
+        limit += 1;
+        assert!(limit < 512, "no partial answer found");
+    };
+    assert_eq!(o, Outcome::Truncated);
+    assert!(m.answer.len() < n);
+    assert!(m.answer.iter().all(|r| r.rtype == Rtype::CNAME));
+    // NXDOMAIN whose SOA does not fit: no SOA, no TC.
+    let (m, o) = ask(&z, "nothere.c.example.", Rtype::A, 60);
+    assert_eq!(o, Outcome::NxDomain);
+    assert_eq!(m.rcode(), 3);
+    assert!(!m.header.tc && m.authority.is_empty());
+    // Referral whose required glue does not fit: TC, NS kept.
+    let (m, _) = ask(&z, "a.deleg.c.example.", Rtype::A, 4096);
+    assert_eq!(names(&m.additional), ["ns1.deleg.c.example. A"]);
+    let mut limit = 60;
+    loop {
+        let (m, o) = ask(&z, "a.deleg.c.example.", Rtype::A, limit);
+        if !m.authority.is_empty() {
+            assert!(m.header.tc && m.additional.is_empty());
+            assert_eq!(o, Outcome::Truncated);
+            break;
+        }
+        limit += 1;
+    }
+}
