@@ -1,11 +1,16 @@
 //! Differential tests: zonecast's answers against Knot DNS (the reference)
 //! and NSD, for every test zone of `tests/zones`.
 //!
-//! One knotd and one zonecast load all test zones; a few thousand queries
-//! (every owner and empty non-terminal × a set of types, random-case
-//! variants, names below wildcards, delegations, DNAMEs and CNAMEs,
-//! nonexistent names, names outside every zone) go to both over UDP without
-//! EDNS, UDP with EDNS 1232 and 4096, and TCP (RFC 7766). Compared: rcode,
+//! One knotd and one zonecast load all test zones (nested zones included:
+//! parents, children and grandchildren served together); tens of thousands
+//! of queries (every owner and empty non-terminal × a set of types,
+//! random-case variants, names below every owner, below wildcards (and below
+//! the literal `*` label), delegations, DNAMEs (with names long enough to
+//! overflow the substitution) and CNAMEs, nonexistent names, names outside
+//! every zone) go to both over UDP without EDNS, UDP with EDNS 1232 and
+//! 4096, and TCP (RFC 7766), with RD and CD set at random. Meta and DNSSEC
+//! query types and other classes are asked at a few names of each zone
+//! ([`zonecast_answers_odd_types_and_classes_like_knot`]). Compared: rcode,
 //! header flags, the question section octet for octet (case included, RFC
 //! 4343 §4.1), EDNS presence, and each section as a sorted list of records
 //! with TTLs ([`common::canonical_section`]).
@@ -34,7 +39,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::rdata::format_presentation;
-use zonecast_proto::{Name, Record, Rtype};
+use zonecast_proto::{Class, Name, Record, Rtype};
 
 /// The default RNG seed; `ZONECAST_TEST_SEED` overrides it.
 const DEFAULT_SEED: u64 = 0x2024_0101;
@@ -66,7 +71,64 @@ const BASE_TYPES: &[Rtype] = &[
     Rtype(65400),
     Rtype::PTR,
     Rtype::HTTPS,
+    Rtype::SVCB,
+    Rtype::RRSIG,
+    Rtype::NSEC,
+    Rtype::DNSKEY,
 ];
+
+/// Query types asked only at a few names of each zone by
+/// [`zonecast_answers_odd_types_and_classes_like_knot`]: type 0, meta types
+/// (RFC 6895 §3.1), transfer types over UDP, obsolete MAILA/MAILB, DNSSEC
+/// types of unsigned zones, and the highest code.
+const ODD_TYPES: &[Rtype] = &[
+    Rtype(0),
+    Rtype::OPT,
+    Rtype::TKEY,
+    Rtype::TSIG,
+    Rtype::IXFR,
+    Rtype::AXFR,
+    Rtype::MAILB,
+    Rtype::MAILA,
+    Rtype::ANY,
+    Rtype::NSEC3,
+    Rtype::NSEC3PARAM,
+    Rtype::CDS,
+    Rtype::CDNSKEY,
+    Rtype::ZONEMD,
+    Rtype(65535),
+    Rtype::A,
+    Rtype::SOA,
+    Rtype::DS,
+];
+
+/// Classes other than IN asked by [`zonecast_answers_odd_types_and_classes_like_knot`] (RFC 1035 §3.2.4, RFC 2136 §1.3, RFC 6895 §3.2).
+const ODD_CLASSES: &[Class] = &[
+    Class::CH,
+    Class::HS,
+    Class::NONE,
+    Class::ANY,
+    Class(0),
+    Class(65280),
+];
+
+/// Zones NSD 4.6 refuses to load, left out of [`zonecast_answers_like_nsd`]:
+/// NSD keeps all zones in one tree and rejects a zone whose apex is below a
+/// DNAME of another zone (`sub.dparent.test` below the apex DNAME of
+/// `dparent.test`); Knot serves both (RFC 6672 §2.4 concerns one zone's data).
+const NSD_REFUSES: &[&str] = &["sub.dparent.test."];
+
+/// The test zones without those NSD refuses ([`NSD_REFUSES`]).
+fn nsd_zones() -> Vec<(Name, PathBuf)> {
+    test_zones()
+        .into_iter()
+        .filter(|(origin, _)| {
+            !NSD_REFUSES
+                .iter()
+                .any(|z| origin.to_string().eq_ignore_ascii_case(z))
+        })
+        .collect()
+}
 
 /// Names outside every test zone: all must be REFUSED.
 const OUTSIDE: &[&str] = &[
@@ -125,6 +187,10 @@ struct Query {
     transport: Transport,
     /// Sets RD, to check it is echoed (RFC 1035 §4.1.1).
     rd: bool,
+    /// Sets CD, which an authoritative answer clears (RFC 4035 §3.1.6).
+    cd: bool,
+    /// The question class (IN unless a test asks otherwise).
+    qclass: Class,
 }
 
 impl Query {
@@ -140,6 +206,15 @@ impl Query {
                 *flags |= 0x01;
             }
         }
+        if self.cd {
+            if let Some(flags) = wire.get_mut(3) {
+                *flags |= 0x10;
+            }
+        }
+        let class_at = 12 + self.qname.wire_len() + 2;
+        if let Some(class) = wire.get_mut(class_at..class_at + 2) {
+            class.copy_from_slice(&self.qclass.0.to_be_bytes());
+        }
         wire
     }
 }
@@ -148,11 +223,17 @@ impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} over {}{}",
+            "{} {}{} over {}{}{}",
             self.qname,
+            if self.qclass == Class::IN {
+                String::new()
+            } else {
+                format!("{} ", self.qclass)
+            },
             self.qtype,
             self.transport,
-            if self.rd { " (RD)" } else { "" }
+            if self.rd { " (RD)" } else { "" },
+            if self.cd { " (CD)" } else { "" }
         )
     }
 }
@@ -290,7 +371,79 @@ fn exception(
             "SVCB/HTTPS with target \".\": owner addresses in additional (RFC 9460 §4.1, §4.2)",
         );
     }
+    if ["rcode", "tc", "answer", "authority", "additional"].contains(&field)
+        && dname_overflow_stops(r, c)
+    {
+        // RFC 6672 §2.2, §3.1: when the DNAME substitution would make a name
+        // longer than 255 octets, the server sets YXDOMAIN and stops. Knot
+        // 3.2 sets YXDOMAIN but goes on with the DNAME's target as the next
+        // name (its records, a NODATA SOA, or NXDOMAIN; TC when they do not
+        // fit); NSD stops, as we do.
+        return Some("DNAME substitution overflow: YXDOMAIN after the DNAME (RFC 6672 §2.2, §3.1)");
+    }
+    if field == "answer" && wildcard_dname_owner_kept(r, c) {
+        // RFC 6672 §3.1: the DNAME RR is copied into the answer, owner
+        // included. Knot 3.2 writes a DNAME owned by a wildcard (`*.wd`)
+        // with the query name as its owner, as if it were expanded (RFC
+        // 4592 §4.4: DNAME is not expanded); NSD keeps the owner, as we do.
+        return Some("DNAME owned by a wildcard keeps its owner (RFC 6672 §3.1, RFC 4592 §4.4)");
+    }
+    if field == "additional" && only_duplicates_removed(&r.additional, &c.additional) {
+        // RFC 2181 §5: identical records are not repeated in a response;
+        // Knot 3.2 repeats the addresses of a target named by several
+        // records of an RRset (e.g. two MX with the same exchange).
+        return Some("additional: duplicate records left out (RFC 2181 §5)");
+    }
     None
+}
+
+/// True when `c` is a YXDOMAIN answer ending at a DNAME whose records all appear in `r`'s answer (which may go on).
+fn dname_overflow_stops(r: &Message, c: &Message) -> bool {
+    let theirs = canonical_section(&r.answer);
+    c.rcode() == 6
+        && c.answer.last().is_some_and(|rr| rr.rtype == Rtype::DNAME)
+        && canonical_section(&c.answer)
+            .iter()
+            .all(|line| theirs.contains(line))
+        && c.authority.is_empty()
+        && c.additional.is_empty()
+        && !c.header.tc
+}
+
+/// True when the answers are the same but for the owners of DNAME records,
+/// and `c`'s are wildcard names where `r`'s are not.
+fn wildcard_dname_owner_kept(r: &Message, c: &Message) -> bool {
+    let without_dname_owners = |m: &Message| -> Vec<String> {
+        let mut lines: Vec<String> = canonical_section(&m.answer)
+            .into_iter()
+            .map(|line| match line.split_once(' ') {
+                Some((_, rest)) if rest.split(' ').nth(2) == Some("DNAME") => rest.to_string(),
+                _ => line,
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let dname_owners = |m: &Message| -> Vec<bool> {
+        m.answer
+            .iter()
+            .filter(|rr| rr.rtype == Rtype::DNAME)
+            .map(|rr| rr.owner.is_wildcard())
+            .collect()
+    };
+    let ours = dname_owners(c);
+    !ours.is_empty()
+        && ours.iter().all(|w| *w)
+        && dname_owners(r).iter().all(|w| !*w)
+        && without_dname_owners(r) == without_dname_owners(c)
+}
+
+/// True when `ours` is `theirs` with repeated records left out, and `theirs` had some.
+fn only_duplicates_removed(theirs: &[Record], ours: &[Record]) -> bool {
+    let mut deduped = canonical_section(theirs);
+    let before = deduped.len();
+    deduped.dedup();
+    before != deduped.len() && deduped == canonical_section(ours)
 }
 
 /// True when `c`'s additional section is `r`'s plus only A/AAAA records of
@@ -424,6 +577,20 @@ fn name_below(label_text: &str, parent: &Name) -> Name {
         .unwrap_or_else(|e| panic!("building '{label_text}' below {parent}: {e}"))
 }
 
+/// A name below `parent`, made of 63-octet labels (then a shorter one), `total` octets long in wire form; `None` if `parent` is too long.
+fn long_name_below(parent: &Name, total: usize) -> Option<Name> {
+    let mut name = parent.clone();
+    while name.wire_len() < total {
+        let room = total - name.wire_len();
+        if room < 2 {
+            break;
+        }
+        let len = (room - 1).min(63);
+        name = name.prepend_label(&vec![b'l'; len]).ok()?;
+    }
+    (name != *parent).then_some(name)
+}
+
 /// The same name with each ASCII letter's case flipped at random.
 fn random_case(name: &Name, rng: &mut StdRng) -> Name {
     let mut wire = name.as_wire().to_vec();
@@ -454,6 +621,7 @@ fn query_names(zones: &[(Name, PathBuf)], rng: &mut StdRng) -> Vec<(Name, Vec<Rt
     for (origin, path) in zones {
         let records = scan_zone_file(path);
         let owner_set = owners(&records);
+        let mut ents: BTreeSet<Name> = BTreeSet::new();
         for owner in &owner_set {
             let own: Vec<Rtype> = records
                 .iter()
@@ -469,36 +637,56 @@ fn query_names(zones: &[(Name, PathBuf)], rng: &mut StdRng) -> Vec<(Name, Vec<Rt
                 }
                 if !owner_set.contains(&p) {
                     add(p.clone(), &[]);
+                    ents.insert(p.clone());
                 }
                 up = p.parent();
             }
             let has = |t: Rtype| own.contains(&t);
-            let below: Vec<String> = if owner.is_wildcard() {
+            let mut below: Vec<String> = if owner.is_wildcard() {
                 let parent = owner.parent().unwrap_or_else(Name::root);
                 let l1 = random_label(rng);
                 let l2 = random_label(rng);
                 for n in [l1.clone(), format!("{l1}.{l2}"), format!("child.{l2}")] {
                     add(name_below(&n, &parent), &[]);
                 }
-                Vec::new()
+                // A wildcard-looking name that does not exist (the closest
+                // encloser's wildcard answers, RFC 4592 §2.1.1), and names
+                // below the literal `*` label (never answered by it, §2.2.1).
+                add(name_below(&format!("*.{l2}"), &parent), &[]);
+                vec!["x".into(), format!("a.{l1}")]
             } else if has(Rtype::DNAME) {
+                // Long names: the substitution overflows when the target is
+                // longer than the owner (YXDOMAIN, RFC 6672 §2.2).
+                for total in [255, 240] {
+                    if let Some(long) = long_name_below(owner, total) {
+                        add(long, &[]);
+                    }
+                }
                 vec![
                     "www".into(),
                     "a".into(),
                     "b".into(),
                     "a.b".into(),
+                    "*".into(),
                     random_label(rng),
                 ]
             } else if has(Rtype::NS) && owner != origin {
-                vec!["www".into(), "a.b".into(), "ns1".into()]
+                vec!["www".into(), "a.b".into(), "ns1".into(), "*".into()]
             } else if has(Rtype::CNAME) {
                 vec!["x".into()]
             } else {
                 Vec::new()
             };
+            // Below every owner: NXDOMAIN, a wildcard, a referral or a DNAME.
+            below.push(random_label(rng));
             for n in below {
                 add(name_below(&n, owner), &[]);
             }
+        }
+        // Below every empty non-terminal.
+        for ent in ents {
+            let label = random_label(rng);
+            add(name_below(&label, &ent), &[]);
         }
         let nx = format!("nx-{}", random_label(rng));
         add(name_below(&nx, origin), &[]);
@@ -528,20 +716,35 @@ fn query_names(zones: &[(Name, PathBuf)], rng: &mut StdRng) -> Vec<(Name, Vec<Rt
     out
 }
 
-/// Runs every query of `names` × `transports` against the reference and candidate, collecting differences.
+/// Every query of `names` × `transports`, RD and CD each set on a quarter of them at random.
+fn queries(names: &[(Name, Vec<Rtype>)], transports: &[Transport], rng: &mut StdRng) -> Vec<Query> {
+    let mut out = Vec::new();
+    for (qname, types) in names {
+        for &qtype in types {
+            for &transport in transports {
+                out.push(Query {
+                    qname: qname.clone(),
+                    qtype,
+                    transport,
+                    rd: rng.gen_ratio(1, 4),
+                    cd: rng.gen_ratio(1, 4),
+                    qclass: Class::IN,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The result of sending queries to the reference and the candidate.
 struct Run {
     compared: usize,
     differences: Vec<Difference>,
     excepted: BTreeMap<&'static str, usize>,
 }
 
-fn run(
-    names: &[(Name, Vec<Rtype>)],
-    transports: &[Transport],
-    reference: SocketAddr,
-    candidate: SocketAddr,
-    rng: &mut StdRng,
-) -> Run {
+/// Sends every query to the reference and the candidate, collecting differences.
+fn run(queries: &[Query], reference: SocketAddr, candidate: SocketAddr, rng: &mut StdRng) -> Run {
     let mut r = Client::new(reference);
     let mut c = Client::new(candidate);
     let mut result = Run {
@@ -549,37 +752,27 @@ fn run(
         differences: Vec::new(),
         excepted: BTreeMap::new(),
     };
-    for (qname, types) in names {
-        for &qtype in types {
-            for &transport in transports {
-                let q = Query {
-                    qname: qname.clone(),
-                    qtype,
-                    transport,
-                    rd: rng.gen_ratio(1, 4),
-                };
-                let id = rng.gen();
-                let ra = r.ask(&q, id);
-                let ca = c.ask(&q, id);
-                result.compared += 1;
-                let mut diff = differing(&fields(&ra), &fields(&ca));
-                diff.retain(|field| match exception(&q, &ra, &ca, field) {
-                    Some(name) => {
-                        *result.excepted.entry(name).or_default() += 1;
-                        false
-                    }
-                    None => true,
-                });
-                if !diff.is_empty() {
-                    result.differences.push(Difference {
-                        query: q,
-                        fields: diff,
-                        reference_label: "knotd",
-                        reference: ra,
-                        candidate: ca,
-                    });
-                }
+    for q in queries {
+        let id = rng.gen();
+        let ra = r.ask(q, id);
+        let ca = c.ask(q, id);
+        result.compared += 1;
+        let mut diff = differing(&fields(&ra), &fields(&ca));
+        diff.retain(|field| match exception(q, &ra, &ca, field) {
+            Some(name) => {
+                *result.excepted.entry(name).or_default() += 1;
+                false
             }
+            None => true,
+        });
+        if !diff.is_empty() {
+            result.differences.push(Difference {
+                query: q.clone(),
+                fields: diff,
+                reference_label: "knotd",
+                reference: ra,
+                candidate: ca,
+            });
         }
     }
     result
@@ -626,14 +819,81 @@ fn zonecast_answers_like_knot() {
     let knot = Knot::start(&zones);
     let zonecast = Zonecast::start(&zone_files(&zones));
     let names = query_names(&zones, &mut rng);
-    let result = run(
-        &names,
-        &ALL_TRANSPORTS,
-        knot.addr(),
-        zonecast.addr(),
-        &mut rng,
-    );
+    let queries = queries(&names, &ALL_TRANSPORTS, &mut rng);
+    let result = run(&queries, knot.addr(), zonecast.addr(), &mut rng);
     report("zonecast vs knotd", &result);
+}
+
+/// Names of a zone worth asking odd types and classes at: the apex, a
+/// nonexistent name, and the first owner with each of CNAME, DNAME, NS
+/// (a cut) and a wildcard, and a name below that cut.
+fn odd_query_names(origin: &Name, path: &std::path::Path) -> Vec<Name> {
+    let records = scan_zone_file(path);
+    let mut names = vec![origin.clone(), name_below("nx-odd", origin)];
+    for t in [Rtype::CNAME, Rtype::DNAME, Rtype::NS] {
+        if let Some(r) = records.iter().find(|r| r.rtype == t && &r.owner != origin) {
+            names.push(r.owner.clone());
+            names.push(name_below("below", &r.owner));
+        }
+    }
+    if let Some(r) = records.iter().find(|r| r.owner.is_wildcard()) {
+        names.push(r.owner.clone());
+        if let Some(parent) = r.owner.parent() {
+            names.push(name_below("matched", &parent));
+        }
+    }
+    names.dedup();
+    names
+}
+
+/// Odd query types ([`ODD_TYPES`]) in class IN and ANY, and a few types in
+/// other classes ([`ODD_CLASSES`]), at a few names of every zone and outside
+/// every zone, over UDP with EDNS and TCP.
+#[test]
+fn zonecast_answers_odd_types_and_classes_like_knot() {
+    let mut rng = StdRng::seed_from_u64(seed() ^ 0x6f6464);
+    let zones = test_zones();
+    let knot = Knot::start(&zones);
+    let zonecast = Zonecast::start(&zone_files(&zones));
+    let mut names: Vec<Name> = zones
+        .iter()
+        .flat_map(|(origin, path)| odd_query_names(origin, path))
+        .collect();
+    names.push(name_below("nowhere", &Name::root()));
+    let mut list = Vec::new();
+    for qname in &names {
+        let mut asked: Vec<(Rtype, Class)> = Vec::new();
+        for &t in ODD_TYPES {
+            asked.push((t, Class::IN));
+            asked.push((t, Class::ANY));
+        }
+        for &c in ODD_CLASSES {
+            for t in [
+                Rtype::A,
+                Rtype::SOA,
+                Rtype::ANY,
+                Rtype::AXFR,
+                Rtype::IXFR,
+                Rtype(0),
+            ] {
+                asked.push((t, c));
+            }
+        }
+        for (qtype, qclass) in asked {
+            for transport in [Transport::Udp1232, Transport::Tcp] {
+                list.push(Query {
+                    qname: qname.clone(),
+                    qtype,
+                    transport,
+                    rd: rng.gen_ratio(1, 4),
+                    cd: rng.gen_ratio(1, 4),
+                    qclass,
+                });
+            }
+        }
+    }
+    let result = run(&list, knot.addr(), zonecast.addr(), &mut rng);
+    report("zonecast vs knotd (odd types and classes)", &result);
 }
 
 /// zonecast against NSD, names × types over UDP with EDNS 1232.
@@ -648,10 +908,20 @@ fn zonecast_answers_like_knot() {
 /// - ANY: both answer with one RRset (RFC 8482 §4.2) but pick different ones.
 /// - Additional section: NSD adds no addresses for MX, SRV and SVCB targets
 ///   under minimal responses; Knot does (optional per RFC 1035 §3.3.9).
+/// - Nested zones: DS for a child apex whose parent zone has no such name
+///   (`sub.flat.test`): NSD NODATA, Knot NXDOMAIN from the parent; DS at the
+///   apex of a zone whose parent is not served (`apex.test`): NSD NODATA,
+///   Knot the apex DS RRset.
+/// - Chains: NSD follows every CNAME (Knot five links) and stops a DNAME
+///   into itself at once (Knot runs into the link limit); a wildcard NS:
+///   NSD answers from it, Knot refers; an overflowing DNAME substitution
+///   (see [`exception`]).
+/// - Data: NSD keeps each record's TTL where an RRset's differ (Knot the
+///   last one) and lowers SVCB/HTTPS target names (Knot keeps their case).
 #[test]
 fn zonecast_answers_like_nsd() {
     let mut rng = StdRng::seed_from_u64(seed() ^ 0x4e5344);
-    let zones = test_zones();
+    let zones = nsd_zones();
     let knot = Knot::start(&zones);
     let nsd = Nsd::start(&zones);
     let zonecast = Zonecast::start(&zone_files(&zones));
@@ -672,6 +942,8 @@ fn zonecast_answers_like_nsd() {
                 qtype,
                 transport: Transport::Udp1232,
                 rd: false,
+                cd: false,
+                qclass: Class::IN,
             };
             let id = rng.gen();
             let (ka, na, za) = (k.ask(&q, id), n.ask(&q, id), z.ask(&q, id));
@@ -736,7 +1008,7 @@ fn peers_load_test_zones_and_answer() {
         "expected the test zones in tests/zones, found {zones:?}"
     );
     let knot = Knot::start(&zones);
-    let nsd = Nsd::start(&zones);
+    let nsd = Nsd::start(&nsd_zones());
     let www: Name =
         Name::from_presentation("www.example.com.", None).unwrap_or_else(|e| panic!("{e}"));
     for addr in [knot.addr(), nsd.addr()] {
@@ -934,6 +1206,8 @@ fn svcb_exception_is_narrow() {
         qtype,
         transport: Transport::Udp,
         rd: false,
+        cd: false,
+        qclass: Class::IN,
     };
     let knot = message(vec![self_target.clone()], Vec::new());
     let ours = message(vec![self_target.clone()], vec![owner_a.clone()]);
@@ -950,4 +1224,85 @@ fn svcb_exception_is_narrow() {
     ));
     // Identical additional sections are no difference to excuse.
     assert!(!svcb_self_target_addresses(&q(Rtype::HTTPS), &knot, &knot));
+}
+
+#[test]
+fn dname_and_duplicate_exceptions_are_narrow() {
+    use zonecast_proto::message::Header;
+    let name = |n: &str| Name::from_presentation(n, None).unwrap_or_else(|e| panic!("{e}"));
+    let rr = |owner: &str, rtype: Rtype, rdata: &[u8]| Record {
+        owner: name(owner),
+        rtype,
+        class: zonecast_proto::Class::IN,
+        ttl: 300,
+        rdata: rdata.into(),
+    };
+    let message = |rcode: u8, answer: Vec<Record>, authority: Vec<Record>| Message {
+        header: Header {
+            rcode,
+            ..Header::default()
+        },
+        questions: Vec::new(),
+        answer,
+        authority,
+        additional: Vec::new(),
+        edns: None,
+    };
+    let target = name("t.example.");
+    let dname = rr("d.example.", Rtype::DNAME, target.as_wire());
+    let a = rr("t.example.", Rtype::A, &[192, 0, 2, 1]);
+    let soa = rr(
+        "example.",
+        Rtype::SOA,
+        &[
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    );
+    // YXDOMAIN after the DNAME, where Knot goes on with the target.
+    let ours = message(6, vec![dname.clone()], Vec::new());
+    let knot = message(6, vec![dname.clone(), a.clone()], Vec::new());
+    assert!(dname_overflow_stops(&knot, &ours));
+    assert!(dname_overflow_stops(
+        &message(3, vec![dname.clone()], vec![soa.clone()]),
+        &ours
+    ));
+    // Not for another rcode, another DNAME, or anything after ours.
+    assert!(!dname_overflow_stops(
+        &knot,
+        &message(0, vec![dname.clone()], Vec::new())
+    ));
+    let other = rr("e.example.", Rtype::DNAME, target.as_wire());
+    assert!(!dname_overflow_stops(
+        &knot,
+        &message(6, vec![other], Vec::new())
+    ));
+    assert!(!dname_overflow_stops(
+        &knot,
+        &message(6, vec![dname.clone()], vec![soa])
+    ));
+    // Duplicates left out, and nothing else.
+    let one = std::slice::from_ref(&a);
+    assert!(only_duplicates_removed(&[a.clone(), a.clone()], one));
+    assert!(!only_duplicates_removed(one, one));
+    assert!(!only_duplicates_removed(&[a.clone(), a.clone()], &[]));
+    // A wildcard DNAME's owner kept where Knot writes the query name.
+    let wild = rr("*.w.example.", Rtype::DNAME, target.as_wire());
+    let expanded = rr("x.*.w.example.", Rtype::DNAME, target.as_wire());
+    let cname = rr(
+        "x.*.w.example.",
+        Rtype::CNAME,
+        name("x.t.example.").as_wire(),
+    );
+    let ours = message(0, vec![wild.clone(), cname.clone()], Vec::new());
+    let knot = message(0, vec![expanded.clone(), cname.clone()], Vec::new());
+    assert!(wildcard_dname_owner_kept(&knot, &ours));
+    assert!(!wildcard_dname_owner_kept(&knot, &knot));
+    assert!(!wildcard_dname_owner_kept(
+        &knot,
+        &message(0, vec![wild, a], Vec::new())
+    ));
+    assert!(!wildcard_dname_owner_kept(
+        &message(0, vec![dname, cname.clone()], Vec::new()),
+        &knot
+    ));
 }

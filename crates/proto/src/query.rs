@@ -1,10 +1,11 @@
 //! Allocation-free reading of incoming queries for the server's hot path
 //! (RFC 1035 §4.1, RFC 6891 §6.1.1 and §7).
 //!
-//! [`QueryView::parse`] checks what a responder must check — header, exactly
-//! one question with an uncompressed name, every further record well formed,
-//! at most one OPT and only in the additional section — and lowers the
-//! question name into a fixed buffer for lookups. The original octets stay in
+//! [`QueryView::parse`] checks what a responder must check — header, the
+//! opcode, exactly one question with an uncompressed name (a message without
+//! one only gets an error answer), every further record well formed, at most
+//! one OPT and only in the additional section — and lowers the question name
+//! into a fixed buffer for lookups. The original octets stay in
 //! the packet, so the question can be echoed with its case preserved.
 //!
 //! Not implemented: EDNS options are skipped, not interpreted (no cookies).
@@ -12,14 +13,23 @@
 use crate::name::{parse_wire_into, MAX_NAME_LEN};
 use crate::types::{Class, Rtype};
 
+/// Opcode of a standard query (RFC 1035 §4.1.1).
+pub const OPCODE_QUERY: u8 = 0;
+/// Opcode of NOTIFY (RFC 1996).
+pub const OPCODE_NOTIFY: u8 = 4;
+/// Opcode of UPDATE (RFC 2136).
+pub const OPCODE_UPDATE: u8 = 5;
+
 /// Why a query could not be answered normally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueryProblem {
-    /// Not worth a response: shorter than a header, or a response (QR set).
+    /// Not worth a response: shorter than a header, a response (QR set),
+    /// several questions, a question that does not parse, or a malformed
+    /// message without a question.
     Drop,
     /// Answer FORMERR (header echoed; question echoed when it parsed).
     FormErr,
-    /// Answer NOTIMP: an opcode this server does not implement.
+    /// Answer NOTIMP: an opcode this server does not implement (question echoed when present).
     NotImp,
 }
 
@@ -83,6 +93,15 @@ impl QueryView {
     }
 
     /// Parses `msg` into `self`; on error the fields read so far stay valid for an error response.
+    ///
+    /// Like Knot: the whole message is checked first. A message that is
+    /// malformed gets FORMERR when its question parsed (so it can be
+    /// echoed) and no answer otherwise; a well-formed one with an opcode
+    /// other than QUERY, NOTIFY and UPDATE gets NOTIMP, with or without a
+    /// question; a QUERY, NOTIFY or UPDATE without a question (zone section,
+    /// RFC 2136 §2.3) gets FORMERR; NOTIFY and UPDATE with one get NOTIMP.
+    /// [`QueryView::edns`] is set only when the whole message parsed, so an
+    /// OPT is echoed (or BADVERS answered) only then.
     pub fn parse(&mut self, msg: &[u8]) -> Result<(), QueryProblem> {
         self.question_end = 12;
         self.qname_len = 0;
@@ -101,15 +120,29 @@ impl QueryView {
         let an = u16::from_be_bytes([msg[6], msg[7]]) as usize;
         let ns = u16::from_be_bytes([msg[8], msg[9]]) as usize;
         let ar = u16::from_be_bytes([msg[10], msg[11]]) as usize;
-        // Like Knot: no question is FORMERR; several, or one that does not
-        // parse, is not worth an answer (we could not echo it).
-        if qd == 0 {
-            return Err(QueryProblem::FormErr);
-        }
+        // Several questions, or one that does not parse, are not worth an
+        // answer (we could not echo the question), as with Knot.
         if qd > 1 {
             return Err(QueryProblem::Drop);
         }
-        // Question: an uncompressed name.
+        let mut pos = 12;
+        if qd == 1 {
+            pos = self.parse_question(msg)?;
+        }
+        if let Err(problem) = self.parse_records(msg, pos, an + ns + ar, an + ns) {
+            self.edns = None;
+            // Without a question there is nothing to echo: no answer.
+            return Err(if qd == 0 { QueryProblem::Drop } else { problem });
+        }
+        match self.opcode {
+            OPCODE_QUERY | OPCODE_NOTIFY | OPCODE_UPDATE if qd == 0 => Err(QueryProblem::FormErr),
+            OPCODE_QUERY => Ok(()),
+            _ => Err(QueryProblem::NotImp),
+        }
+    }
+
+    /// Reads the question at offset 12 (an uncompressed name, type, class); returns the offset past it.
+    fn parse_question(&mut self, msg: &[u8]) -> Result<usize, QueryProblem> {
         let mut pos = 12;
         loop {
             let l = *msg.get(pos).ok_or(QueryProblem::Drop)? as usize;
@@ -135,12 +168,21 @@ impl QueryView {
         self.qclass = Class(u16::from_be_bytes([tail[2], tail[3]]));
         pos += 4;
         self.question_end = pos;
-        if self.opcode != 0 {
-            return Err(QueryProblem::NotImp);
-        }
-        // Further records: well formed; one OPT at most, in the additional section.
+        Ok(pos)
+    }
+
+    /// Checks the `count` records from `pos` to the end of `msg`: well
+    /// formed, the last octet used, one OPT at most, only after the first
+    /// `before_additional` records (in the additional section).
+    fn parse_records(
+        &mut self,
+        msg: &[u8],
+        mut pos: usize,
+        count: usize,
+        before_additional: usize,
+    ) -> Result<(), QueryProblem> {
         let mut scratch = [0u8; MAX_NAME_LEN];
-        for i in 0..an + ns + ar {
+        for i in 0..count {
             let (owner_len, next) =
                 parse_wire_into(msg, pos, &mut scratch).map_err(|_| QueryProblem::FormErr)?;
             let f = msg.get(next..next + 10).ok_or(QueryProblem::FormErr)?;
@@ -151,7 +193,7 @@ impl QueryView {
                 return Err(QueryProblem::FormErr);
             }
             if rtype == Rtype::OPT.0 {
-                if i < an + ns || self.edns.is_some() || owner_len != 1 {
+                if i < before_additional || self.edns.is_some() || owner_len != 1 {
                     return Err(QueryProblem::FormErr);
                 }
                 // Options must tile the rdata exactly.
@@ -239,7 +281,11 @@ mod tests {
         r.push(0); // trailing garbage
         assert_eq!(v.parse(&r), Err(QueryProblem::FormErr));
         let mut r = base.clone();
+        r[5] = 0; // no question, the question's octets left over: nothing to echo
+        assert_eq!(v.parse(&r), Err(QueryProblem::Drop));
+        let mut r = base[..12].to_vec();
         r[5] = 0; // no question
+        r[11] = 0;
         assert_eq!(v.parse(&r), Err(QueryProblem::FormErr));
         let mut r = base.clone();
         r[5] = 2;
@@ -252,5 +298,55 @@ mod tests {
         r[7] = 1;
         r[11] = 0;
         assert_eq!(v.parse(&r), Err(QueryProblem::FormErr));
+    }
+
+    /// Opcodes as Knot: NOTIMP for unknown ones with or without a question,
+    /// FORMERR for QUERY/NOTIFY/UPDATE without one; a malformed message is
+    /// FORMERR with a question, silence without; EDNS only for a whole message.
+    #[test]
+    fn opcodes_and_missing_questions() {
+        let mut v = QueryView::default();
+        let with_q = build_query(
+            7,
+            &"a.example.".parse::<Name>().unwrap(),
+            Rtype::A,
+            Some(1232),
+        );
+        let mut no_q = with_q[..12].to_vec();
+        no_q[5] = 0;
+        no_q[11] = 1;
+        no_q.extend_from_slice(&with_q[with_q.len() - 11..]);
+        for opcode in 0..16u8 {
+            let set = |msg: &[u8]| {
+                let mut m = msg.to_vec();
+                m[2] = (m[2] & 0x87) | opcode << 3;
+                m
+            };
+            let known = matches!(opcode, OPCODE_QUERY | OPCODE_NOTIFY | OPCODE_UPDATE);
+            let r = v.parse(&set(&no_q));
+            let want = if known {
+                QueryProblem::FormErr
+            } else {
+                QueryProblem::NotImp
+            };
+            assert_eq!(r, Err(want), "opcode {opcode} without a question");
+            assert!(v.edns.is_some(), "OPT of a whole message is kept");
+            assert_eq!(v.question_end, 12);
+            let r = v.parse(&set(&with_q));
+            if opcode == OPCODE_QUERY {
+                assert_eq!(r, Ok(()));
+            } else {
+                assert_eq!(r, Err(QueryProblem::NotImp), "opcode {opcode}");
+                assert!(v.edns.is_some() && v.question_end > 12);
+            }
+            // Trailing octets: FORMERR with the question, silence without.
+            let mut bad = set(&with_q);
+            bad.push(0);
+            assert_eq!(v.parse(&bad), Err(QueryProblem::FormErr), "opcode {opcode}");
+            assert!(v.edns.is_none(), "no OPT echo for a malformed message");
+            let mut bad = set(&no_q);
+            bad.push(0);
+            assert_eq!(v.parse(&bad), Err(QueryProblem::Drop), "opcode {opcode}");
+        }
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! RFC 1035 §4.1.1 (rcodes), RFC 6891 §6.1.1/§7 (OPT echo, BADVERS, payload),
 //! RFC 2181 §9 and RFC 7766 §8 (UDP truncation, TCP sizes), RFC 8906 (always
-//! answer what can be answered). Malformed queries get FORMERR when their
-//! question can be echoed, no answer otherwise (as Knot does).
+//! answer what can be answered), RFC 4035 §3.1.4.1 (DS at a child apex from
+//! the parent zone). As Knot does: malformed queries get FORMERR when their
+//! question can be echoed, no answer otherwise; unknown opcodes NOTIMP, with
+//! or without a question; type 0 and CHAOS transfers NOTIMP, other CHAOS
+//! queries REFUSED; AXFR over UDP NOTIMP, other transfers NOTAUTH.
 
 use crate::MAX_UDP_PAYLOAD;
 use zonecast_proto::query::{QueryProblem, QueryView};
@@ -39,6 +42,9 @@ pub fn respond(
     q: &mut QueryView,
 ) -> Option<usize> {
     let parsed = q.parse(query);
+    if parsed == Err(QueryProblem::Drop) {
+        return None;
+    }
     let mut limit = match (transport, &q.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
         (Transport::Udp, None) => 512,
@@ -48,18 +54,9 @@ pub fn respond(
         limit -= OPT_LEN;
     }
     let mut w = Writer::new(out, limit, q, query);
-    match parsed {
-        Err(QueryProblem::Drop) => return None,
-        Err(QueryProblem::FormErr) => {
-            w.set_rcode(FORMERR);
-            return Some(w.finish());
-        }
-        Err(QueryProblem::NotImp) => {
-            w.set_rcode(NOTIMP);
-            return Some(w.finish());
-        }
-        Ok(()) => {}
-    }
+    // `q.edns` is set only when the whole message parsed: then BADVERS comes
+    // before any other error (RFC 6891 §6.1.3), and the OPT is echoed with
+    // FORMERR and NOTIMP too, as Knot does.
     let edns = q.edns;
     if let Some(e) = edns {
         if e.version > 0 {
@@ -68,25 +65,46 @@ pub fn respond(
             return Some(w.finish());
         }
     }
-    if q.qclass != Class::IN && q.qclass != Class::ANY {
+    let error = match parsed {
+        Err(QueryProblem::FormErr) => Some(FORMERR),
+        Err(QueryProblem::NotImp) => Some(NOTIMP),
+        Err(QueryProblem::Drop) | Ok(()) => None,
+    };
+    let transfer = q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR;
+    if let Some(rcode) = error {
+        w.set_rcode(rcode);
+    } else if q.qclass == Class::CH {
+        // As Knot: CHAOS takes plain queries only (we answer none of them,
+        // e.g. no id.server), transfers and type 0 are NOTIMP.
+        w.set_rcode(if transfer || q.qtype.0 == 0 {
+            NOTIMP
+        } else {
+            REFUSED
+        });
+    } else if q.qclass != Class::IN && q.qclass != Class::ANY {
         w.set_rcode(REFUSED);
+    } else if q.qtype.0 == 0 {
+        // Type 0 is reserved (RFC 6895 §3.1): NOTIMP, as Knot.
+        w.set_rcode(NOTIMP);
     } else if q.qtype == Rtype::AXFR && transport == Transport::Udp {
         w.set_rcode(NOTIMP);
+    } else if transfer {
+        // Transfers are not implemented: NOTAUTH for AXFR over TCP and IXFR
+        // over either transport, in or out of our zones, as Knot answers when
+        // no ACL allows the transfer (it would answer IXFR over UDP with the
+        // SOA, RFC 1995 §2, if one did).
+        w.set_rcode(NOTAUTH);
     } else {
-        // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
+        // DS belongs to the parent side of a cut: a DS query for a zone's
+        // apex is answered from the parent zone when it is served too (RFC
+        // 4035 §3.1.4.1), like Knot; other queries from the closest zone.
         let slot = if q.qtype == Rtype::DS {
-            zones.find_parent_side(q.qname())
+            zones.find_for_ds(q.qname())
         } else {
             zones.find(q.qname())
         };
         match slot {
             None => w.set_rcode(REFUSED),
-            Some(_)
-                if transport == Transport::Tcp
-                    && (q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR) =>
-            {
-                w.set_rcode(NOTAUTH);
-            }
             Some(slot) => {
                 slot.load().answer(q.qname(), q.qtype, &mut w);
             }
@@ -198,6 +216,159 @@ mod tests {
         let m = ask(&z, &notify, Transport::Udp).unwrap();
         assert_eq!(m.rcode(), 4);
         assert_eq!(m.header.opcode, 4);
+    }
+
+    /// A zone set with example.com and its child sub.example.com (delegated with DS).
+    fn nested() -> ZoneSet {
+        let parent: Name = "example.com.".parse().unwrap();
+        let text = format!(
+            "{ZONE}sub NS ns1.sub\nsub DS 1 13 2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\nns1.sub A 192.0.2.9\n"
+        );
+        let data = zonecast_zonefile::load_str(&text, &parent, "parent").unwrap();
+        let child: Name = "sub.example.com.".parse().unwrap();
+        let child_text =
+            "$TTL 300\n@ SOA ns1 host 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.9\n";
+        let child_data = zonecast_zonefile::load_str(child_text, &child, "child").unwrap();
+        ZoneSet::new()
+            .with_zone(Arc::new(Zone::build(&parent, &data.records).unwrap()))
+            .with_zone(Arc::new(Zone::build(&child, &child_data.records).unwrap()))
+    }
+
+    #[test]
+    fn ds_at_a_child_apex_comes_from_the_parent() {
+        let z = nested();
+        let m = ask(
+            &z,
+            &query("Sub.Example.com.", Rtype::DS, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.rcode(), 0);
+        assert!(m.header.aa);
+        assert_eq!(m.answer.len(), 1);
+        assert_eq!(m.answer[0].rtype, Rtype::DS);
+        // Other types at the child apex come from the child.
+        let m = ask(
+            &z,
+            &query("sub.example.com.", Rtype::SOA, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.answer[0].rtype, Rtype::SOA);
+        assert_eq!(m.answer[0].owner.to_string(), "sub.example.com.");
+        // Below the child apex, DS is the child's (NODATA).
+        let m = ask(
+            &z,
+            &query("ns1.sub.example.com.", Rtype::DS, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert!(m.answer.is_empty());
+        assert_eq!(m.authority[0].owner.to_string(), "sub.example.com.");
+        // Without the parent, the child answers its apex DS (NODATA).
+        let mut lone = z.clone();
+        lone = lone.without_zone(&"example.com.".parse().unwrap()).0;
+        let m = ask(
+            &lone,
+            &query("sub.example.com.", Rtype::DS, None),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.rcode(), 0);
+        assert!(m.answer.is_empty());
+        assert_eq!(m.authority[0].rtype, Rtype::SOA);
+    }
+
+    /// As Knot: type 0 NOTIMP; CHAOS transfers NOTIMP, other CHAOS queries
+    /// REFUSED; IXFR (UDP or TCP) and AXFR over TCP NOTAUTH, in zones or not.
+    #[test]
+    fn odd_types_and_classes() {
+        let z = zones();
+        let class = |mut q: Vec<u8>, c: u16| {
+            let n = q.len();
+            q[n - 2..].copy_from_slice(&c.to_be_bytes());
+            q
+        };
+        let rc = |q: &[u8], t| ask(&z, q, t).unwrap().rcode();
+        assert_eq!(
+            rc(&query("example.com.", Rtype(0), None), Transport::Udp),
+            4
+        );
+        assert_eq!(
+            rc(&query("nowhere.org.", Rtype(0), None), Transport::Udp),
+            4
+        );
+        assert_eq!(
+            rc(
+                &class(query("example.com.", Rtype::AXFR, None), 3),
+                Transport::Tcp
+            ),
+            4
+        );
+        assert_eq!(
+            rc(
+                &class(query("example.com.", Rtype::A, None), 3),
+                Transport::Udp
+            ),
+            5
+        );
+        assert_eq!(
+            rc(
+                &class(query("example.com.", Rtype::A, None), 4),
+                Transport::Udp
+            ),
+            5
+        );
+        assert_eq!(
+            rc(&query("example.com.", Rtype::IXFR, None), Transport::Udp),
+            9
+        );
+        assert_eq!(
+            rc(
+                &query("www.example.com.", Rtype::AXFR, None),
+                Transport::Tcp
+            ),
+            9
+        );
+        assert_eq!(
+            rc(&query("nowhere.org.", Rtype::AXFR, None), Transport::Tcp),
+            9
+        );
+        assert_eq!(
+            rc(&query("nowhere.org.", Rtype::AXFR, None), Transport::Udp),
+            4
+        );
+        let m = ask(
+            &z,
+            &class(query("example.com.", Rtype::SOA, None), 255),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(m.answer.len(), 1, "class ANY is answered like IN");
+    }
+
+    /// Without a question: NOTIMP for unknown opcodes, FORMERR otherwise, OPT echoed; BADVERS first.
+    #[test]
+    fn no_question() {
+        let z = zones();
+        let mut q = query("example.com.", Rtype::SOA, Some(1232));
+        let opt = q[q.len() - 11..].to_vec();
+        q.truncate(12);
+        q[5] = 0;
+        q.extend_from_slice(&opt);
+        for (opcode, want) in [(0u8, 1u16), (3, 4), (4, 1), (5, 1), (15, 4)] {
+            let mut p = q.clone();
+            p[2] = opcode << 3;
+            let m = ask(&z, &p, Transport::Udp).unwrap();
+            assert_eq!(m.rcode(), want, "opcode {opcode}");
+            assert_eq!(m.header.opcode, opcode);
+            assert!(m.questions.is_empty() && m.edns.is_some());
+        }
+        let mut p = q.clone();
+        p[2] = 3 << 3;
+        let at = p.len() - 5;
+        p[at] = 1; // EDNS version 1
+        assert_eq!(ask(&z, &p, Transport::Udp).unwrap().rcode(), 16);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::trie::Keyed;
 use std::sync::Arc;
-use zonecast_proto::name::{check_wire, lowercase_wire};
+use zonecast_proto::name::lowercase_wire;
 use zonecast_proto::rdata::{compressible_names, lowercase_canonical_names, NameSlot};
 use zonecast_proto::{Class, Rtype};
 
@@ -322,37 +322,6 @@ impl<'a> RRset<'a> {
     /// The compressible names of one of this set's rdatas.
     pub fn slots(&self, rdata: &[u8]) -> ([NameSlot; 2], usize) {
         compressible_names(self.rtype, rdata)
-    }
-
-    /// The target name inside rdata that additional-section processing follows.
-    ///
-    /// NS, MX, SRV targets; SVCB/HTTPS TargetName (RFC 9460 §4.1), where `.`
-    /// in ServiceMode means the owner itself (§2.5) and in AliasMode nothing.
-    pub fn additional_target<'b>(&self, rdata: &'b [u8], owner: &'b [u8]) -> Option<&'b [u8]> {
-        let target = match self.rtype {
-            Rtype::NS => rdata,
-            Rtype::MX => rdata.get(2..)?,
-            Rtype::SRV => rdata.get(6..)?,
-            Rtype::SVCB | Rtype::HTTPS => {
-                let priority = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
-                let t = rdata.get(2..)?;
-                if t.first() == Some(&0) {
-                    return (priority > 0).then_some(owner);
-                }
-                t
-            }
-            _ => return None,
-        };
-        let len = check_wire(target).ok()?;
-        target.get(..len)
-    }
-
-    /// True when additional-section processing may follow names in this type.
-    pub fn has_additional(&self) -> bool {
-        matches!(
-            self.rtype,
-            Rtype::NS | Rtype::MX | Rtype::SRV | Rtype::SVCB | Rtype::HTTPS
-        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! (RFC 6672 §2.4); class IN only; no meta or query types (RFC 6895 §3.1);
 //! TTLs at most 2^31−1 (RFC 2181 §8). Identical duplicate records are not
 //! errors (RFC 2181 §5): [`normalize`] drops them and unifies RRset TTLs
-//! (RFC 2181 §5.2).
+//! (RFC 2181 §5.2) to the last record's, as Knot's zone loader does.
 //!
 //! Not checked: glue and other data below delegations (allowed, served as
 //! glue or occluded), whether NS targets or MX exchanges resolve, DNSSEC
@@ -351,7 +351,11 @@ struct RrsetInfo {
     size: usize,
 }
 
-/// Drops exact duplicate records (RFC 2181 §5) and gives every RRset its first record's TTL (§5.2).
+/// Drops exact duplicate records (RFC 2181 §5) and gives every RRset its last record's TTL (§5.2).
+///
+/// Last, not first or lowest: Knot's zone loader sets an RRset's TTL to each
+/// record's in turn ("TTL mismatch ... TTL set to"), and Knot is the answer
+/// reference (docs/decisions/0003).
 ///
 /// The order of the remaining records is kept. Returns one warning per
 /// RRset that had duplicates or differing TTLs, naming owner and type.
@@ -380,6 +384,7 @@ pub fn normalize(records: Vec<Record>) -> (Vec<Record>, Vec<String>) {
                 set.size += 1;
                 if r.ttl != set.ttl {
                     set.ttl_differs = true;
+                    set.ttl = r.ttl;
                 }
             }
         }
@@ -599,14 +604,17 @@ mod tests {
             rec("WWW", 600, Rtype::A, "192.0.2.2"),
             rec("www", 300, Rtype::A, "192.0.2.1"),
             rec("www", 300, Rtype::AAAA, "::1"),
+            rec("www", 900, Rtype::A, "192.0.2.3"),
         ];
         let (out, warnings) = normalize(z);
-        assert_eq!(out.len(), 4);
-        assert!(out
-            .iter()
-            .filter(|r| r.rtype == Rtype::A
-                && r.owner.to_string().eq_ignore_ascii_case("www.example.com."))
-            .all(|r| r.ttl == 300));
+        assert_eq!(out.len(), 5);
+        assert!(
+            out.iter()
+                .filter(|r| r.rtype == Rtype::A
+                    && r.owner.to_string().eq_ignore_ascii_case("www.example.com."))
+                .all(|r| r.ttl == 900),
+            "the last record's TTL"
+        );
         assert_eq!(out[1].ttl, 60);
         assert_eq!(out[2].rdata[..], [192, 0, 2, 2]);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -615,7 +623,7 @@ mod tests {
             .any(|w| w.contains("www.example.com. A: 1 duplicate")));
         assert!(warnings
             .iter()
-            .any(|w| w.contains("www.example.com. A: TTLs differ") && w.contains("300")));
+            .any(|w| w.contains("www.example.com. A: TTLs differ") && w.contains("900")));
         let (same, none) = normalize(base());
         assert_eq!(same.len(), 3);
         assert!(none.is_empty());

@@ -154,18 +154,24 @@ impl ZoneSet {
         self.find_from(qname)
     }
 
-    /// Like [`ZoneSet::find`], but for a zone strictly above `qname` when `qname` is itself an apex.
+    /// The zone a DS query for `qname` (lowercased wire) is answered from:
+    /// like [`ZoneSet::find`], but skipping a zone whose apex is exactly
+    /// `qname` when a zone above it is served.
     ///
-    /// A DS RRset belongs to the parent side of a cut (RFC 4035 §3.1.4.1):
-    /// when the parent zone is served too, it answers DS at the child apex.
-    /// Falls back to the zone at `qname` when no parent is served.
-    pub fn find_parent_side(&self, qname: &[u8]) -> Option<&ZoneSlot> {
-        let exact = self.find(qname)?;
-        if exact.key.len() != qname.len() || qname.len() <= 1 {
-            return Some(exact);
-        }
-        let parent = &qname[1 + qname[0] as usize..];
-        Some(self.find_from(parent).unwrap_or(exact))
+    /// DS records are the parent side's data (RFC 4035 §2.4): a DS query for
+    /// the apex of a child zone is answered from its parent zone when that
+    /// is served too (§3.1.4.1). With no parent zone served, the child zone
+    /// itself answers (NODATA, or the DS RRset at its apex, as Knot does).
+    /// Knot finds the zone for DS queries the same way: the longest zone at
+    /// or above the name without its first label, else the zone of the name.
+    pub fn find_for_ds(&self, qname: &[u8]) -> Option<&ZoneSlot> {
+        let parent = match qname.first() {
+            Some(&len) if len != 0 => qname.get(1 + len as usize..),
+            _ => None,
+        };
+        parent
+            .and_then(|p| self.find(p))
+            .or_else(|| self.find(qname))
     }
 
     fn find_from(&self, qname: &[u8]) -> Option<&ZoneSlot> {
