@@ -1,6 +1,7 @@
 //! The zone store: the single source of truth for zones, their records and
 //! the journal of changes, embedded in SQLite (`DIR/zonecast.db`, WAL mode,
-//! `synchronous=NORMAL`, foreign keys on).
+//! `synchronous=NORMAL`, foreign keys on, WAL checkpoints on a thread of
+//! their own rather than inside commits).
 //!
 //! A change is one transaction: the records removed and added, the new
 //! serial, and a journal entry holding the difference in the shape of an
@@ -38,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+mod checkpoint;
 mod error;
 mod keys;
 mod pool;

@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+use crate::checkpoint::Checkpointer;
 use crate::error::{db, StoreError};
 use crate::pool::{ReadConn, ReaderPool, STATEMENT_CACHE};
 use crate::wire::{decode_records, encode_records, soa_serial, MAX_RDATA_LEN};
@@ -46,6 +47,8 @@ pub struct Store {
     conn: Mutex<Connection>,
     /// `None` for an in-memory store.
     readers: Option<ReaderPool>,
+    /// WAL checkpoints off the commit path; `None` for an in-memory store.
+    checkpointer: Option<Checkpointer>,
 }
 
 /// A zone row as read, before its text columns are checked.
@@ -80,7 +83,13 @@ impl Store {
         let conn = Connection::open(&path).map_err(db(|| format!("opening {}", path.display())))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
             .map_err(db(|| format!("enabling WAL on {}", path.display())))?;
-        Store::setup(conn, Some(ReaderPool::new(path, BUSY_TIMEOUT)))
+        // Checkpoints run on their own thread (see `checkpoint`), not inside commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(db(|| format!("configuring {}", path.display())))?;
+        let checkpointer = Checkpointer::start(path.clone(), BUSY_TIMEOUT)?;
+        let mut store = Store::setup(conn, Some(ReaderPool::new(path, BUSY_TIMEOUT)))?;
+        store.checkpointer = Some(checkpointer);
+        Ok(store)
     }
 
     /// Opens a fresh store that lives in memory only (for tests and tools).
@@ -105,6 +114,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             readers,
+            checkpointer: None,
         })
     }
 

@@ -518,3 +518,33 @@ fn record_id_ignores_ttl_and_owner_case() {
         ));
     }
 }
+
+/// Regression (issue 6, write latency): checkpoints run on their own
+/// thread, so commits never checkpoint (automatic checkpoints are off on the
+/// writer) and the WAL still does not grow with the number of commits.
+#[test]
+fn the_wal_is_checkpointed_off_the_commit_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let auto: i64 = store
+        .raw()
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(auto, 0, "the writer must not checkpoint inside commits");
+    let z = name("example.com.");
+    store.meta_set("k", "0").unwrap();
+    let wal = dir.path().join(format!("{DB_FILE}-wal"));
+    let mut largest = 0;
+    for round in 0..10 {
+        for i in 0..200 {
+            store
+                .meta_set("k", &format!("{round}-{i}-{}", "x".repeat(3000)))
+                .unwrap();
+        }
+        std::thread::sleep(crate::checkpoint::INTERVAL * 2);
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    assert!(store.zone(&z).unwrap().is_none());
+    // 2,000 commits of a page or more each would make a WAL of 8 MiB and more.
+    assert!(largest < 4 << 20, "WAL grew to {largest} octets");
+}
