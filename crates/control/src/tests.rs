@@ -187,14 +187,23 @@ fn setup(p: SerialPolicy) -> Control {
     control
 }
 
-type Seen = (Vec<(i64, Record)>, u32, usize, Option<u32>);
+/// Store records, serial, journal length, and the served version (its serial, records and identity).
+type Seen = (
+    Vec<(i64, Record)>,
+    u32,
+    usize,
+    Option<(u32, Vec<Record>, usize)>,
+);
 
 fn observe(c: &Control) -> Seen {
     (
         c.records(&apex(), None, None).unwrap(),
         c.zone_info(&apex()).unwrap().serial,
         c.store().journal(&apex()).unwrap().len(),
-        c.zones().load().get(&apex()).map(|z| z.serial()),
+        c.zones()
+            .load()
+            .get(&apex())
+            .map(|z| (z.serial(), z.records(), Arc::as_ptr(&z) as usize)),
     )
 }
 
