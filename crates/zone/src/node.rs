@@ -17,7 +17,9 @@
 use crate::trie::Keyed;
 use std::sync::Arc;
 use zonecast_proto::name::lowercase_wire;
-use zonecast_proto::rdata::{compressible_names, lowercase_canonical_names, NameSlot};
+use zonecast_proto::rdata::{
+    compressible_names, has_compressible_names, lowercase_canonical_names, NameSlot,
+};
 use zonecast_proto::{Class, Rtype};
 
 /// Node flag: an NS RRset below the apex (a zone cut).
@@ -323,24 +325,6 @@ impl<'a> RRset<'a> {
     pub fn slots(&self, rdata: &[u8]) -> ([NameSlot; 2], usize) {
         compressible_names(self.rtype, rdata)
     }
-}
-
-/// True for the RFC 1035 types whose rdata names are compressed in responses.
-fn has_compressible_names(rtype: Rtype) -> bool {
-    matches!(
-        rtype,
-        Rtype::NS
-            | Rtype::MD
-            | Rtype::MF
-            | Rtype::CNAME
-            | Rtype::MB
-            | Rtype::MG
-            | Rtype::MR
-            | Rtype::PTR
-            | Rtype::MX
-            | Rtype::SOA
-            | Rtype::MINFO
-    )
 }
 
 #[cfg(test)]

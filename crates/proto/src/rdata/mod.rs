@@ -16,7 +16,10 @@ mod text;
 pub use text::parse_duration;
 mod wire;
 
-pub use names::{canonical_names, compressible_names, lowercase_canonical_names, NameSlot};
+pub use names::{
+    canonical_names, compressible_names, has_compressible_names, lowercase_canonical_names,
+    NameSlot,
+};
 
 use crate::error::Result;
 use crate::name::Name;

@@ -21,7 +21,15 @@ pub struct NameSlot {
 /// Returns an empty list for types whose names must not be compressed and
 /// for rdata that does not parse (it is then copied verbatim).
 pub fn compressible_names(rtype: Rtype, rdata: &[u8]) -> ([NameSlot; 2], usize) {
-    let rfc1035 = matches!(
+    match canonical_names(rtype, rdata) {
+        Some(slots) if has_compressible_names(rtype) => slots,
+        _ => ([NO_SLOT; 2], 0),
+    }
+}
+
+/// True for the RFC 1035 types whose rdata names may be compressed (RFC 3597 §4).
+pub fn has_compressible_names(rtype: Rtype) -> bool {
+    matches!(
         rtype,
         Rtype::NS
             | Rtype::MD
@@ -34,11 +42,7 @@ pub fn compressible_names(rtype: Rtype, rdata: &[u8]) -> ([NameSlot; 2], usize) 
             | Rtype::MX
             | Rtype::SOA
             | Rtype::MINFO
-    );
-    match canonical_names(rtype, rdata) {
-        Some(slots) if rfc1035 => slots,
-        _ => ([NO_SLOT; 2], 0),
-    }
+    )
 }
 
 const NO_SLOT: NameSlot = NameSlot { start: 0, end: 0 };
