@@ -196,21 +196,72 @@ fn restarts_reloads_rejects_and_stops_cleanly() {
     assert!(log.contains("example.com.zone:5"), "{log}");
 }
 
-/// Something else on the machine holding the default ports (API 8053, DNS 5300)
-/// must not stop the tests' servers from starting.
+/// The default addresses of `serve --dns-listen` and `--api-listen`, read from its help.
+fn default_ports() -> Vec<u16> {
+    let help = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout).to_string();
+    let ports: Vec<u16> = text
+        .lines()
+        .filter(|l| l.contains("--dns-listen") || l.contains("--api-listen"))
+        .filter_map(|l| l.split("[default: ").nth(1))
+        .filter_map(|d| d.trim_end_matches(']').parse::<SocketAddr>().ok())
+        .map(|a| a.port())
+        .collect();
+    assert_eq!(ports.len(), 2, "defaults not found in: {text}");
+    ports
+}
+
+/// Local ports of the sockets process `pid` holds, from /proc (TCP and UDP, IPv4).
+fn ports_of(pid: u32) -> Vec<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().to_string();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["tcp", "udp"] {
+        let text = std::fs::read_to_string(format!("/proc/net/{table}")).unwrap();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && inodes.iter().any(|i| i == f[9]) {
+                if let Some(port) = f[1].split(':').nth(1) {
+                    ports.push(u16::from_str_radix(port, 16).unwrap());
+                }
+            }
+        }
+    }
+    ports
+}
+
+/// Regression (issue 6): the suite failed whenever something else held the
+/// default ports, because a test server bound the default API port. Test
+/// servers listen on the ports they are given and on no default port.
 #[test]
-fn starts_while_the_default_ports_are_taken() {
-    // Held for the whole test; a port that cannot be bound is held by someone else already.
-    let _held = (
-        std::net::TcpListener::bind("127.0.0.1:8053"),
-        std::net::TcpListener::bind("127.0.0.1:5300"),
-        std::net::UdpSocket::bind("127.0.0.1:5300"),
-    );
-    let dir = TempDir::new("serve-busy");
+fn test_servers_never_listen_on_the_default_ports() {
+    let defaults = default_ports();
+    let dir = TempDir::new("serve-ports");
     let file = dir.path().join("example.com.zone");
     std::fs::write(&file, ZONE).unwrap();
     let s = Server::start(dir.path(), &file, 1);
     assert_eq!(s.soa_serial(), Some(10));
+    let ports = ports_of(s.child.id());
+    assert!(
+        ports.contains(&s.addr.port()),
+        "{ports:?} lacks the DNS port {}",
+        s.addr
+    );
+    for d in &defaults {
+        assert!(
+            !ports.contains(d),
+            "the server listens on default port {d}: {ports:?}"
+        );
+    }
     let log = s.stop_with("TERM");
     assert!(log.contains("zone created"), "{log}");
 }

@@ -17,9 +17,23 @@ use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::{Name, Rtype};
 
 const README: &str = include_str!("../README.md");
-/// Where "Try it" leaves its server: `zonecast serve` without address flags.
-const TRY_IT_DNS: &str = "127.0.0.1:5300";
-const TRY_IT_API: &str = "127.0.0.1:8053";
+/// Where "Try it" leaves its server: `zonecast serve` without address flags,
+/// so the defaults of `--dns-listen` and `--api-listen` (read from `serve --help`).
+fn try_it_addresses() -> (String, String) {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout).to_string();
+    let default_of = |flag: &str| {
+        text.lines()
+            .find(|l| l.contains(flag))
+            .and_then(|l| l.split("[default: ").nth(1))
+            .map(|d| d.trim_end_matches(']').to_string())
+            .unwrap_or_else(|| panic!("no default for {flag} in: {text}"))
+    };
+    (default_of("--dns-listen"), default_of("--api-listen"))
+}
 /// How the README calls the binary.
 const BIN: &str = "target/release/zonecast";
 
@@ -75,8 +89,9 @@ fn readme_walkthrough_does_not_reuse_the_try_it_ports() {
     let serve = serve_command(&cmds);
     let dns = flag_value(serve, "--dns-listen").expect("serve sets --dns-listen");
     let api = flag_value(serve, "--api-listen").expect("serve sets --api-listen");
-    assert_ne!(dns, TRY_IT_DNS, "{serve}");
-    assert_ne!(api, TRY_IT_API, "{serve}");
+    let (try_it_dns, try_it_api) = try_it_addresses();
+    assert_ne!(dns, try_it_dns, "{serve}");
+    assert_ne!(api, try_it_api, "{serve}");
     let dns_port = dns.rsplit(':').next().unwrap();
 
     // Every DNS query goes to this server, every URL is its API.
