@@ -60,6 +60,11 @@ impl ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message).field(field)
     }
 
+    /// 422 `limit_exceeded`: `field` is over a documented limit, which `message` names.
+    pub fn limit(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", message).field(field)
+    }
+
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -137,11 +142,7 @@ impl From<ControlError> for ApiError {
                 current, expected, ..
             } => crate::zones::serial_mismatch(current, expected),
             ControlError::Invalid { field, message, .. } => ApiError::invalid(field, message),
-            ControlError::TooLarge { field, message } => {
-                let mut e = ApiError::invalid(field, message);
-                e.code = "limit_exceeded";
-                e
-            }
+            ControlError::TooLarge { field, message } => ApiError::limit(field, message),
             ControlError::ZoneFile(z) => ApiError::invalid("zonefile", z.to_string()),
             ControlError::Zone(z) => ApiError::invalid("records", z.to_string()),
             ControlError::Store(s) => ApiError::from(s),
@@ -160,9 +161,7 @@ pub(crate) fn edit_error(e: ControlError, list: &str) -> ApiError {
             message,
         } => ApiError::invalid(format!("{list}[{i}].{field}"), message),
         ControlError::TooLarge { field, message } => {
-            let mut e = ApiError::invalid(field.replacen("edits", list, 1), message);
-            e.code = "limit_exceeded";
-            e
+            ApiError::limit(field.replacen("edits", list, 1), message)
         }
         other => ApiError::from(other),
     }

@@ -545,15 +545,8 @@ impl Control {
                 .map(|n| view(&o.to_lowercase(), n))
                 .unwrap_or_default()),
             None => {
-                let mut nodes: Vec<&zonecast_zone::Node> = Vec::new();
-                v.for_each_node(|n| {
-                    if !n.is_empty() {
-                        nodes.push(n)
-                    }
-                });
-                nodes.sort_by(|a, b| zonecast_proto::name::canonical_cmp(a.name(), b.name()));
                 let mut out = Vec::new();
-                for n in nodes {
+                for n in v.sorted_nodes() {
                     if let Ok(name) = Name::from_wire(n.name()) {
                         out.extend(view(&name, n));
                     }

@@ -9,7 +9,6 @@
 //! replaced whole, the whole zone — on this thread, not a UDP worker's.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -20,7 +19,6 @@ type Retired = Arc<dyn Any + Send + Sync>;
 const RECHECK: Duration = Duration::from_millis(20);
 
 static QUEUE: OnceLock<Mutex<Sender<Retired>>> = OnceLock::new();
-static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// Hands `value` to the reclaimer, which drops it once no one else holds it.
 pub fn retire<T: Any + Send + Sync>(value: Arc<T>) {
@@ -34,21 +32,14 @@ pub fn retire<T: Any + Send + Sync>(value: Arc<T>) {
         }
         Mutex::new(tx)
     });
-    PENDING.fetch_add(1, Ordering::Relaxed);
     let sent = queue
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .send(value as Retired);
     if let Err(e) = sent {
         // No reclaimer thread: drop here rather than keep it forever.
-        PENDING.fetch_sub(1, Ordering::Relaxed);
         drop(e.0);
     }
-}
-
-/// Values handed over and not dropped yet (for tests and metrics).
-pub fn pending() -> usize {
-    PENDING.load(Ordering::Relaxed)
 }
 
 fn warn_no_thread(e: &std::io::Error) {
@@ -66,16 +57,14 @@ fn run(rx: Receiver<Retired>) {
         while let Ok(v) = rx.try_recv() {
             held.push(v);
         }
-        let before = held.len();
         held.retain(|v| Arc::strong_count(v) > 1);
-        PENDING.fetch_sub(before - held.len(), Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     struct Flag(Arc<AtomicBool>, std::thread::ThreadId);
     impl Drop for Flag {

@@ -200,13 +200,9 @@ impl Zone {
         &self.negative_header
     }
 
-    /// Calls `f` on every node, in no particular order.
-    pub fn for_each_node<'a>(&'a self, f: impl FnMut(&'a Node)) {
-        self.nodes.for_each(f)
-    }
-
-    /// Every record, owners in canonical order (RFC 4034 §6.1), types ascending.
-    pub fn records(&self) -> Vec<Record> {
+    /// The nodes that hold data (no empty non-terminals), owners in canonical
+    /// order (RFC 4034 §6.1). The trie has no order: this sorts, O(n log n).
+    pub fn sorted_nodes(&self) -> Vec<&Node> {
         let mut nodes: Vec<&Node> = Vec::with_capacity(self.nodes.len());
         self.nodes.for_each(|n| {
             if !n.is_empty() {
@@ -214,8 +210,13 @@ impl Zone {
             }
         });
         nodes.sort_by(|a, b| zonecast_proto::name::canonical_cmp(a.name(), b.name()));
+        nodes
+    }
+
+    /// Every record, owners in canonical order (RFC 4034 §6.1), types ascending.
+    pub fn records(&self) -> Vec<Record> {
         let mut out = Vec::with_capacity(self.record_count);
-        for n in nodes {
+        for n in self.sorted_nodes() {
             let Ok(owner) = Name::from_wire(n.name()) else {
                 continue;
             };

@@ -201,14 +201,19 @@ impl<V: Keyed + Clone> Trie<V> {
     /// The value for `key`, for changing in place: the branches on its path
     /// are copied first if another version shares them (the value's own
     /// copy-on-write is up to the value).
+    ///
+    /// For an absent key the path walked is unshared all the same; callers
+    /// insert the key then (an empty non-terminal), which needs that path.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
-        self.get(key)?;
         let hash = self.hash(key);
         let mut bitmap = self.bitmap;
         let mut slots = unshare(&mut self.root);
         let mut depth = 0;
         loop {
             let bit = bit_at(hash, depth);
+            if bitmap & bit == 0 {
+                return None;
+            }
             let i = slot_index(bitmap, bit);
             match slots.get_mut(i)? {
                 Slot::Leaf(v) => return (v.key() == key).then_some(v),
