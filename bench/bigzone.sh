@@ -101,16 +101,11 @@ sleep 1
 IMPORT_RSS="$(rss_kib "$SERVER_PID")"
 note "zonecast: answering after $IMPORT_S s, RSS $(mib "$IMPORT_RSS") MiB; stopping"
 t=$EPOCHREALTIME
-STOP_WAIT=1200 stop_server
+stop_zonecast "$BENCH_DIR/zonecast/data"
 ZC_STOP_S="$(awk -v a="$EPOCHREALTIME" -v b="$t" 'BEGIN { printf "%.2f", a - b }')"
-[ "$STOP_KILLED" = 0 ] || note "zonecast did not stop within 120 s after SIGTERM and was killed"
-STORE_MIB="$(du -sk "$BENCH_DIR/zonecast/data" | awk '{ printf "%.1f", $1 / 1024 }')"
 
 # 2. Restart from the store.
-DNS_PORT="$(free_port)"
-API_PORT="$(free_port)"
-note "zonecast: restarting from the store ($STORE_MIB MiB) on 127.0.0.1:$DNS_PORT"
-timed_start zonecast "$DNS_PORT" "$ZLOG" zonecast_cmd
+restart_zonecast "$ZLOG" zonecast_cmd
 ZC_START_S="$PROBE_FIRST"
 sleep 1
 ZC_RSS="$(rss_kib "$SERVER_PID")"

@@ -131,6 +131,25 @@ rss_kib() {
 # Stops SERVER_PID: SIGTERM, then SIGKILL after STOP_WAIT tenths of a second
 # [50]. Sets STOP_KILLED=1 when it had to kill.
 STOP_KILLED=0
+# stop_zonecast DATA_DIR: stops SERVER_PID (killed 120 s after SIGTERM at
+# the latest, which is said) and sets STORE_MIB to the size of DATA_DIR.
+stop_zonecast() {
+    STOP_WAIT=1200 stop_server
+    [ "$STOP_KILLED" = 0 ] || note "zonecast did not stop within 120 s after SIGTERM and was killed"
+    STORE_MIB="$(du -sk "$1" | awk '{ printf "%.1f", $1 / 1024 }')"
+}
+
+# restart_zonecast LOG CMD...: picks new free DNS_PORT and API_PORT, then a
+# timed start of CMD (which reads them) until it answers (see timed_start).
+restart_zonecast() {
+    local log="$1"
+    shift
+    DNS_PORT="$(free_port)"
+    API_PORT="$(free_port)"
+    note "zonecast: restarting from the store ($STORE_MIB MiB) on 127.0.0.1:$DNS_PORT"
+    timed_start zonecast "$DNS_PORT" "$log" "$@"
+}
+
 stop_server() {
     STOP_KILLED=0
     [ -n "$SERVER_PID" ] || return 0

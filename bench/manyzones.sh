@@ -137,15 +137,10 @@ CREATED_RSS="$(rss_kib "$SERVER_PID")"
 note "zonecast: $PROBES creations of a zone when $ZONES exist"
 run_child python3 "$HERE/benchtool.py" probe-create --port "$API_PORT" --token "$TOKEN" --template "$TEMPLATE" \
     --count "$PROBES" >"$BENCH_DIR/create-next.txt" || die "creating a zone failed (log: $ZLOG)"
-STOP_WAIT=1200 stop_server
-[ "$STOP_KILLED" = 0 ] || note "zonecast did not stop within 120 s after SIGTERM and was killed"
-STORE_MIB="$(du -sk "$BENCH_DIR/zonecast/data" | awk '{ printf "%.1f", $1 / 1024 }')"
+stop_zonecast "$BENCH_DIR/zonecast/data"
 
 # 3. Restart from the store; start-up, RSS, dnsperf.
-DNS_PORT="$(free_port)"
-API_PORT="$(free_port)"
-note "zonecast: restarting from the store ($STORE_MIB MiB) on 127.0.0.1:$DNS_PORT"
-timed_start zonecast "$DNS_PORT" "$ZLOG" zonecast_cmd
+restart_zonecast "$ZLOG" zonecast_cmd
 ZC_FIRST="$PROBE_FIRST"
 ZC_ALL="$PROBE_ALL"
 sleep 1
