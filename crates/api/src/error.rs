@@ -138,6 +138,7 @@ impl From<ControlError> for ApiError {
         match e {
             ControlError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
             ControlError::Conflict { message } => ApiError::conflict(message),
+            ControlError::Stale { .. } => ApiError::conflict(e.to_string()),
             ControlError::SerialMismatch {
                 current, expected, ..
             } => crate::zones::serial_mismatch(current, expected),

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod edge;
 mod error;
 mod keys;
 mod meta;
@@ -29,6 +30,7 @@ mod rrsets;
 mod zones;
 
 pub use auth::{generate_token, hash_token, Principal, SCOPES};
+pub use edge::{edge_router, serve_edge, EdgeProbe, EdgeReport, Metric};
 pub use error::ApiError;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request};

@@ -38,6 +38,7 @@
 mod serial;
 mod settings;
 mod state;
+mod sync;
 
 pub use serial::{date_serial, next_serial, serial_gt, SerialPolicy};
 pub use settings::{parse_server, ZoneSettings};
@@ -49,7 +50,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use zonecast_proto::{Class, Name, Record, Rtype};
-use zonecast_store::{Change, Store, StoreError, ZoneKind};
+use zonecast_store::{Change, Store, StoreError, ZoneKind, ZoneRow};
 use zonecast_zone::{SharedZones, Zone, ZoneBuilder, ZoneError, Zones};
 use zonecast_zonefile::ZoneFileError;
 
@@ -86,6 +87,14 @@ pub enum ControlError {
     Conflict {
         /// What conflicts.
         message: String,
+    },
+    /// The zone changed in the store under this node (another control plane
+    /// on the same database wrote it) more often than the write was retried;
+    /// nothing was applied (HTTP 409).
+    #[error("zone {zone} changed concurrently on another control plane; retry")]
+    Stale {
+        /// The zone.
+        zone: Name,
     },
     /// A limit was exceeded (records per RRset); nothing was applied (HTTP 422).
     #[error("{field}: {message}")]
@@ -234,32 +243,41 @@ impl Control {
         };
         let mut map = HashMap::new();
         for row in control.store.zones()? {
-            let settings = ZoneSettings::from_json(&row.settings).unwrap_or_else(|e| {
-                tracing::error!(zone = %row.name, error = %e, "stored zone settings unreadable; using defaults");
-                ZoneSettings::default()
-            });
-            let version = match control.load_version(&row.name) {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::error!(zone = %row.name, error = %e, "stored zone not loaded");
-                    None
-                }
-            };
-            let z = ZoneState {
-                apex: row.name.clone(),
-                kind: row.kind,
-                settings,
-                serial: row.serial,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                version,
-                deleted: false,
-            };
+            let z = control.state_from_row(row);
             control.publish(&z);
-            map.insert(row.name, Arc::new(Mutex::new(z)));
+            map.insert(z.apex.clone(), Arc::new(Mutex::new(z)));
         }
         *control.state.write().unwrap_or_else(|p| p.into_inner()) = map;
         Ok(control)
+    }
+
+    /// A stored zone's state, its version streamed from the store.
+    ///
+    /// A stored zone that no longer builds (it cannot happen through this
+    /// API) is logged and not served rather than failing.
+    fn state_from_row(&self, row: ZoneRow) -> ZoneState {
+        let settings = ZoneSettings::from_json(&row.settings).unwrap_or_else(|e| {
+            tracing::error!(zone = %row.name, error = %e, "stored zone settings unreadable; using defaults");
+            ZoneSettings::default()
+        });
+        let version = match self.load_version(&row.name) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(zone = %row.name, error = %e, "stored zone not loaded");
+                None
+            }
+        };
+        ZoneState {
+            store_id: row.id,
+            apex: row.name,
+            kind: row.kind,
+            settings,
+            serial: row.serial,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version,
+            deleted: false,
+        }
     }
 
     /// Streams a zone's records from the store into a version; `None` when it has none.
@@ -284,13 +302,21 @@ impl Control {
         &self.store
     }
 
+    /// The zone's handle; a zone this node does not hold is looked up in the
+    /// store first (another control plane may just have created it).
     fn handle(&self, name: &Name) -> Result<ZoneHandle, ControlError> {
-        self.state
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-            .ok_or_else(|| zone_not_found(name))
+        let held = |c: &Control| {
+            c.state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(name)
+                .cloned()
+        };
+        if let Some(h) = held(self) {
+            return Ok(h);
+        }
+        self.sync_zone(name)?;
+        held(self).ok_or_else(|| zone_not_found(name))
     }
 
     /// Publishes the zone's current version, or withdraws it while it has no SOA or apex NS.
@@ -397,6 +423,7 @@ impl Control {
             Some(Arc::new(Zone::build(&apex, &records)?))
         };
         let z = ZoneState {
+            store_id: row.id,
             apex: row.name.clone(),
             kind,
             settings,
@@ -594,6 +621,17 @@ impl Control {
         if_serial: Option<u32>,
         now: i64,
     ) -> Result<Applied, ControlError> {
+        let edits: Vec<Edit> = edits.into_iter().map(canonical_edit).collect();
+        self.retrying(zone, || self.apply_once(zone, &edits, if_serial, now))
+    }
+
+    fn apply_once(
+        &self,
+        zone: &Name,
+        edits: &[Edit],
+        if_serial: Option<u32>,
+        now: i64,
+    ) -> Result<Applied, ControlError> {
         let h = self.handle(zone)?;
         let mut z = lock(&h);
         if z.deleted {
@@ -608,8 +646,7 @@ impl Control {
             });
         }
         check_if_serial(&z, if_serial)?;
-        let edits: Vec<Edit> = edits.into_iter().map(canonical_edit).collect();
-        let plan = z.plan(&edits)?;
+        let plan = z.plan(edits)?;
         let from = z.serial;
         if plan.removed.is_empty() && plan.added.is_empty() {
             return Ok(no_change(&z));
@@ -659,7 +696,13 @@ impl Control {
         let (entry, ids) = self
             .store
             .commit_change_with_ids(&z.apex, &change)
-            .map_err(store_err)?;
+            .map_err(|e| match e {
+                // Another control plane changed the zone: `retrying` catches up and plans again.
+                StoreError::SerialMismatch { .. } => ControlError::Stale {
+                    zone: z.apex.clone(),
+                },
+                other => store_err(other),
+            })?;
         z.version = Some(Arc::new(next));
         z.serial = to;
         z.updated_at = entry.committed_at;
@@ -692,12 +735,25 @@ impl Control {
         if_serial: Option<u32>,
         now: i64,
     ) -> Result<Applied, ControlError> {
-        let h = self.handle(zone)?;
+        self.handle(zone)?;
         let data = zonecast_zonefile::load_str(zonefile, &zone.to_lowercase(), "zonefile")?;
         let records = normalized(
             zone,
             data.records.into_iter().map(canonical_record).collect(),
         );
+        self.retrying(zone, || {
+            self.replace_text_once(zone, &records, if_serial, now)
+        })
+    }
+
+    fn replace_text_once(
+        &self,
+        zone: &Name,
+        records: &[Record],
+        if_serial: Option<u32>,
+        now: i64,
+    ) -> Result<Applied, ControlError> {
+        let h = self.handle(zone)?;
         let mut z = lock(&h);
         if z.deleted {
             return Err(zone_not_found(zone));
@@ -803,11 +859,22 @@ impl Control {
         records: Vec<Record>,
     ) -> Result<LoadOutcome, ControlError> {
         check_zone_size(origin, records.len())?;
+        let mut records = Some(records);
+        self.retrying(origin, || self.replace_once(origin, &mut records))
+    }
+
+    /// One attempt; `records` is taken only when the zone is created.
+    fn replace_once(
+        &self,
+        origin: &Name,
+        records: &mut Option<Vec<Record>>,
+    ) -> Result<LoadOutcome, ControlError> {
         let h = match self.handle(origin) {
             Ok(h) => h,
             Err(ControlError::NotFound { .. }) => {
                 let apex = origin.to_lowercase();
                 let settings = ZoneSettings::default();
+                let records = records.take().unwrap_or_default();
                 let info = self.store_new_zone(apex, ZoneKind::Primary, settings, records)?;
                 return Ok(LoadOutcome::Created {
                     serial: info.serial,
@@ -821,6 +888,7 @@ impl Control {
         }
         let from = z.serial;
         let apex = z.apex.clone();
+        let records = records.as_deref().unwrap_or_default();
         match self.replace_locked(&mut z, records, |cur, file| {
             let to = next_serial(cur, file);
             if to != file {
@@ -839,23 +907,22 @@ impl Control {
     fn replace_locked(
         &self,
         z: &mut ZoneState,
-        records: Vec<Record>,
+        records: &[Record],
         serial: impl FnOnce(u32, u32) -> u32,
     ) -> Result<Option<(u32, i64, Vec<i64>)>, ControlError> {
         let old = z.records();
-        let (removed, added) = zonecast_store::diff(&old, &records);
+        let (removed, added) = zonecast_store::diff(&old, records);
         if removed.is_empty() && added.is_empty() {
             return Ok(None);
         }
         let from = z.serial;
-        let file_serial = soa_serial(&z.apex, &records).unwrap_or(0);
+        let file_serial = soa_serial(&z.apex, records).unwrap_or(0);
         let to = serial(from, file_serial);
-        let records = if to == file_serial {
-            records
+        let (removed, added) = if to == file_serial {
+            (removed, added)
         } else {
-            with_serial(&z.apex, records, to)
+            zonecast_store::diff(&old, &with_serial(&z.apex, records.to_vec(), to))
         };
-        let (removed, added) = zonecast_store::diff(&old, &records);
         let (seq, ids) = self.commit(z, from, to, removed, added)?;
         Ok(Some((to, seq, ids)))
     }

@@ -61,6 +61,8 @@ pub enum Edit {
 /// reads from it, and holds no second copy of the records.
 #[derive(Debug)]
 pub(crate) struct ZoneState {
+    /// The store's row id: a zone deleted and created again elsewhere has another.
+    pub store_id: i64,
     pub apex: Name,
     pub kind: ZoneKind,
     pub settings: ZoneSettings,

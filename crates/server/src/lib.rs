@@ -6,9 +6,12 @@
 //! [`pipeline::respond`], which reads the current [`ZoneSet`] snapshot
 //! without locking.
 //!
+//! NOTIFY (RFC 1996) goes to the node's [`NotifySink`] when it has one (an
+//! edge relays it to the control plane); without one it is answered NOTIMP.
+//!
 //! Not implemented yet: zone transfers out (AXFR/IXFR are answered NOTAUTH
-//! over TCP, NOTIMP for AXFR over UDP), NOTIFY and UPDATE (NOTIMP),
-//! response rate limiting, DNS cookies.
+//! over TCP, NOTIMP for AXFR over UDP), acting on a NOTIFY (the secondary
+//! role), UPDATE (NOTIMP), response rate limiting, DNS cookies.
 
 #![warn(missing_docs)]
 
@@ -29,6 +32,38 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+/// How a NOTIFY is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyVerdict {
+    /// NOERROR with AA (RFC 1996 §4.7): the NOTIFY was taken.
+    Accepted,
+    /// REFUSED: not from an allowed peer, or for a zone that takes no NOTIFY.
+    Refused,
+    /// NOTAUTH: for a zone this node does not serve.
+    NotAuth,
+}
+
+/// Takes the NOTIFY messages a listener receives.
+///
+/// Called on the listener's thread (a UDP worker): it must not block;
+/// queue the work elsewhere.
+pub trait NotifySink: Send + Sync {
+    /// A NOTIFY for `zone` (lowercase) from `peer`; `served` says whether this node serves the zone.
+    fn notify(
+        &self,
+        zone: &zonecast_proto::Name,
+        served: bool,
+        peer: std::net::SocketAddr,
+    ) -> NotifyVerdict;
+}
+
+/// Optional services of the listeners; the default has none.
+#[derive(Clone, Default)]
+pub struct Service {
+    /// Where NOTIFY messages go; `None` answers them NOTIMP.
+    pub notify: Option<std::sync::Arc<dyn NotifySink>>,
 }
 
 /// Largest EDNS UDP payload zonecast sends (the DNS Flag Day 2020 value, as Knot and NSD).

@@ -8,8 +8,9 @@
 //! or without a question; type 0 and CHAOS transfers NOTIMP, other CHAOS
 //! queries REFUSED; AXFR over UDP NOTIMP, other transfers NOTAUTH.
 
-use crate::MAX_UDP_PAYLOAD;
-use zonecast_proto::query::{QueryProblem, QueryView};
+use crate::{NotifyVerdict, Service, MAX_UDP_PAYLOAD};
+use std::net::SocketAddr;
+use zonecast_proto::query::{QueryProblem, QueryView, OPCODE_NOTIFY};
 use zonecast_proto::writer::Writer;
 use zonecast_proto::{Class, Rtype};
 use zonecast_zone::ZoneSet;
@@ -34,6 +35,7 @@ pub enum Transport {
 /// Builds the response to `query` in `out`; returns its length, or `None` to send nothing.
 ///
 /// `q` is scratch space reused across calls; `out` should hold 65535 octets for TCP.
+/// NOTIFY is answered NOTIMP; [`respond_with`] hands it to a [`Service`].
 pub fn respond(
     zones: &ZoneSet,
     query: &[u8],
@@ -41,7 +43,31 @@ pub fn respond(
     transport: Transport,
     q: &mut QueryView,
 ) -> Option<usize> {
-    let parsed = q.parse(query);
+    respond_with(zones, query, out, transport, q, &Service::default(), || {
+        None
+    })
+}
+
+/// [`respond`] with the node's optional services; `peer` gives the source
+/// address (asked for only when a service needs it, e.g. for a NOTIFY).
+pub fn respond_with(
+    zones: &ZoneSet,
+    query: &[u8],
+    out: &mut [u8],
+    transport: Transport,
+    q: &mut QueryView,
+    service: &Service,
+    peer: impl FnOnce() -> Option<SocketAddr>,
+) -> Option<usize> {
+    let mut parsed = q.parse(query);
+    let notify = match &service.notify {
+        Some(sink) if parsed == Err(QueryProblem::NotImp) && q.opcode == OPCODE_NOTIFY => {
+            let verdict = notify_verdict(zones, q, sink.as_ref(), peer());
+            parsed = Ok(());
+            Some(verdict)
+        }
+        _ => None,
+    };
     if parsed == Err(QueryProblem::Drop) {
         return None;
     }
@@ -73,6 +99,12 @@ pub fn respond(
     let transfer = q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR;
     if let Some(rcode) = error {
         w.set_rcode(rcode);
+    } else if let Some(verdict) = notify {
+        match verdict {
+            NotifyVerdict::Accepted => w.set_aa(true),
+            NotifyVerdict::Refused => w.set_rcode(REFUSED),
+            NotifyVerdict::NotAuth => w.set_rcode(NOTAUTH),
+        }
     } else if q.qclass == Class::CH {
         // As Knot: CHAOS takes plain queries only (we answer none of them,
         // e.g. no id.server), transfers and type 0 are NOTIMP.
@@ -116,6 +148,29 @@ pub fn respond(
     Some(w.finish())
 }
 
+/// What a NOTIFY gets (RFC 1996 §3.7, §4.7): NOTAUTH for a zone this node
+/// does not serve, otherwise what the sink decides.
+fn notify_verdict(
+    zones: &ZoneSet,
+    q: &QueryView,
+    sink: &dyn crate::NotifySink,
+    peer: Option<SocketAddr>,
+) -> NotifyVerdict {
+    let Some(peer) = peer else {
+        return NotifyVerdict::Refused;
+    };
+    if q.qclass != Class::IN || q.qtype != Rtype::SOA {
+        return NotifyVerdict::Refused;
+    }
+    let Ok(zone) = zonecast_proto::Name::from_wire(q.qname()) else {
+        return NotifyVerdict::Refused;
+    };
+    let served = zones
+        .find(q.qname())
+        .is_some_and(|slot| *slot.load().apex() == zone);
+    sink.notify(&zone, served, peer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +199,74 @@ mod tests {
 
     fn query(name: &str, qtype: Rtype, edns: Option<u16>) -> Vec<u8> {
         build_query(0x2a, &name.parse().unwrap(), qtype, edns)
+    }
+
+    /// Records each NOTIFY and accepts those for served zones from 192.0.2.53.
+    #[derive(Default)]
+    struct Sink(std::sync::Mutex<Vec<(Name, bool, SocketAddr)>>);
+
+    impl crate::NotifySink for Sink {
+        fn notify(&self, zone: &Name, served: bool, peer: SocketAddr) -> NotifyVerdict {
+            self.0.lock().unwrap().push((zone.clone(), served, peer));
+            match (served, peer.ip().to_string().as_str()) {
+                (false, _) => NotifyVerdict::NotAuth,
+                (true, "192.0.2.53") => NotifyVerdict::Accepted,
+                _ => NotifyVerdict::Refused,
+            }
+        }
+    }
+
+    #[test]
+    fn notify_goes_to_the_sink_and_is_answered_with_its_verdict() {
+        let z = zones();
+        let sink = Arc::new(Sink::default());
+        let service = Service {
+            notify: Some(sink.clone()),
+        };
+        let notify = |name: &str| {
+            let mut m = query(name, Rtype::SOA, None);
+            m[2] = (m[2] & 0x87) | OPCODE_NOTIFY << 3 | 0x04; // NOTIFY, AA
+            m
+        };
+        let ask_from = |msg: &[u8], peer: &str| {
+            let mut out = vec![0u8; 512];
+            let mut q = QueryView::default();
+            let peer: SocketAddr = peer.parse().unwrap();
+            let n = respond_with(&z, msg, &mut out, Transport::Udp, &mut q, &service, || {
+                Some(peer)
+            })
+            .unwrap();
+            Message::parse(&out[..n]).unwrap()
+        };
+        let m = ask_from(&notify("Example.COM."), "192.0.2.53:5353");
+        assert_eq!(
+            (m.rcode(), m.header.opcode, m.header.aa),
+            (0, OPCODE_NOTIFY, true)
+        );
+        assert_eq!(m.questions[0].qname, "Example.COM.".parse().unwrap());
+        assert_eq!(
+            ask_from(&notify("example.com."), "198.51.100.1:53").rcode(),
+            5
+        );
+        assert_eq!(
+            ask_from(&notify("other.example."), "192.0.2.53:53").rcode(),
+            9
+        );
+        let seen = sink.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0].0, "example.com.".parse().unwrap());
+        assert!(seen[0].1 && !seen[2].1);
+        assert_eq!(seen[1].2, "198.51.100.1:53".parse().unwrap());
+        // Without a sink NOTIFY stays NOTIMP, and queries are unaffected by one.
+        assert_eq!(
+            ask(&z, &notify("example.com."), Transport::Udp)
+                .unwrap()
+                .rcode(),
+            4
+        );
+        let m = ask_from(&query("ns1.example.com.", Rtype::A, None), "192.0.2.53:53");
+        assert_eq!((m.rcode(), m.answer.len()), (0, 1));
+        assert_eq!(sink.0.lock().unwrap().len(), 3);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! or a query not worth answering closes the connection; the server goes on.
 //! Connections beyond [`MAX_CONNECTIONS`] wait for a free slot.
 
-use crate::pipeline::{respond, Transport};
+use crate::pipeline::{respond_with, Transport};
+use crate::Service;
 use crate::{ServerError, SharedZones};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,16 +39,22 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 
 /// Accepts connections forever, one task each.
 pub async fn serve(listener: TcpListener, zones: SharedZones) {
+    serve_with(listener, zones, Service::default()).await
+}
+
+/// [`serve`] with the node's services (NOTIFY relay).
+pub async fn serve_with(listener: TcpListener, zones: SharedZones, service: Service) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
         match listener.accept().await {
-            Ok((stream, _peer)) => {
+            Ok((stream, peer)) => {
                 let zones = zones.clone();
+                let service = service.clone();
                 tokio::spawn(async move {
-                    connection(stream, zones).await;
+                    connection(stream, peer, zones, service).await;
                     drop(permit);
                 });
             }
@@ -59,7 +66,7 @@ pub async fn serve(listener: TcpListener, zones: SharedZones) {
     }
 }
 
-async fn connection(mut stream: TcpStream, zones: SharedZones) {
+async fn connection(mut stream: TcpStream, peer: SocketAddr, zones: SharedZones, service: Service) {
     let _ = stream.set_nodelay(true);
     let mut q = QueryView::default();
     let mut inbuf = vec![0u8; u16::MAX as usize];
@@ -78,12 +85,14 @@ async fn connection(mut stream: TcpStream, zones: SharedZones) {
         }
         let answer = {
             let snapshot = zones.load();
-            respond(
+            respond_with(
                 &snapshot,
                 &inbuf[..len],
                 &mut out[2..],
                 Transport::Tcp,
                 &mut q,
+                &service,
+                || Some(peer),
             )
         };
         let Some(n) = answer else { return };

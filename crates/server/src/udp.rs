@@ -5,8 +5,8 @@
 //! zones, and sends the answers with one `sendmmsg`. Nothing is allocated
 //! or locked per query. Datagrams larger than [`RECV_SIZE`] are dropped.
 
-use crate::pipeline::{respond, Transport};
-use crate::{ServerError, SharedZones};
+use crate::pipeline::{respond_with, Transport};
+use crate::{ServerError, Service, SharedZones};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -27,6 +27,16 @@ pub fn spawn(
     threads: usize,
     zones: SharedZones,
 ) -> Result<(SocketAddr, Vec<JoinHandle<()>>), ServerError> {
+    spawn_with(addr, threads, zones, Service::default())
+}
+
+/// [`spawn`] with the node's services (NOTIFY relay).
+pub fn spawn_with(
+    addr: SocketAddr,
+    threads: usize,
+    zones: SharedZones,
+    service: Service,
+) -> Result<(SocketAddr, Vec<JoinHandle<()>>), ServerError> {
     let mut bound = addr;
     let mut handles = Vec::new();
     for i in 0..threads.max(1) {
@@ -40,9 +50,10 @@ pub fn spawn(
             }
         }
         let zones = zones.clone();
+        let service = service.clone();
         let h = std::thread::Builder::new()
             .name(format!("udp-{i}"))
-            .spawn(move || worker(sock, zones))
+            .spawn(move || worker(sock, zones, service))
             .map_err(|source| ServerError::Listen {
                 addr: bound,
                 source,
@@ -65,7 +76,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<Socket> {
     Ok(sock)
 }
 
-fn worker(sock: Socket, zones: SharedZones) {
+fn worker(sock: Socket, zones: SharedZones, service: Service) {
     let fd: RawFd = sock.as_raw_fd();
     let mut rbuf = vec![0u8; BATCH * RECV_SIZE];
     let mut sbuf = vec![0u8; BATCH * SEND_SIZE];
@@ -126,7 +137,16 @@ fn worker(sock: Socket, zones: SharedZones) {
             let len = rhdr[i].msg_len as usize;
             let query = &rbuf[i * RECV_SIZE..i * RECV_SIZE + len];
             let out = &mut sbuf[m * SEND_SIZE..(m + 1) * SEND_SIZE];
-            if let Some(olen) = respond(&snapshot, query, out, Transport::Udp, &mut q) {
+            let peer = &addrs[i];
+            if let Some(olen) = respond_with(
+                &snapshot,
+                query,
+                out,
+                Transport::Udp,
+                &mut q,
+                &service,
+                || socket_addr(peer),
+            ) {
                 siov[m].iov_len = olen;
                 let h = &mut shdr[m].msg_hdr;
                 h.msg_name = (&mut addrs[i] as *mut libc::sockaddr_storage).cast();
@@ -155,4 +175,17 @@ fn worker(sock: Socket, zones: SharedZones) {
             sent += r as usize;
         }
     }
+}
+
+/// The address in a `sockaddr_storage` filled in by the kernel.
+fn socket_addr(sa: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    // SAFETY: a sockaddr_storage is large enough for any address; socket2
+    // reads only as much as its family says.
+    let addr = unsafe {
+        socket2::SockAddr::new(
+            *sa,
+            std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        )
+    };
+    addr.as_socket()
 }
