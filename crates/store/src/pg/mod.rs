@@ -597,6 +597,66 @@ fn insert_records<C: postgres::GenericClient>(
     Ok(out)
 }
 
+/// Zones at least this large are loaded with `COPY ... BINARY` (no conflict
+/// handling: used only for a zone emptied or new, its records checked for duplicates).
+const COPY_THRESHOLD: usize = 1000;
+
+/// Inserts the records of a new or emptied zone, `records` free of duplicates.
+fn load_records<C: postgres::GenericClient>(
+    t: &mut Tx<'_, C>,
+    zone_id: i64,
+    zone: &Name,
+    records: &[Record],
+) -> Result<(), StoreError> {
+    if records.len() < COPY_THRESHOLD {
+        let ids = insert_records(t, zone_id, zone, records)?;
+        return match ids.iter().position(Option::is_none) {
+            Some(i) => Err(duplicate(zone, &records[i])),
+            None => Ok(()),
+        };
+    }
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::Type;
+    let ctx = || format!("loading the records of zone {zone}");
+    let writer = t
+        .client
+        .copy_in(
+            "COPY records (zone_id, owner, owner_key, rtype, class, ttl, rdata) FROM STDIN BINARY",
+        )
+        .map_err(pg(ctx))?;
+    let mut writer = BinaryCopyInWriter::new(
+        writer,
+        &[
+            Type::INT8,
+            Type::BYTEA,
+            Type::BYTEA,
+            Type::INT4,
+            Type::INT4,
+            Type::INT8,
+            Type::BYTEA,
+        ],
+    );
+    let mut key = Vec::with_capacity(256);
+    for r in records {
+        key.clear();
+        key.extend_from_slice(r.owner.as_wire());
+        zonecast_proto::name::lowercase_wire(&mut key);
+        writer
+            .write(&[
+                &zone_id,
+                &r.owner.as_wire(),
+                &&key[..],
+                &to_i32(r.rtype.0),
+                &to_i32(r.class.0),
+                &i64::from(r.ttl),
+                &&r.rdata[..],
+            ])
+            .map_err(pg(ctx))?;
+    }
+    writer.finish().map_err(pg(ctx))?;
+    Ok(())
+}
+
 /// Deletes records (in chunks); the first one that was not there (or was
 /// named twice) is returned as `Err(index)`.
 fn delete_records<C: postgres::GenericClient>(
@@ -677,10 +737,7 @@ fn tx_create<C: postgres::GenericClient>(
     if let Some(r) = first_duplicate(records) {
         return Err(duplicate(&zone_name, r));
     }
-    let ids = insert_records(t, zone_id, &zone_name, records)?;
-    if let Some(i) = ids.iter().position(Option::is_none) {
-        return Err(duplicate(&zone_name, &records[i]));
-    }
+    load_records(t, zone_id, &zone_name, records)?;
     append_journal(
         t,
         zone_id,
@@ -734,23 +791,30 @@ fn tx_change<C: postgres::GenericClient>(
             }
         }
     }
-    t.execute(
-        "UPDATE zones SET serial = $1, updated_at = $2 WHERE id = $3",
-        &[&i64::from(change.serial_to), &now, &row.id],
-    )
-    .map_err(pg(ctx))?;
-    let seq = append_journal(
-        t,
-        row.id,
-        "change",
-        change.serial_from,
-        change.serial_to,
-        now,
-        &change.removed,
-        &change.added,
-    )
-    .map_err(pg(ctx))?;
-    notify_change(t, &row.name)?;
+    // One round trip: the serial, the journal entry and the notification.
+    let removed = encode_records(&change.removed);
+    let added = encode_records(&change.added);
+    let zone_text = row.name.to_string();
+    let seq: i64 = t
+        .query_one(
+            "WITH u AS (UPDATE zones SET serial = $2, updated_at = $3 WHERE id = $1),
+                  n AS (SELECT pg_notify($7, $8))
+             INSERT INTO journal (zone_id, kind, serial_from, serial_to, committed_at, removed, added)
+             SELECT $1, 'change', $4, $2, $3, $5, $6 FROM n
+             RETURNING seq",
+            &[
+                &row.id,
+                &i64::from(change.serial_to),
+                &now,
+                &i64::from(change.serial_from),
+                &removed,
+                &added,
+                &CHANGE_CHANNEL,
+                &zone_text,
+            ],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(pg(ctx))?;
     Ok((
         JournalEntry {
             seq,
@@ -827,7 +891,7 @@ fn tx_replace<C: postgres::GenericClient>(
     if let Some(r) = first_duplicate(records) {
         return Err(duplicate(&row.name, r));
     }
-    insert_records(t, row.id, &row.name, records)?;
+    load_records(t, row.id, &row.name, records)?;
     t.execute(
         "UPDATE zones SET kind = $1, settings = $2, serial = $3, updated_at = $4 WHERE id = $5",
         &[
