@@ -66,7 +66,9 @@ pub enum ReplicaError {
 }
 
 /// Maps a tokio-postgres error with a context.
-pub(crate) fn sql(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> ReplicaError {
+pub(crate) fn sql(
+    context: impl Into<String>,
+) -> impl FnOnce(tokio_postgres::Error) -> ReplicaError {
     let context = context.into();
     move |source| ReplicaError::Sql { context, source }
 }

@@ -596,7 +596,11 @@ pub mod encode {
                 Column::Null => out.push(b'n'),
                 Column::Unchanged => out.push(b'u'),
                 Column::Text(v) | Column::Binary(v) => {
-                    out.push(if matches!(c, Column::Text(_)) { b't' } else { b'b' });
+                    out.push(if matches!(c, Column::Text(_)) {
+                        b't'
+                    } else {
+                        b'b'
+                    });
                     out.extend_from_slice(&(v.len() as i32).to_be_bytes());
                     out.extend_from_slice(v);
                 }
@@ -784,7 +788,10 @@ mod tests {
         match decode(&s[3]).unwrap() {
             Message::Relation(r) => {
                 assert_eq!(r.oid, 16384);
-                assert_eq!((r.namespace, r.name, r.replica_identity), ("public", "zones", b'f'));
+                assert_eq!(
+                    (r.namespace, r.name, r.replica_identity),
+                    ("public", "zones", b'f')
+                );
                 assert_eq!(r.columns.len(), 2);
                 assert_eq!(r.columns[0].name, "id");
                 assert_eq!(r.columns[0].flags, 1);
@@ -823,7 +830,10 @@ mod tests {
         );
         match decode(&s[12]).unwrap() {
             Message::LogicalMessage(m) => {
-                assert_eq!((m.flags, m.lsn, m.prefix, m.content), (1, 0x55, "zonecast", &b"hello"[..]))
+                assert_eq!(
+                    (m.flags, m.lsn, m.prefix, m.content),
+                    (1, 0x55, "zonecast", &b"hello"[..])
+                )
             }
             m => panic!("{m:?}"),
         }
@@ -851,11 +861,20 @@ mod tests {
     #[test]
     fn precise_errors() {
         let err = decode(b"Z").unwrap_err();
-        assert_eq!((err.offset, err.kind), (0, DecodeErrorKind::UnknownTag(b'Z')));
+        assert_eq!(
+            (err.offset, err.kind),
+            (0, DecodeErrorKind::UnknownTag(b'Z'))
+        );
         // Insert with an 'X' tuple marker.
         let err = decode(&[b'I', 0, 0, 0, 1, b'X']).unwrap_err();
         assert_eq!(err.offset, 5);
-        assert!(matches!(err.kind, DecodeErrorKind::BadMarker { what: "tuple", found: b'X' }));
+        assert!(matches!(
+            err.kind,
+            DecodeErrorKind::BadMarker {
+                what: "tuple",
+                found: b'X'
+            }
+        ));
         // Bad column marker at offset 8.
         let err = decode(&[b'I', 0, 0, 0, 1, b'N', 0, 1, b'q']).unwrap_err();
         assert_eq!(err.offset, 8);
@@ -864,17 +883,25 @@ mod tests {
         assert_eq!(err.offset, 6);
         assert_eq!(err.kind, DecodeErrorKind::Negative("tuple column count"));
         // Negative value length.
-        let err = decode(&[b'I', 0, 0, 0, 1, b'N', 0, 1, b't', 0xff, 0xff, 0xff, 0xff]).unwrap_err();
+        let err =
+            decode(&[b'I', 0, 0, 0, 1, b'N', 0, 1, b't', 0xff, 0xff, 0xff, 0xff]).unwrap_err();
         assert_eq!(err.kind, DecodeErrorKind::Negative("column length"));
         // Huge value length.
-        let err = decode(&[b'I', 0, 0, 0, 1, b'N', 0, 1, b't', 0x7f, 0xff, 0xff, 0xff]).unwrap_err();
+        let err =
+            decode(&[b'I', 0, 0, 0, 1, b'N', 0, 1, b't', 0x7f, 0xff, 0xff, 0xff]).unwrap_err();
         assert_eq!(err.kind, DecodeErrorKind::Truncated("column value"));
         assert_eq!(err.offset, 13);
         // Unterminated and non-UTF-8 strings.
         let err = decode(&[b'O', 0, 0, 0, 0, 0, 0, 0, 0, b'a', b'b']).unwrap_err();
-        assert_eq!((err.offset, err.kind), (9, DecodeErrorKind::Unterminated("origin name")));
+        assert_eq!(
+            (err.offset, err.kind),
+            (9, DecodeErrorKind::Unterminated("origin name"))
+        );
         let err = decode(&[b'O', 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0]).unwrap_err();
-        assert_eq!((err.offset, err.kind), (9, DecodeErrorKind::NotUtf8("origin name")));
+        assert_eq!(
+            (err.offset, err.kind),
+            (9, DecodeErrorKind::NotUtf8("origin name"))
+        );
         // Huge counts do not allocate.
         let err = decode(&[b'T', 0x7f, 0xff, 0xff, 0xff, 0]).unwrap_err();
         assert!(matches!(err.kind, DecodeErrorKind::Truncated(_)));
@@ -883,10 +910,16 @@ mod tests {
         r[n - 2..].copy_from_slice(&0x7fffi16.to_be_bytes());
         assert!(decode(&r).is_err());
         // Protocol 2 stream start is refused.
-        assert_eq!(decode(b"S\0\0\0\x01\x01").unwrap_err().kind, DecodeErrorKind::UnknownTag(b'S'));
-        assert!(DecodeError { offset: 3, kind: DecodeErrorKind::Empty }
-            .to_string()
-            .contains("offset 3"));
+        assert_eq!(
+            decode(b"S\0\0\0\x01\x01").unwrap_err().kind,
+            DecodeErrorKind::UnknownTag(b'S')
+        );
+        assert!(DecodeError {
+            offset: 3,
+            kind: DecodeErrorKind::Empty
+        }
+        .to_string()
+        .contains("offset 3"));
     }
 
     #[test]

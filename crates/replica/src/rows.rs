@@ -17,7 +17,6 @@ use std::collections::HashMap;
 
 /// Type OIDs used by the schema (`pg_type.oid`, fixed for built-in types).
 mod oid {
-    pub const BOOL: u32 = 16;
     pub const BYTEA: u32 = 17;
     pub const NAME: u32 = 19;
     pub const INT8: u32 = 20;
@@ -389,6 +388,45 @@ impl Catalog {
     }
 }
 
+/// Which zone a row that could not be read belongs to, as far as can be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// A row of this zone (id on the primary).
+    Zone(i64),
+    /// A zones, journal or tsig_keys row of unknown zone: everything must be resynced.
+    Everything,
+    /// Not a row of zone data (an unknown table, the heartbeat).
+    Nothing,
+}
+
+impl Catalog {
+    /// For a row message that [`Catalog::row`] refused: whose data it was.
+    pub fn zone_hint(&self, msg: &Message<'_>) -> Hint {
+        let (oid, data) = match msg {
+            Message::Insert(i) => (i.relation, &i.new),
+            Message::Update(u) => (u.relation, &u.new),
+            Message::Delete(d) => (d.relation, &d.old),
+            Message::Truncate(_) => return Hint::Everything,
+            _ => return Hint::Nothing,
+        };
+        let Some(rel) = self.rels.get(&oid) else {
+            // A row before its Relation: the table is unknown.
+            return Hint::Everything;
+        };
+        let (table, column) = match rel.table {
+            Some(Table::Zones) => (Table::Zones, "id"),
+            Some(Table::Journal) => (Table::Journal, "zone_id"),
+            Some(Table::TsigKeys) => return Hint::Everything,
+            Some(Table::Heartbeat) | None => return Hint::Nothing,
+        };
+        let t = Tuple { rel, table, data };
+        match t.int(column) {
+            Ok(id) => Hint::Zone(id),
+            Err(_) => Hint::Everything,
+        }
+    }
+}
+
 struct Tuple<'c, 'a> {
     rel: &'c RelInfo,
     table: Table,
@@ -422,9 +460,7 @@ impl<'a> Tuple<'_, 'a> {
     }
 
     fn int(&self, column: &'static str) -> Result<i64, RowError> {
-        let (c, ty) = self
-            .get(column)?
-            .ok_or_else(|| self.bad(column, "NULL"))?;
+        let (c, ty) = self.get(column)?.ok_or_else(|| self.bad(column, "NULL"))?;
         match (c, ty) {
             (Column::Text(v), oid::INT2 | oid::INT4 | oid::INT8) => std::str::from_utf8(v)
                 .ok()
@@ -466,9 +502,7 @@ impl<'a> Tuple<'_, 'a> {
     }
 
     fn bytes(&self, column: &'static str) -> Result<Vec<u8>, RowError> {
-        let (c, ty) = self
-            .get(column)?
-            .ok_or_else(|| self.bad(column, "NULL"))?;
+        let (c, ty) = self.get(column)?.ok_or_else(|| self.bad(column, "NULL"))?;
         match (c, ty) {
             (Column::Binary(v), oid::BYTEA) => Ok(v.to_vec()),
             (Column::Text(v), oid::BYTEA) => {
@@ -623,7 +657,9 @@ mod tests {
     fn problems_not_panics() {
         let mut c = catalog();
         // Unknown relation OID.
-        let t = TupleData { columns: vec![C::Null] };
+        let t = TupleData {
+            columns: vec![C::Null],
+        };
         let m = e::insert(5, &t);
         assert_eq!(
             c.row(&decode(&m).unwrap()).unwrap_err(),
@@ -635,7 +671,12 @@ mod tests {
             panic!()
         };
         assert_eq!(c.relation(&rel).len(), 1);
-        let m = e::insert(6, &TupleData { columns: vec![C::Text(b"1")] });
+        let m = e::insert(
+            6,
+            &TupleData {
+                columns: vec![C::Text(b"1")],
+            },
+        );
         assert!(matches!(
             c.row(&decode(&m).unwrap()).unwrap_err(),
             RowError::UnknownTable(n) if n == "public.stuff"
@@ -646,18 +687,33 @@ mod tests {
             "public",
             "heartbeat",
             b'd',
-            &[(1, "id", oid::INT2, -1), (0, "at_ms", oid::INT8, -1), (0, "color", oid::TEXT, -1)],
+            &[
+                (1, "id", oid::INT2, -1),
+                (0, "at_ms", oid::INT8, -1),
+                (0, "color", oid::TEXT, -1),
+            ],
         );
         let Message::Relation(rel) = decode(&r).unwrap() else {
             panic!()
         };
         let p = c.relation(&rel);
-        assert!(p.iter().any(|p| p.contains("unknown column color")), "{p:?}");
+        assert!(
+            p.iter().any(|p| p.contains("unknown column color")),
+            "{p:?}"
+        );
         assert!(p.iter().any(|p| p.contains("interval_ms missing")), "{p:?}");
-        let m = e::insert(8, &TupleData { columns: vec![C::Text(b"1"), C::Text(b"5"), C::Null] });
+        let m = e::insert(
+            8,
+            &TupleData {
+                columns: vec![C::Text(b"1"), C::Text(b"5"), C::Null],
+            },
+        );
         assert!(matches!(
             c.row(&decode(&m).unwrap()).unwrap_err(),
-            RowError::MissingColumn { column: "interval_ms", .. }
+            RowError::MissingColumn {
+                column: "interval_ms",
+                ..
+            }
         ));
         // Bad values: short row, NULL, non-number, wrong binary width.
         for cols in [
