@@ -933,7 +933,7 @@ mod tests {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    if x % 3 == 0 {
+                    if matches!(x % 3, 0) {
                         tags[(x >> 8) as usize % tags.len()]
                     } else {
                         (x >> 24) as u8

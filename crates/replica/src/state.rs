@@ -197,9 +197,7 @@ pub fn apply_transaction(
                     .find(|e| e.name == name && e.id != row.id)
                     .map(|e| e.id);
                 if let Some(other) = other {
-                    let other_live = index
-                        .get(&other)
-                        .map_or(true, |&i| works[i].entry.is_some());
+                    let other_live = index.get(&other).is_none_or(|&i| works[i].entry.is_some());
                     if other_live {
                         if other > row.id {
                             // Overlap of copy and stream: a zone since replaced by a newer one of that name.

@@ -39,7 +39,10 @@ async fn initial_sync_then_streamed_change() {
     .await;
     assert_eq!(served_serial(&zones, "example.com."), Some(2));
     // Published first, then persisted and counted.
-    wait_for("status", T, || f.status().snapshot().serials.get("example.com.") == Some(&2)).await;
+    wait_for("status", T, || {
+        f.status().snapshot().serials.get("example.com.") == Some(&2)
+    })
+    .await;
     let st = f.status().snapshot();
     assert!(st.metrics.transactions_applied >= 1, "{st:?}");
     assert!(st.ready, "{st:?}");
@@ -80,7 +83,7 @@ async fn initial_sync_then_streamed_change() {
     let recs = local.zone_records(&name("example.com.")).unwrap();
     assert!(recs.iter().any(|r| r.rtype == zonecast_proto::Rtype::A
         && r.owner == name("www.example.com.")
-        && &*r.rdata == [192, 0, 2, 2]));
+        && *r.rdata == [192, 0, 2, 2]));
     assert_eq!(
         local.zone(&name("example.com.")).unwrap().unwrap().serial,
         2
@@ -97,29 +100,71 @@ async fn zone_create_delete_and_settings_propagate() {
     let f = start(&url, "e2", dir.path());
     let zones = f.zones();
     wait_for("connected", T, || f.status().snapshot().connected).await;
-    assert!(f.status().snapshot().has_data, "initial sync of an empty primary");
+    assert!(
+        f.status().snapshot().has_data,
+        "initial sync of an empty primary"
+    );
 
-    p.create_zone("a.test.", "primary", "{}", &records("a.test.", &zone_text("a.test.", 10, "192.0.2.10")))
-        .await;
-    p.create_zone("b.test.", "secondary", r#"{"primaries":["192.0.2.99:53"]}"#, &[]).await;
-    wait_for("a.test created", T, || served_serial(&zones, "a.test.") == Some(10)).await;
+    p.create_zone(
+        "a.test.",
+        "primary",
+        "{}",
+        &records("a.test.", &zone_text("a.test.", 10, "192.0.2.10")),
+    )
+    .await;
+    p.create_zone(
+        "b.test.",
+        "secondary",
+        r#"{"primaries":["192.0.2.99:53"]}"#,
+        &[],
+    )
+    .await;
+    wait_for("a.test created", T, || {
+        served_serial(&zones, "a.test.") == Some(10)
+    })
+    .await;
     // A secondary without records is known but not served.
-    wait_for("b.test known", T, || f.status().snapshot().serials.contains_key("b.test.")).await;
+    wait_for("b.test known", T, || {
+        f.status().snapshot().serials.contains_key("b.test.")
+    })
+    .await;
     assert!(served_serial(&zones, "b.test.").is_none());
 
-    p.set_settings("a.test.", r#"{"notify":["192.0.2.7:53"]}"#).await;
-    p.change_www("a.test.", 10, "192.0.2.10", "192.0.2.11").await;
-    wait_for("a.test changed", T, || served_serial(&zones, "a.test.") == Some(11)).await;
+    p.set_settings("a.test.", r#"{"notify":["192.0.2.7:53"]}"#)
+        .await;
+    p.change_www("a.test.", 10, "192.0.2.10", "192.0.2.11")
+        .await;
+    wait_for("a.test changed", T, || {
+        served_serial(&zones, "a.test.") == Some(11)
+    })
+    .await;
 
     p.delete_zone("a.test.").await;
-    wait_for("a.test withdrawn", T, || served_serial(&zones, "a.test.").is_none()).await;
+    wait_for("a.test withdrawn", T, || {
+        served_serial(&zones, "a.test.").is_none()
+    })
+    .await;
     // Same name again, new id and content.
-    p.create_zone("a.test.", "primary", "{}", &records("a.test.", &zone_text("a.test.", 3, "192.0.2.33")))
-        .await;
-    wait_for("a.test recreated", T, || served_serial(&zones, "a.test.") == Some(3)).await;
-    assert_eq!(served_a(&zones, "a.test.", "www.a.test.").unwrap(), vec!["192.0.2.33"]);
+    p.create_zone(
+        "a.test.",
+        "primary",
+        "{}",
+        &records("a.test.", &zone_text("a.test.", 3, "192.0.2.33")),
+    )
+    .await;
+    wait_for("a.test recreated", T, || {
+        served_serial(&zones, "a.test.") == Some(3)
+    })
+    .await;
+    assert_eq!(
+        served_a(&zones, "a.test.", "www.a.test.").unwrap(),
+        vec!["192.0.2.33"]
+    );
     // Let the local store catch up with the last transaction.
-    wait_for("status", T, || f.status().snapshot().serials.get("a.test.") == Some(&3)).await;
+    wait_for("status", T, || {
+        f.status().snapshot().serials.get("a.test.") == Some(&3)
+    })
+    .await;
     f.shutdown().await;
 
     let local = Store::open(dir.path()).unwrap();
@@ -133,12 +178,21 @@ async fn zone_create_delete_and_settings_propagate() {
     // Settings of a zone held: restart and change them.
     let f = start(&url, "e2", dir.path());
     wait_for("connected", T, || f.status().snapshot().connected).await;
-    p.set_settings("b.test.", r#"{"primaries":["192.0.2.100:53"]}"#).await;
+    p.set_settings("b.test.", r#"{"primaries":["192.0.2.100:53"]}"#)
+        .await;
     let applied = f.status().snapshot().metrics.transactions_applied;
-    wait_for("settings applied", T, || f.status().snapshot().metrics.transactions_applied > applied).await;
+    wait_for("settings applied", T, || {
+        f.status().snapshot().metrics.transactions_applied > applied
+    })
+    .await;
     f.shutdown().await;
     let local = Store::open(dir.path()).unwrap();
-    assert!(local.zone(&name("b.test.")).unwrap().unwrap().settings.contains("192.0.2.100"));
+    assert!(local
+        .zone(&name("b.test."))
+        .unwrap()
+        .unwrap()
+        .settings
+        .contains("192.0.2.100"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,15 +200,27 @@ async fn restart_from_local_snapshot_while_postgres_is_stopped() {
     init_tracing();
     let (pg, url) = cluster();
     let mut p = Primary::connect(&url).await;
-    p.create_zone("snap.test.", "primary", "{}", &records("snap.test.", &zone_text("snap.test.", 5, "192.0.2.5")))
-        .await;
+    p.create_zone(
+        "snap.test.",
+        "primary",
+        "{}",
+        &records("snap.test.", &zone_text("snap.test.", 5, "192.0.2.5")),
+    )
+    .await;
     p.heartbeat().await;
     let dir = tempfile::tempdir().unwrap();
     let f = start(&url, "snap", dir.path());
     let zones = f.zones();
-    wait_for("synced", T, || served_serial(&zones, "snap.test.") == Some(5)).await;
-    p.change_www("snap.test.", 5, "192.0.2.5", "192.0.2.6").await;
-    wait_for("changed", T, || served_serial(&zones, "snap.test.") == Some(6)).await;
+    wait_for("synced", T, || {
+        served_serial(&zones, "snap.test.") == Some(5)
+    })
+    .await;
+    p.change_www("snap.test.", 5, "192.0.2.5", "192.0.2.6")
+        .await;
+    wait_for("changed", T, || {
+        served_serial(&zones, "snap.test.") == Some(6)
+    })
+    .await;
     f.shutdown().await;
     drop(p);
 
@@ -163,7 +229,10 @@ async fn restart_from_local_snapshot_while_postgres_is_stopped() {
     let zones = f.zones();
     // Served at once from the local snapshot, before any connection.
     assert_eq!(served_serial(&zones, "snap.test."), Some(6));
-    assert_eq!(served_a(&zones, "snap.test.", "www.snap.test.").unwrap(), vec!["192.0.2.6"]);
+    assert_eq!(
+        served_a(&zones, "snap.test.", "www.snap.test.").unwrap(),
+        vec!["192.0.2.6"]
+    );
     let st = f.status().snapshot();
     assert!(st.has_data && !st.connected, "{st:?}");
     // The persisted heartbeat is old: not ready.
@@ -173,8 +242,12 @@ async fn restart_from_local_snapshot_while_postgres_is_stopped() {
     pg.start_again();
     let mut p = Primary::connect(&url).await;
     wait_for("reconnected", T, || f.status().snapshot().connected).await;
-    p.change_www("snap.test.", 6, "192.0.2.6", "192.0.2.7").await;
-    wait_for("caught up", T, || served_serial(&zones, "snap.test.") == Some(7)).await;
+    p.change_www("snap.test.", 6, "192.0.2.6", "192.0.2.7")
+        .await;
+    wait_for("caught up", T, || {
+        served_serial(&zones, "snap.test.") == Some(7)
+    })
+    .await;
     p.heartbeat().await;
     wait_for("ready", T, || f.status().is_ready()).await;
     f.shutdown().await;
@@ -185,8 +258,13 @@ async fn postgres_restart_reconnects_and_catches_up() {
     init_tracing();
     let (pg, url) = cluster();
     let mut p = Primary::connect(&url).await;
-    p.create_zone("r.test.", "primary", "{}", &records("r.test.", &zone_text("r.test.", 1, "192.0.2.1")))
-        .await;
+    p.create_zone(
+        "r.test.",
+        "primary",
+        "{}",
+        &records("r.test.", &zone_text("r.test.", 1, "192.0.2.1")),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let f = start(&url, "r", dir.path());
     let zones = f.zones();
@@ -197,15 +275,30 @@ async fn postgres_restart_reconnects_and_catches_up() {
     pg.stop();
     wait_for("disconnected", T, || !f.status().snapshot().connected).await;
     // Still serving.
-    assert_eq!(served_a(&zones, "r.test.", "www.r.test.").unwrap(), vec!["192.0.2.1"]);
+    assert_eq!(
+        served_a(&zones, "r.test.", "www.r.test.").unwrap(),
+        vec!["192.0.2.1"]
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     pg.start_again();
     let mut p = Primary::connect(&url).await;
     for i in 1..=20u32 {
-        p.change_www("r.test.", i, &format!("192.0.2.{i}"), &format!("192.0.2.{}", i + 1)).await;
+        p.change_www(
+            "r.test.",
+            i,
+            &format!("192.0.2.{i}"),
+            &format!("192.0.2.{}", i + 1),
+        )
+        .await;
     }
-    wait_for("caught up", T, || served_serial(&zones, "r.test.") == Some(21)).await;
-    assert_eq!(served_a(&zones, "r.test.", "www.r.test.").unwrap(), vec!["192.0.2.21"]);
+    wait_for("caught up", T, || {
+        served_serial(&zones, "r.test.") == Some(21)
+    })
+    .await;
+    assert_eq!(
+        served_a(&zones, "r.test.", "www.r.test.").unwrap(),
+        vec!["192.0.2.21"]
+    );
     let st = f.status().snapshot();
     assert!(st.metrics.reconnects >= 1, "{st:?}");
     assert_eq!(st.metrics.full_resyncs, 1, "only the initial sync: {st:?}");
@@ -217,22 +310,44 @@ async fn dropped_slot_is_recreated_with_a_full_resync() {
     init_tracing();
     let (pg, url) = cluster();
     let mut p = Primary::connect(&url).await;
-    p.create_zone("keep.test.", "primary", "{}", &records("keep.test.", &zone_text("keep.test.", 1, "192.0.2.1")))
-        .await;
-    p.create_zone("gone.test.", "primary", "{}", &records("gone.test.", &zone_text("gone.test.", 1, "192.0.2.1")))
-        .await;
+    p.create_zone(
+        "keep.test.",
+        "primary",
+        "{}",
+        &records("keep.test.", &zone_text("keep.test.", 1, "192.0.2.1")),
+    )
+    .await;
+    p.create_zone(
+        "gone.test.",
+        "primary",
+        "{}",
+        &records("gone.test.", &zone_text("gone.test.", 1, "192.0.2.1")),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let f = start(&url, "d", dir.path());
     let zones = f.zones();
-    wait_for("synced", T, || served_serial(&zones, "gone.test.") == Some(1)).await;
+    wait_for("synced", T, || {
+        served_serial(&zones, "gone.test.") == Some(1)
+    })
+    .await;
     f.shutdown().await;
 
     // While the edge is away: changes, a deletion, and the slot dropped (its changes lost).
-    p.change_www("keep.test.", 1, "192.0.2.1", "192.0.2.2").await;
-    p.delete_zone("gone.test.").await;
-    p.create_zone("new.test.", "primary", "{}", &records("new.test.", &zone_text("new.test.", 9, "192.0.2.9")))
+    p.change_www("keep.test.", 1, "192.0.2.1", "192.0.2.2")
         .await;
-    pg.psql_in("zonecast", "SELECT pg_drop_replication_slot('zonecast_edge_d')");
+    p.delete_zone("gone.test.").await;
+    p.create_zone(
+        "new.test.",
+        "primary",
+        "{}",
+        &records("new.test.", &zone_text("new.test.", 9, "192.0.2.9")),
+    )
+    .await;
+    pg.psql_in(
+        "zonecast",
+        "SELECT pg_drop_replication_slot('zonecast_edge_d')",
+    );
 
     let f = start(&url, "d", dir.path());
     let zones = f.zones();
@@ -246,10 +361,17 @@ async fn dropped_slot_is_recreated_with_a_full_resync() {
     })
     .await;
     let st = f.status().snapshot();
-    assert!(st.problems.iter().any(|p| p.message.contains("missing")), "{st:?}");
+    assert!(
+        st.problems.iter().any(|p| p.message.contains("missing")),
+        "{st:?}"
+    );
     // Streaming resumes on the new slot.
-    p.change_www("new.test.", 9, "192.0.2.9", "192.0.2.10").await;
-    wait_for("streamed", T, || served_serial(&zones, "new.test.") == Some(10)).await;
+    p.change_www("new.test.", 9, "192.0.2.9", "192.0.2.10")
+        .await;
+    wait_for("streamed", T, || {
+        served_serial(&zones, "new.test.") == Some(10)
+    })
+    .await;
 
     // Dropped while streaming: the session ends, the slot is recreated, the zones resynced.
     pg.psql_in(
@@ -259,9 +381,16 @@ async fn dropped_slot_is_recreated_with_a_full_resync() {
            BEGIN PERFORM pg_drop_replication_slot('zonecast_edge_d'); EXIT; EXCEPTION WHEN OTHERS THEN PERFORM pg_sleep(0.01); END; \
          END LOOP; END $$",
     );
-    wait_for("full resync after the drop", T, || f.status().snapshot().metrics.full_resyncs >= 2).await;
-    p.change_www("keep.test.", 2, "192.0.2.2", "192.0.2.3").await;
-    wait_for("streamed on the new slot", T, || served_serial(&zones, "keep.test.") == Some(3)).await;
+    wait_for("full resync after the drop", T, || {
+        f.status().snapshot().metrics.full_resyncs >= 2
+    })
+    .await;
+    p.change_www("keep.test.", 2, "192.0.2.2", "192.0.2.3")
+        .await;
+    wait_for("streamed on the new slot", T, || {
+        served_serial(&zones, "keep.test.") == Some(3)
+    })
+    .await;
     f.shutdown().await;
     let local = Store::open(dir.path()).unwrap();
     assert!(local.zone(&name("gone.test.")).unwrap().is_none());
@@ -274,14 +403,27 @@ async fn malformed_rows_halt_only_their_zone() {
     let (_pg, url) = cluster();
     let mut p = Primary::connect(&url).await;
     let bad_id = p
-        .create_zone("bad.test.", "primary", "{}", &records("bad.test.", &zone_text("bad.test.", 1, "192.0.2.1")))
+        .create_zone(
+            "bad.test.",
+            "primary",
+            "{}",
+            &records("bad.test.", &zone_text("bad.test.", 1, "192.0.2.1")),
+        )
         .await;
-    p.create_zone("good.test.", "primary", "{}", &records("good.test.", &zone_text("good.test.", 1, "192.0.2.1")))
-        .await;
+    p.create_zone(
+        "good.test.",
+        "primary",
+        "{}",
+        &records("good.test.", &zone_text("good.test.", 1, "192.0.2.1")),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let f = start(&url, "m", dir.path());
     let zones = f.zones();
-    wait_for("synced", T, || served_serial(&zones, "good.test.") == Some(1)).await;
+    wait_for("synced", T, || {
+        served_serial(&zones, "good.test.") == Some(1)
+    })
+    .await;
     wait_for("connected", T, || f.status().snapshot().connected).await;
 
     // A journal row whose blob does not decode, and one whose serial does not follow,
@@ -294,8 +436,12 @@ async fn malformed_rows_halt_only_their_zone() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    p.change_www("good.test.", 1, "192.0.2.1", "192.0.2.2").await;
-    wait_for("good zone updated", T, || served_serial(&zones, "good.test.") == Some(2)).await;
+    p.change_www("good.test.", 1, "192.0.2.1", "192.0.2.2")
+        .await;
+    wait_for("good zone updated", T, || {
+        served_serial(&zones, "good.test.") == Some(2)
+    })
+    .await;
     wait_for("problem reported", T, || {
         f.status()
             .snapshot()
@@ -305,7 +451,10 @@ async fn malformed_rows_halt_only_their_zone() {
     })
     .await;
     // The halted zone was resynced from the primary (its records did not change) and keeps serving.
-    wait_for("resynced", T, || f.status().snapshot().metrics.zone_resyncs >= 1).await;
+    wait_for("resynced", T, || {
+        f.status().snapshot().metrics.zone_resyncs >= 1
+    })
+    .await;
     assert_eq!(served_serial(&zones, "bad.test."), Some(1));
     assert!(f.status().snapshot().halted.is_empty());
 
@@ -318,22 +467,41 @@ async fn malformed_rows_halt_only_their_zone() {
         .await
         .unwrap();
     wait_for("serial problem", T, || {
-        f.status().snapshot().problems.iter().any(|p| p.message.contains("serial 77"))
+        f.status()
+            .snapshot()
+            .problems
+            .iter()
+            .any(|p| p.message.contains("serial 77"))
     })
     .await;
     // It still follows the zone afterwards.
     p.change_www("bad.test.", 1, "192.0.2.1", "192.0.2.9").await;
-    wait_for("bad zone follows again", T, || served_serial(&zones, "bad.test.") == Some(2)).await;
-    assert_eq!(served_a(&zones, "bad.test.", "www.bad.test.").unwrap(), vec!["192.0.2.9"]);
+    wait_for("bad zone follows again", T, || {
+        served_serial(&zones, "bad.test.") == Some(2)
+    })
+    .await;
+    assert_eq!(
+        served_a(&zones, "bad.test.", "www.bad.test.").unwrap(),
+        vec!["192.0.2.9"]
+    );
 
     // A row of an unknown table in the publication: a problem, nothing else.
     p.client
         .batch_execute("CREATE TABLE extra (id int PRIMARY KEY, x text); ALTER PUBLICATION zonecast ADD TABLE extra; INSERT INTO extra VALUES (1, 'x')")
         .await
         .unwrap();
-    p.change_www("good.test.", 2, "192.0.2.2", "192.0.2.3").await;
-    wait_for("after the unknown table", T, || served_serial(&zones, "good.test.") == Some(3)).await;
-    assert!(f.status().snapshot().problems.iter().any(|p| p.message.contains("extra")));
+    p.change_www("good.test.", 2, "192.0.2.2", "192.0.2.3")
+        .await;
+    wait_for("after the unknown table", T, || {
+        served_serial(&zones, "good.test.") == Some(3)
+    })
+    .await;
+    assert!(f
+        .status()
+        .snapshot()
+        .problems
+        .iter()
+        .any(|p| p.message.contains("extra")));
     assert!(f.status().snapshot().connected);
     f.shutdown().await;
 }
@@ -342,7 +510,9 @@ async fn malformed_rows_halt_only_their_zone() {
 async fn notify_relay_reaches_the_control_plane() {
     init_tracing();
     let (_pg, url) = cluster();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut conn = std::pin::pin!(conn);
@@ -356,7 +526,10 @@ async fn notify_relay_reaches_the_control_plane() {
             }
         }
     });
-    client.batch_execute("LISTEN zonecast_dns_notify").await.unwrap();
+    client
+        .batch_execute("LISTEN zonecast_dns_notify")
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let f = start(&url, "n", dir.path());
     assert!(f.notifier().relay_notify("sec.test.", "192.0.2.1:53"));
@@ -366,6 +539,9 @@ async fn notify_relay_reaches_the_control_plane() {
     assert_eq!(v["zone"], "sec.test.");
     assert_eq!(v["from"], "192.0.2.1:53");
     assert_eq!(v["edge"], "n");
-    wait_for("counted", T, || f.status().snapshot().metrics.notifies_relayed == 1).await;
+    wait_for("counted", T, || {
+        f.status().snapshot().metrics.notifies_relayed == 1
+    })
+    .await;
     f.shutdown().await;
 }

@@ -55,7 +55,15 @@ fn zone_row(id: i64, zone: &str, serial: i64) -> ZoneRowPg {
     }
 }
 
-fn journal(seq: i64, zone_id: i64, kind: &str, from: u32, to: u32, removed: &[Record], added: &[Record]) -> RowEvent {
+fn journal(
+    seq: i64,
+    zone_id: i64,
+    kind: &str,
+    from: u32,
+    to: u32,
+    removed: &[Record],
+    added: &[Record],
+) -> RowEvent {
     RowEvent::Journal(JournalRowPg {
         seq,
         zone_id,
@@ -112,8 +120,14 @@ fn create_then_change_in_one_transaction() {
     assert!(matches!(&out.ops[1], BatchOp::Change { .. }));
     assert_eq!(www(&zones, 1), vec![2]);
     assert_eq!(zones[&1].seq, 2);
-    assert!(out.meta.iter().any(|(k, v)| k == "replica.lsn" && v == "0/64"));
-    assert!(out.meta.iter().any(|(k, v)| k == "replica.zones" && v.contains("a.test.")));
+    assert!(out
+        .meta
+        .iter()
+        .any(|(k, v)| k == "replica.lsn" && v == "0/64"));
+    assert!(out
+        .meta
+        .iter()
+        .any(|(k, v)| k == "replica.zones" && v.contains("a.test.")));
     assert!(out
         .meta
         .iter()
@@ -131,7 +145,13 @@ fn rows_already_in_the_copy_are_skipped() {
     assert_eq!(out.rows_skipped, 2);
     assert!(out.publish.is_empty() && out.ops.is_empty() && out.halted.is_empty());
     // The next one applies.
-    let out = apply_transaction(&mut zones, &NONE, vec![change(6, 1, "a.test.", 1, 1, 3)], 300, 0);
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![change(6, 1, "a.test.", 1, 1, 3)],
+        300,
+        0,
+    );
     assert_eq!(out.publish.len(), 1);
     assert_eq!(www(&zones, 1), vec![3]);
 }
@@ -152,7 +172,11 @@ fn a_bad_zone_halts_alone() {
     ];
     let out = apply_transaction(&mut zones, &NONE, ev, 200, 0);
     assert_eq!(out.halted.len(), 1);
-    assert!(out.halted[&1].contains("holds serial 1"), "{:?}", out.halted);
+    assert!(
+        out.halted[&1].contains("holds serial 1"),
+        "{:?}",
+        out.halted
+    );
     assert!(out.resync.contains(&1));
     assert_eq!(out.publish.len(), 1);
     assert_eq!(out.publish[0].apex(), &name("b.test."));
@@ -161,7 +185,13 @@ fn a_bad_zone_halts_alone() {
     assert_eq!(out.problems.len(), 1);
     // While halted, its rows are skipped.
     let halted = out.halted.clone();
-    let out = apply_transaction(&mut zones, &halted, vec![change(6, 1, "a.test.", 1, 1, 2)], 300, 0);
+    let out = apply_transaction(
+        &mut zones,
+        &halted,
+        vec![change(6, 1, "a.test.", 1, 1, 2)],
+        300,
+        0,
+    );
     assert_eq!(out.rows_skipped, 1);
     // A blob that does not decode.
     let bad = RowEvent::Journal(JournalRowPg {
@@ -175,18 +205,35 @@ fn a_bad_zone_halts_alone() {
         added: vec![],
     });
     let out = apply_transaction(&mut zones, &NONE, vec![(9, bad)], 400, 0);
-    assert!(out.halted[&2].contains("removed records"), "{:?}", out.halted);
-    assert!(out.problems[0].message.contains("LSN 0/9"), "{:?}", out.problems);
+    assert!(
+        out.halted[&2].contains("removed records"),
+        "{:?}",
+        out.halted
+    );
+    assert!(
+        out.problems[0].message.contains("LSN 0/9"),
+        "{:?}",
+        out.problems
+    );
 }
 
 #[test]
 fn delete_and_recreate_with_the_same_name() {
     let mut zones = ZoneTable::new();
     apply_transaction(&mut zones, &NONE, create(1, 1, "a.test.", 1, 1), 100, 0);
-    let mut ev = vec![(5, RowEvent::ZoneDelete { id: 1, name: Some("a.test.".into()) })];
+    let mut ev = vec![(
+        5,
+        RowEvent::ZoneDelete {
+            id: 1,
+            name: Some("a.test.".into()),
+        },
+    )];
     ev.extend(create(2, 2, "a.test.", 7, 7));
     let out = apply_transaction(&mut zones, &NONE, ev, 200, 0);
-    assert!(out.withdraw.is_empty(), "no gap: the new version replaces the old");
+    assert!(
+        out.withdraw.is_empty(),
+        "no gap: the new version replaces the old"
+    );
     assert_eq!(out.publish.len(), 1);
     assert!(matches!(&out.ops[0], BatchOp::DeleteZone { .. }));
     assert!(matches!(&out.ops[1], BatchOp::CreateZone { .. }));
@@ -196,7 +243,13 @@ fn delete_and_recreate_with_the_same_name() {
     let out = apply_transaction(
         &mut zones,
         &NONE,
-        vec![(6, RowEvent::ZoneDelete { id: 1, name: Some("a.test.".into()) })],
+        vec![(
+            6,
+            RowEvent::ZoneDelete {
+                id: 1,
+                name: Some("a.test.".into()),
+            },
+        )],
         300,
         0,
     );
@@ -213,13 +266,29 @@ fn settings_kind_keys_heartbeat_and_truncate() {
     apply_transaction(&mut zones, &NONE, create(1, 1, "a.test.", 1, 1), 100, 0);
     let mut row = zone_row(1, "a.test.", 1);
     row.settings = Some(r#"{"notify":[]}"#.into());
-    let out = apply_transaction(&mut zones, &NONE, vec![(1, RowEvent::ZoneUpdate(row.clone()))], 200, 0);
-    assert!(matches!(&out.ops[..], [BatchOp::Settings { settings, .. }] if settings.contains("notify")));
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
+        200,
+        0,
+    );
+    assert!(
+        matches!(&out.ops[..], [BatchOp::Settings { settings, .. }] if settings.contains("notify"))
+    );
     // Unchanged TOAST: settings kept.
     row.settings = None;
     row.kind = "secondary".into();
-    let out = apply_transaction(&mut zones, &NONE, vec![(1, RowEvent::ZoneUpdate(row))], 300, 0);
-    assert!(matches!(&out.ops[..], [BatchOp::ReplaceZone { kind: ZoneKind::Secondary, settings, records, .. }] if settings.contains("notify") && records.len() == 3));
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::ZoneUpdate(row))],
+        300,
+        0,
+    );
+    assert!(
+        matches!(&out.ops[..], [BatchOp::ReplaceZone { kind: ZoneKind::Secondary, settings, records, .. }] if settings.contains("notify") && records.len() == 3)
+    );
     let out = apply_transaction(
         &mut zones,
         &NONE,
@@ -248,11 +317,26 @@ fn settings_kind_keys_heartbeat_and_truncate() {
     );
     assert_eq!(out.ops.len(), 2);
     assert_eq!(out.heartbeat, Some((1000, 1000, "cp".into())));
-    assert!(out.meta.iter().any(|(k, v)| k == "replica.heartbeat" && v.contains("1005")));
-    let out = apply_transaction(&mut zones, &NONE, vec![(1, RowEvent::Truncate(vec![Table::Zones]))], 500, 0);
+    assert!(out
+        .meta
+        .iter()
+        .any(|(k, v)| k == "replica.heartbeat" && v.contains("1005")));
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::Truncate(vec![Table::Zones]))],
+        500,
+        0,
+    );
     assert!(out.resync_all);
     // A journal row of a zone never seen asks for a resync of that zone.
-    let out = apply_transaction(&mut zones, &NONE, vec![change(9, 42, "x.test.", 1, 1, 2)], 600, 0);
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![change(9, 42, "x.test.", 1, 1, 2)],
+        600,
+        0,
+    );
     assert!(out.resync.contains(&42));
     assert!(out.problems.is_empty());
 }
@@ -284,11 +368,23 @@ fn copies_replace_and_remove() {
     assert_eq!(zones[&1].seq, 30);
     assert!(zones.contains_key(&2));
     // Full copy without b.test: it goes.
-    let out = apply_copy(&mut zones, vec![copied], &BTreeSet::new(), true, Some(0x500));
+    let out = apply_copy(
+        &mut zones,
+        vec![copied],
+        &BTreeSet::new(),
+        true,
+        Some(0x500),
+    );
     assert_eq!(out.withdraw, vec![name("b.test.")]);
     assert!(!zones.contains_key(&2));
-    assert!(out.ops.iter().any(|o| matches!(o, BatchOp::DeleteZone { zone } if *zone == name("b.test."))));
-    assert!(out.meta.iter().any(|(k, v)| k == "replica.lsn" && v == "0/500"));
+    assert!(out
+        .ops
+        .iter()
+        .any(|o| matches!(o, BatchOp::DeleteZone { zone } if *zone == name("b.test."))));
+    assert!(out
+        .meta
+        .iter()
+        .any(|(k, v)| k == "replica.lsn" && v == "0/500"));
     // An id resynced that is gone on the primary goes too.
     let out = apply_copy(&mut zones, vec![], &ids, false, None);
     assert_eq!(out.withdraw, vec![name("a.test.")]);
