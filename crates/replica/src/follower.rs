@@ -250,6 +250,8 @@ impl Follower {
 
 /// One replication transaction being collected.
 struct TxBuf {
+    /// The commit record's LSN (from Begin).
+    final_lsn: u64,
     events: Vec<(u64, RowEvent)>,
     /// Zones whose rows could not be read: resync them after the commit.
     resync: BTreeSet<i64>,
@@ -583,13 +585,21 @@ impl Engine {
                         confirmed = cur;
                     }
                     if client.is_closed() {
-                        return Err(ReplicaError::Setup("SQL connection closed".into()));
+                        return Err(ReplicaError::Setup(
+                            "the SQL connection to PostgreSQL closed; reconnecting".into(),
+                        ));
                     }
                     continue;
                 }
                 Frame::Data(raw) => raw,
             };
-            let at = raw.wal_start.value();
+            // Messages that are not the last of a write carry no LSN (0): use the transaction's.
+            let at = match raw.wal_start.value() {
+                0 => tx
+                    .as_ref()
+                    .map_or_else(|| stream.current_lsn(), |t| t.final_lsn),
+                lsn => lsn,
+            };
             let msg = match pgoutput::decode(&raw.data) {
                 Ok(m) => m,
                 Err(e) => {
@@ -604,12 +614,13 @@ impl Engine {
                 }
             };
             match msg {
-                Message::Begin(_) => {
+                Message::Begin(b) => {
                     if tx.is_some() {
                         self.status
                             .problem(None, format!("LSN {}: Begin inside a transaction", Lsn(at)));
                     }
                     tx = Some(TxBuf {
+                        final_lsn: b.final_lsn,
                         events: Vec::new(),
                         resync: BTreeSet::new(),
                         poisoned: false,
@@ -756,12 +767,20 @@ impl Engine {
             .collect();
         let mut g = self.status.lock();
         g.applied_lsn = lsn.max(g.applied_lsn);
-        if !out.ops.is_empty() || !out.publish.is_empty() || !out.withdraw.is_empty() {
+        if out.all_serials {
             g.serials = self
                 .table
                 .values()
                 .map(|z| (z.name.to_string(), z.serial))
                 .collect();
+            g.serials_version += 1;
+        } else if !out.serials.is_empty() {
+            for (name, serial) in &out.serials {
+                match serial {
+                    Some(s) => g.serials.insert(name.to_string(), *s),
+                    None => g.serials.remove(&name.to_string()),
+                };
+            }
             g.serials_version += 1;
         }
         g.halted = halted;
@@ -790,12 +809,14 @@ impl Engine {
         let copy = copy(client, snapshot, ids).await?;
         let full = ids.is_none();
         let empty = BTreeSet::new();
+        let keep: BTreeSet<i64> = copy.bad.iter().map(|(id, _, _)| *id).collect();
         let mut out = state::apply_copy(
             &mut self.table,
             copy.zones,
             ids.unwrap_or(&empty),
             full,
             lsn,
+            &keep,
         );
         if let Some(keys) = copy.tsig_keys {
             let local_keys = self.store.tsig_keys().map_err(ReplicaError::Persist)?;
@@ -1033,4 +1054,69 @@ async fn copy_in_tx(
         out.heartbeat = hb.map(|r| (r.get::<_, i64>(0), i64::from(r.get::<_, i32>(1)), r.get(2)));
     }
     Ok(out)
+}
+
+/// Checks once what an edge needs from PostgreSQL, for one clear error
+/// line at start: the URL, the connection, the publications, the
+/// `REPLICATION` attribute and the table privileges (`SELECT` on `zones`,
+/// `records`, `journal`, `tsig_keys`, `heartbeat`; `INSERT` and `UPDATE` on
+/// `edges`).
+///
+/// [`ReplicaError::Sql`] when PostgreSQL can't be reached (an edge may still
+/// start and serve its snapshot; the caller decides), [`ReplicaError::Setup`]
+/// naming what is missing otherwise.
+pub async fn preflight(database_url: &str) -> Result<(), ReplicaError> {
+    let config = pgsql::parse_config(database_url)?;
+    let client = pgsql::connect(&config, "preflight").await?;
+    let pubs = client
+        .query(
+            "SELECT pubname FROM pg_publication WHERE pubname = ANY($1)",
+            &[&PUBLICATIONS.to_vec()],
+        )
+        .await
+        .map_err(sql("reading pg_publication"))?;
+    for p in PUBLICATIONS {
+        if !pubs.iter().any(|r| r.get::<_, &str>(0) == p) {
+            return Err(ReplicaError::Setup(format!(
+                "publication {p} does not exist on the primary (the control plane creates it when it starts)"
+            )));
+        }
+    }
+    let row = client
+        .query_one(
+            "SELECT current_user::text, rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(sql("reading the role"))?;
+    let (user, replication): (String, bool) = (row.get(0), row.get(1));
+    if !replication {
+        return Err(ReplicaError::Setup(format!(
+            "role {user} lacks the REPLICATION attribute (ALTER ROLE {user} REPLICATION)"
+        )));
+    }
+    for (table, privilege) in [
+        ("zones", "SELECT"),
+        ("records", "SELECT"),
+        ("journal", "SELECT"),
+        ("tsig_keys", "SELECT"),
+        ("heartbeat", "SELECT"),
+        ("edges", "INSERT"),
+        ("edges", "UPDATE"),
+    ] {
+        let ok: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL AND has_table_privilege($1, $2)",
+                &[&table, &privilege],
+            )
+            .await
+            .map_err(sql("checking privileges"))?
+            .get(0);
+        if !ok {
+            return Err(ReplicaError::Setup(format!(
+                "role {user} lacks {privilege} on table {table} (or the table is missing)"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -109,6 +109,6 @@ pub mod state;
 pub mod status;
 
 pub use error::ReplicaError;
-pub use follower::{slot_name, Follower, FollowerConfig, PUBLICATIONS};
+pub use follower::{preflight, slot_name, Follower, FollowerConfig, PUBLICATIONS};
 pub use pgsql::{Notifier, DNS_NOTIFY_CHANNEL, NOTIFY_QUEUE};
 pub use status::{EdgeStatus, Heartbeat, Metrics, Problem, StatusHandle};

@@ -89,6 +89,10 @@ pub struct Outcome {
     pub rows_skipped: u64,
     /// Whether any zone, key or heartbeat changed.
     pub changed: bool,
+    /// Serials that changed: (zone, serial held), `None` for a zone that went.
+    pub serials: Vec<(Name, Option<u32>)>,
+    /// The serials of all zones must be recomputed (a full copy).
+    pub all_serials: bool,
 }
 
 struct Work {
@@ -429,12 +433,16 @@ pub fn apply_transaction(
                     out.meta
                         .push((meta_zone(e.id), zone_meta_value(&e.name, e.seq)));
                 }
+                if w.before.as_ref().map(|b| b.serial) != Some(e.serial) {
+                    out.serials.push((e.name.clone(), Some(e.serial)));
+                }
                 if w.before.is_none() {
                     membership = true;
                 }
                 zones.insert(e.id, e);
             }
             (Some(b), None) => {
+                out.serials.push((b.name.clone(), None));
                 out.withdraw.push(b.name.clone());
                 zones.remove(&w.id);
                 membership = true;
@@ -564,16 +572,20 @@ pub struct CopiedZone {
 /// With `full`, the copy is the whole primary: zones held but not copied
 /// go. Otherwise only the ids in `ids` are concerned: a copied zone replaces
 /// the one held, an id in `ids` that is not copied (deleted on the primary)
-/// goes. `lsn`, when given, is written as `replica.lsn`.
+/// goes. Zones in `keep` (on the primary but not copied because their
+/// rows did not read) stay as held. `lsn`, when given, is written as
+/// `replica.lsn`.
 pub fn apply_copy(
     zones: &mut ZoneTable,
     copied: Vec<CopiedZone>,
     ids: &BTreeSet<i64>,
     full: bool,
     lsn: Option<u64>,
+    keep: &BTreeSet<i64>,
 ) -> Outcome {
     let mut out = Outcome {
         changed: true,
+        all_serials: true,
         ..Outcome::default()
     };
     let copied_ids: BTreeSet<i64> = copied.iter().map(|c| c.entry.id).collect();
@@ -582,6 +594,9 @@ pub fn apply_copy(
     let gone: Vec<i64> = zones
         .iter()
         .filter(|(id, e)| {
+            if keep.contains(id) {
+                return false;
+            }
             let concerned = full || ids.contains(id);
             (concerned && !copied_ids.contains(id))
                 || (!copied_ids.contains(id) && copied_names.contains(&e.name))

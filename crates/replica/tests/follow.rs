@@ -545,3 +545,39 @@ async fn notify_relay_reaches_the_control_plane() {
     .await;
     f.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_names_what_is_missing() {
+    init_tracing();
+    let (pg, url) = cluster();
+    zonecast_replica::preflight(&url).await.unwrap();
+    pg.psql_in("zonecast", "CREATE ROLE plain LOGIN; CREATE ROLE repl LOGIN REPLICATION; GRANT SELECT ON zones, journal, tsig_keys, heartbeat TO repl");
+    let as_user = |u: &str| url.replace("postgres://postgres@", &format!("postgres://{u}@"));
+    let e = zonecast_replica::preflight(&as_user("plain"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("REPLICATION"), "{e}");
+    let e = zonecast_replica::preflight(&as_user("repl"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("SELECT on table records"), "{e}");
+    pg.psql_in("zonecast", "DROP PUBLICATION zonecast_journal");
+    let e = zonecast_replica::preflight(&url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("publication zonecast_journal"), "{e}");
+    assert!(matches!(
+        zonecast_replica::preflight("postgres://x@127.0.0.1:1/db").await,
+        Err(zonecast_replica::ReplicaError::Sql { .. })
+    ));
+    assert!(matches!(
+        zonecast_replica::preflight("nonsense://").await,
+        Err(zonecast_replica::ReplicaError::InvalidUrl(_))
+    ));
+    assert!(zonecast_replica::slot_name("Edge-1").unwrap() == "zonecast_edge_edge_1");
+    assert!(zonecast_replica::slot_name("bad name").is_err());
+    assert!(zonecast_replica::slot_name("").is_err());
+}

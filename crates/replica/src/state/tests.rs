@@ -363,7 +363,14 @@ fn copies_replace_and_remove() {
     };
     // Resync of zone 1 only: b.test stays.
     let ids: BTreeSet<i64> = [1].into();
-    let out = apply_copy(&mut zones, vec![copied.clone()], &ids, false, None);
+    let out = apply_copy(
+        &mut zones,
+        vec![copied.clone()],
+        &ids,
+        false,
+        None,
+        &BTreeSet::new(),
+    );
     assert_eq!(out.publish.len(), 1);
     assert_eq!(zones[&1].seq, 30);
     assert!(zones.contains_key(&2));
@@ -374,6 +381,7 @@ fn copies_replace_and_remove() {
         &BTreeSet::new(),
         true,
         Some(0x500),
+        &BTreeSet::new(),
     );
     assert_eq!(out.withdraw, vec![name("b.test.")]);
     assert!(!zones.contains_key(&2));
@@ -385,8 +393,12 @@ fn copies_replace_and_remove() {
         .meta
         .iter()
         .any(|(k, v)| k == "replica.lsn" && v == "0/500"));
-    // An id resynced that is gone on the primary goes too.
-    let out = apply_copy(&mut zones, vec![], &ids, false, None);
+    // A zone that failed to copy stays as held.
+    let keep: BTreeSet<i64> = [1].into();
+    let out = apply_copy(&mut zones, vec![], &ids, false, None, &keep);
+    assert!(out.withdraw.is_empty() && zones.contains_key(&1));
+    // An id resynced that is gone on the primary goes.
+    let out = apply_copy(&mut zones, vec![], &ids, false, None, &BTreeSet::new());
     assert_eq!(out.withdraw, vec![name("a.test.")]);
     assert!(zones.is_empty());
 }
