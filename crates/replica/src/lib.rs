@@ -92,12 +92,9 @@
 //!   restart forgets them.
 //! - Needs a multi-thread tokio runtime (local store writes use
 //!   `block_in_place`; the replication library runs inline on it).
-//! - The local store writes go through `batch_shim` (step by step) until the
-//!   store's atomic `apply_batch` is merged.
 
 #![warn(missing_docs)]
 
-mod batch_shim;
 mod error;
 mod follower;
 pub mod fuzzing;

@@ -20,9 +20,7 @@ use zonecast_proto::{Name, Rtype};
 use zonecast_store::{Store, StoreError};
 use zonecast_zone::{Zone, ZoneBuilder};
 
-use crate::batch_shim::ApplyBatch;
-pub use crate::batch_shim::BatchOp;
-pub use zonecast_store::TsigKeyRow;
+pub use zonecast_store::{BatchOp, TsigKeyRow};
 
 /// Meta key of the replication position.
 pub const META_LSN: &str = "replica.lsn";
