@@ -416,6 +416,40 @@ impl PgStore {
     }
 }
 
+impl Drop for PgStore {
+    /// Closes the connections on a thread of its own: the driver blocks on a
+    /// runtime of its own while closing, which panics inside an async
+    /// runtime, where the last reference to a store may well be dropped.
+    fn drop(&mut self) {
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let readers = std::mem::take(
+            &mut self
+                .readers
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .idle,
+        );
+        let closing = std::thread::Builder::new()
+            .name("store-close".into())
+            .spawn(move || {
+                drop(writer);
+                drop(readers);
+            });
+        match closing {
+            Ok(t) => {
+                let _ = t.join();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a thread to close the PostgreSQL connections")
+            }
+        }
+    }
+}
+
 fn to_i32(v: u16) -> i32 {
     i32::from(v)
 }

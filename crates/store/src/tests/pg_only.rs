@@ -438,3 +438,28 @@ fn reads_do_not_wait_for_an_open_write_transaction() {
     assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("after"));
     assert_eq!(store.zone_records(&z).unwrap(), vec![]);
 }
+
+/// The API calls the store through `spawn_blocking`: the driver's own
+/// runtime works there (it must not be called from an async task itself).
+/// The last reference to the store is dropped inside the async block: the
+/// connections are closed on a thread of their own (dropping a driver
+/// client inside a runtime would panic).
+#[test]
+fn works_from_spawn_blocking_inside_a_runtime() {
+    let t = pg_target();
+    let store = Arc::new(t.open());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let zones = runtime.block_on(async move {
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || {
+            s.create_zone(&name("example.com."), ZoneKind::Primary, &example(1))?;
+            s.zones()
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(zones.unwrap().len(), 1);
+}
