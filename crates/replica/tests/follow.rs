@@ -307,6 +307,14 @@ async fn postgres_restart_reconnects_and_catches_up() {
     let st = f.status().snapshot();
     assert!(st.metrics.reconnects >= 1, "{st:?}");
     assert_eq!(st.metrics.full_resyncs, 1, "only the initial sync: {st:?}");
+    println!(
+        "apply after reconnect: {} transactions, publish last/max {}/{} us, persist last/max {}/{} us",
+        st.metrics.transactions_applied,
+        st.metrics.publish_us_last,
+        st.metrics.publish_us_max,
+        st.metrics.apply_us_last,
+        st.metrics.apply_us_max
+    );
     f.shutdown().await;
 }
 
