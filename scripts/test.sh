@@ -24,6 +24,7 @@ PACKAGES=(
     "bind9-dnsutils:dig"
     "postgresql:"
     "python3:python3"
+    "curl:curl"
 )
 
 have_command() {

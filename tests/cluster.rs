@@ -245,6 +245,7 @@ impl Cluster {
         for p in self.planes.iter().chain(&self.edges) {
             out.push_str(&format!("==== {} ====\n{}\n", p.label, p.log_text()));
         }
+        out.push_str(&format!("==== PostgreSQL ====\n{}\n", self.pg.log()));
         out
     }
 
@@ -648,17 +649,22 @@ fn two_control_planes_share_one_zone() {
     let writers: Vec<_> = (0..2)
         .map(|p| {
             let api = c.planes[p].api;
-            std::thread::spawn(move || {
+            std::thread::spawn(move || -> Result<(), String> {
                 for i in 0..EACH {
                     let body = serde_json::json!({"name": "shared", "type": "TXT", "content": format!("\"p{p}-{i}\""), "ttl": 300}).to_string();
                     let (status, text) = http(api, "POST", &format!("/v1/zones/{ZONE}/records"), &body);
-                    assert_eq!(status, 201, "plane {p} change {i}: {text}");
+                    if status != 201 {
+                        return Err(format!("plane {p} change {i}: {status} {text}"));
+                    }
                 }
+                Ok(())
             })
         })
         .collect();
     for w in writers {
-        w.join().unwrap();
+        if let Err(e) = w.join().unwrap() {
+            panic!("{e}\n{}", c.logs());
+        }
     }
     for p in 0..2 {
         let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}"), "");
@@ -822,5 +828,28 @@ fn bad_database_urls_fail_with_one_clear_line() {
     assert!(
         err.contains("publication") || err.contains("zonecast serve"),
         "{err}"
+    );
+}
+
+/// The README's cluster section points at `scripts/cluster-demo.sh`: it must work.
+#[test]
+fn readme_cluster_demo_runs() {
+    let out = Command::new("bash")
+        .args(["scripts/cluster-demo.sh", "--check"])
+        .env("ZONECAST_BIN", env!("CARGO_BIN_EXE_zonecast"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "cluster-demo.sh --check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("both edges answer the change"), "{stdout}");
+    assert_eq!(
+        stdout.matches("example.com.=").count(),
+        2,
+        "both edges listed with the zone:\n{stdout}"
     );
 }

@@ -27,7 +27,9 @@ use zonecast_store::ZoneRow;
 use zonecast_zone::Zone;
 
 /// How many times a write planned on a stale version is planned again.
-const STALE_RETRIES: usize = 20;
+const STALE_RETRIES: u32 = 50;
+/// The longest pause before planning again.
+const STALE_BACKOFF_MAX_MS: u64 = 20;
 
 impl Control {
     /// Runs `op` (which locks the zone itself), catching the zone up and
@@ -43,6 +45,13 @@ impl Control {
                 Err(ControlError::Stale { .. }) if attempts < STALE_RETRIES => {
                     attempts += 1;
                     tracing::debug!(%zone, attempts, "zone changed on another control plane; catching up");
+                    // After the first conflict, a random pause: two control planes
+                    // writing one zone back to back would otherwise keep colliding.
+                    if attempts > 1 {
+                        let cap = (1u64 << attempts.min(5)).min(STALE_BACKOFF_MAX_MS);
+                        let ms = rand::random::<u64>() % (cap + 1);
+                        std::thread::sleep(std::time::Duration::from_millis(ms));
+                    }
                     self.sync_zone(zone)?;
                 }
                 other => return other,
