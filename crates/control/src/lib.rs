@@ -31,6 +31,11 @@
 //! records and [`zonecast_zone::node::MAX_RRSET_OCTETS`] octets of rdata per
 //! RRset, [`MAX_ZONE_RECORDS`] records per zone.
 //!
+//! Several control planes may share one store (cluster mode): a write
+//! planned on a version another one has changed is refused by the store,
+//! caught up from the journal and planned again, and [`Control::sync_zone`]
+//! follows the others' changes (module `sync`, decision 0011).
+//!
 //! Not implemented: whether a named TSIG key exists is not checked.
 
 #![warn(missing_docs)]
