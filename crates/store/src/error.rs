@@ -15,6 +15,59 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// PostgreSQL failed (I/O, a lost connection, a constraint, a query error).
+    #[error("PostgreSQL error while {context}: {}", pg_text(.source))]
+    Postgres {
+        /// What the store was doing, naming the zone where there is one.
+        context: String,
+        /// The driver's error (it carries the server's message and SQLSTATE).
+        #[source]
+        source: postgres::Error,
+    },
+    /// The `--database` URL is not one the store can use.
+    #[error("invalid database URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The PostgreSQL server could not be reached or refused the connection.
+    #[error("cannot connect to PostgreSQL at {target}: {}", pg_text(.source))]
+    Unreachable {
+        /// Host, port and database, without the password.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The database role lacks a privilege the store needs (SQLSTATE 42501).
+    #[error("the PostgreSQL role lacks a privilege for {context}: {} (see the store docs for the grants a control plane and an edge need)", pg_text(.source))]
+    MissingGrants {
+        /// What the store was doing.
+        context: String,
+        /// The driver's error, with the server's message.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A cluster feature was asked of the embedded SQLite store.
+    #[error("{what} needs a cluster store (PostgreSQL); this store is SQLite")]
+    NotCluster {
+        /// The feature.
+        what: &'static str,
+    },
+    /// A LISTEN channel name other than lowercase letters, digits and `_`.
+    #[error(
+        "invalid notification channel name '{0}' (lowercase letters, digits and '_', at most 63)"
+    )]
+    InvalidChannel(String),
+    /// A background thread could not be started.
+    #[error("cannot start the {what} thread: {source}")]
+    Thread {
+        /// The thread's job.
+        what: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The data directory could not be created.
     #[error("cannot create the data directory {}: {source}", path.display())]
     Io {
@@ -142,6 +195,53 @@ pub enum StoreError {
     /// A zone kind other than `primary` or `secondary`.
     #[error("unknown zone kind '{0}' (expected 'primary' or 'secondary')")]
     UnknownKind(String),
+}
+
+/// A driver error as one line: the server's message, SQLSTATE, detail and
+/// hint for a server error; the error and its cause otherwise.
+pub(crate) fn pg_text(e: &postgres::Error) -> String {
+    use std::error::Error as _;
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+        if let Some(d) = db.detail() {
+            text.push_str(&format!("; {d}"));
+        }
+        if let Some(h) = db.hint() {
+            text.push_str(&format!("; hint: {h}"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    if let Some(cause) = e.source() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!(": {cause}"));
+        }
+    }
+    text
+}
+
+/// Maps a PostgreSQL error to [`StoreError::MissingGrants`] (SQLSTATE 42501)
+/// or [`StoreError::Postgres`], with a lazily built context.
+pub(crate) fn pg<F: FnOnce() -> String>(context: F) -> impl FnOnce(postgres::Error) -> StoreError {
+    move |source| {
+        if source.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+            StoreError::MissingGrants {
+                context: context(),
+                source,
+            }
+        } else {
+            StoreError::Postgres {
+                context: context(),
+                source,
+            }
+        }
+    }
 }
 
 /// Maps a SQLite error to [`StoreError::Database`] with a lazily built context.

@@ -1,7 +1,8 @@
-//! TSIG keys and API keys (schema version 2).
+//! TSIG keys and API keys (schema version 2): the row types and the SQLite side.
 
+use crate::common::settings_use_key;
 use crate::error::{db, StoreError};
-use crate::sqlite::Store;
+use crate::sqlite::SqliteStore;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 /// A stored TSIG key (RFC 8945).
@@ -30,20 +31,20 @@ pub struct ApiKeyRow {
     pub zones: Option<Vec<String>>,
     /// Creation time as given by the caller.
     pub created_at: i64,
-    /// Last use as recorded by [`Store::touch_api_key`].
+    /// Last use as recorded by [`crate::Store::touch_api_key`].
     pub last_used_at: Option<i64>,
 }
 
 const API_KEY_COLUMNS: &str = "name, token_hash, scopes, zones, created_at, last_used_at";
 
 /// An API key row as read, JSON columns not yet decoded.
-struct RawApiKey {
-    name: String,
-    token_hash: Vec<u8>,
-    scopes: String,
-    zones: Option<String>,
-    created_at: i64,
-    last_used_at: Option<i64>,
+pub(crate) struct RawApiKey {
+    pub(crate) name: String,
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) scopes: String,
+    pub(crate) zones: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) last_used_at: Option<i64>,
 }
 
 fn raw_api_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawApiKey> {
@@ -58,7 +59,7 @@ fn raw_api_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawApiKey> {
 }
 
 impl RawApiKey {
-    fn decode(self) -> Result<ApiKeyRow, StoreError> {
+    pub(crate) fn decode(self) -> Result<ApiKeyRow, StoreError> {
         let corrupt = |column: &str, e: serde_json::Error| {
             StoreError::Corrupt(format!("API key '{}': {column}: {e}", self.name))
         };
@@ -79,7 +80,7 @@ impl RawApiKey {
     }
 }
 
-fn to_json(list: &[String]) -> String {
+pub(crate) fn to_json(list: &[String]) -> String {
     // Serializing strings cannot fail; fall back to an empty list all the same.
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
@@ -93,9 +94,9 @@ fn tsig_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TsigKeyRow> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Stores a new TSIG key; [`StoreError::KeyExists`] when the name is taken (ignoring case).
-    pub fn create_tsig_key(&self, key: &TsigKeyRow) -> Result<(), StoreError> {
+    pub(crate) fn sqlite_create_tsig_key(&self, key: &TsigKeyRow) -> Result<(), StoreError> {
         let ctx = || format!("creating TSIG key '{}'", key.name);
         let mut conn = self.lock();
         let tx = conn
@@ -120,7 +121,7 @@ impl Store {
     }
 
     /// All TSIG keys, ordered by name (ignoring case), secrets included.
-    pub fn tsig_keys(&self) -> Result<Vec<TsigKeyRow>, StoreError> {
+    pub(crate) fn sqlite_tsig_keys(&self) -> Result<Vec<TsigKeyRow>, StoreError> {
         let ctx = || "listing TSIG keys".to_string();
         let conn = self.reader()?;
         let mut stmt = conn
@@ -137,7 +138,7 @@ impl Store {
     }
 
     /// The TSIG key named `name` (ignoring case), if stored.
-    pub fn tsig_key(&self, name: &str) -> Result<Option<TsigKeyRow>, StoreError> {
+    pub(crate) fn sqlite_tsig_key(&self, name: &str) -> Result<Option<TsigKeyRow>, StoreError> {
         self.reader()?
             .prepare_cached(
                 "SELECT name, algorithm, secret, created_at FROM tsig_keys WHERE name = ?1",
@@ -151,7 +152,7 @@ impl Store {
     /// Refused with [`StoreError::KeyInUse`], naming the zones, while a zone's
     /// settings have `"tsig_key": name` or `"key:name"` in `"allow_transfer"`
     /// (names compared ignoring ASCII case and a trailing dot).
-    pub fn delete_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
+    pub(crate) fn sqlite_delete_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
         let ctx = || format!("deleting TSIG key '{name}'");
         let mut conn = self.lock();
         let tx = conn
@@ -160,23 +161,17 @@ impl Store {
         let wanted = name.trim_end_matches('.').to_ascii_lowercase();
         let zones = {
             let mut stmt = tx
-                .prepare_cached(
-                    "SELECT z.name FROM zones z
-                     WHERE (json_type(z.settings, '$.tsig_key') = 'text'
-                            AND rtrim(lower(json_extract(z.settings, '$.tsig_key')), '.') = ?1)
-                        OR (json_type(z.settings, '$.allow_transfer') = 'array'
-                            AND EXISTS (SELECT 1 FROM json_each(z.settings, '$.allow_transfer') e
-                                        WHERE e.type = 'text'
-                                          AND rtrim(lower(e.value), '.') = 'key:' || ?1))
-                     ORDER BY z.name",
-                )
+                .prepare_cached("SELECT name, settings FROM zones ORDER BY name")
                 .map_err(db(ctx))?;
             let rows = stmt
-                .query_map([&wanted], |r| r.get::<_, String>(0))
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                 .map_err(db(ctx))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db(ctx))?;
-            rows
+            rows.into_iter()
+                .filter(|(_, settings)| settings_use_key(settings, &wanted))
+                .map(|(zone, _)| zone)
+                .collect::<Vec<_>>()
         };
         if !zones.is_empty() {
             return Err(StoreError::KeyInUse {
@@ -195,7 +190,7 @@ impl Store {
     ///
     /// Refused with [`StoreError::KeyExists`] when the name is taken (ignoring
     /// case), then [`StoreError::DuplicateToken`] when another key has the same hash.
-    pub fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+    pub(crate) fn sqlite_create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
         let ctx = || format!("creating API key '{}'", key.name);
         let mut conn = self.lock();
         let tx = conn
@@ -238,7 +233,7 @@ impl Store {
     }
 
     /// All API keys, ordered by name (ignoring case).
-    pub fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+    pub(crate) fn sqlite_api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
         let ctx = || "listing API keys".to_string();
         let raws = {
             let conn = self.reader()?;
@@ -258,7 +253,10 @@ impl Store {
     }
 
     /// The API key whose token hashes to `token_hash`, if any.
-    pub fn api_key_by_hash(&self, token_hash: &[u8]) -> Result<Option<ApiKeyRow>, StoreError> {
+    pub(crate) fn sqlite_api_key_by_hash(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
         let raw = self
             .reader()?
             .prepare_cached(&format!(
@@ -270,7 +268,7 @@ impl Store {
     }
 
     /// Deletes an API key (name ignoring case); false when there was none.
-    pub fn delete_api_key(&self, name: &str) -> Result<bool, StoreError> {
+    pub(crate) fn sqlite_delete_api_key(&self, name: &str) -> Result<bool, StoreError> {
         self.lock()
             .prepare_cached("DELETE FROM api_keys WHERE name = ?1")
             .and_then(|mut s| s.execute([name]))
@@ -279,7 +277,7 @@ impl Store {
     }
 
     /// Records a use of the API key at `at`; a key deleted meanwhile is silently ignored.
-    pub fn touch_api_key(&self, name: &str, at: i64) -> Result<(), StoreError> {
+    pub(crate) fn sqlite_touch_api_key(&self, name: &str, at: i64) -> Result<(), StoreError> {
         self.lock()
             .prepare_cached("UPDATE api_keys SET last_used_at = ?2 WHERE name = ?1")
             .and_then(|mut s| s.execute(params![name, at]))

@@ -1,7 +1,19 @@
 //! The zone store: the single source of truth for zones, their records and
-//! the journal of changes, embedded in SQLite (`DIR/zonecast.db`, WAL mode,
-//! `synchronous=NORMAL`, foreign keys on, WAL checkpoints on a thread of
-//! their own rather than inside commits).
+//! the journal of changes, behind one type, [`Store`], over two backends:
+//!
+//! - **SQLite** (embedded, the default): `DIR/zonecast.db`, WAL mode,
+//!   `synchronous=NORMAL`, foreign keys on, WAL checkpoints on a thread of
+//!   their own rather than inside commits ([`Store::open`],
+//!   [`Store::open_in_memory`]). Schema and migrations: [`schema`].
+//! - **PostgreSQL** (cluster mode): the database a `postgres://` URL names
+//!   ([`Store::open_url`]), through the synchronous `postgres` driver. The
+//!   schema mirrors SQLite's (blobs as `bytea`), plus the cluster tables
+//!   (`heartbeat`, `edges`) and the publications edges replicate from:
+//!   [`pg_schema`]. The driver must be called from threads, never from
+//!   inside an async task (see [`Store`]).
+//!
+//! Both backends pass one shared test battery and behave the same: the same
+//! checks in the same order (shared code), the same errors, the same journal.
 //!
 //! A change is one transaction: the records removed and added, the new
 //! serial, and a journal entry holding the difference in the shape of an
@@ -9,16 +21,21 @@
 //! SOA, the added ones the new SOA). [`Store::journal_since`] rebuilds the
 //! chain of differences an IXFR response (RFC 1995 §4) or a follower needs.
 //! Record identity is owner (case-insensitive, RFC 4343), type, class and
-//! rdata octets; the TTL is not part of it (RFC 2181 §5.2). The schema and its
-//! migrations are described in [`schema`].
+//! rdata octets; the TTL is not part of it (RFC 2181 §5.2). On PostgreSQL
+//! the zone's row is locked (`FOR UPDATE`) for the change, so writers of one
+//! zone on several control planes are serialized and a stale one gets
+//! [`StoreError::SerialMismatch`]; each change, creation, settings update and
+//! deletion also sends `pg_notify('zonecast_change', zone)` ([`CHANGE_CHANNEL`]).
 //!
 //! Connections: writes go through one writer connection behind a mutex, each
-//! as one immediate transaction. Reads use a small pool of query-only
-//! connections on the same file (up to four, opened when first needed), so a
-//! read sees the last commit made before it started and never waits for a
-//! write in progress, such as a large import. [`Store::open_in_memory`] has a
+//! as one transaction (immediate on SQLite). Reads use a small pool of
+//! read-only connections (up to four, opened when first needed), so a read
+//! sees the last commit made before it started and never waits for a write
+//! in progress, such as a large import. [`Store::open_in_memory`] has a
 //! single connection (a private in-memory database can't be opened twice),
-//! so there reads go through the writer connection and do wait.
+//! so there reads go through the writer connection and do wait. A
+//! PostgreSQL connection found closed (server restarted) is made again on
+//! its next use.
 //!
 //! Records can be read as a whole zone ([`Store::zone_records_with_ids`]),
 //! streamed without building a list ([`Store::scan_records`], the start-up
@@ -28,31 +45,61 @@
 //! Zone settings are an opaque JSON object to the store, except that
 //! [`Store::delete_tsig_key`] reads its `tsig_key` and `allow_transfer`
 //! fields to refuse deleting a key in use. TSIG keys and API keys live in
-//! their own tables (schema version 2); API tokens are kept only as hashes
-//! computed by the caller.
+//! their own tables; API tokens are kept only as hashes computed by the caller.
 //!
-//! Not implemented: the PostgreSQL backend, journal pruning (the journal
-//! grows until the zone is deleted), checking that a change's SOA matches its
-//! `serial_to` or that records lie inside the zone (the callers validate
-//! zones), and checking key algorithms, scopes or settings fields (the API
-//! does).
+//! Cluster extras ([`Store::heartbeat`], [`Store::edges`],
+//! [`Store::upsert_edge`], [`Store::listen`], [`Store::notify`],
+//! [`Store::leader_lock`]) work on PostgreSQL; on SQLite they answer
+//! [`StoreError::NotCluster`], or the trivially right answer (no edges; the
+//! leader lock always held). [`Store::apply_batch`] writes many operations in
+//! one transaction: an edge's local snapshot (SQLite) uses it.
+//!
+//! PostgreSQL grants. A control plane's role needs to own the tables it
+//! creates (or create them: `CREATE` on the schema) and the publications
+//! (creating a publication `FOR TABLE` needs ownership of the tables). An
+//! edge's role needs `LOGIN REPLICATION`, `SELECT` on the published tables
+//! (`zones`, `records`, `journal`, `heartbeat`, `tsig_keys`) and on
+//! `schema_migrations`, and `INSERT, UPDATE` on `edges`; it never runs DDL,
+//! so the database must have been opened by a control plane first.
+//!
+//! Limitations:
+//! - no journal pruning (the journal grows until the zone is deleted);
+//! - a change's SOA is not checked against its `serial_to`, nor are records
+//!   checked to lie inside the zone (the callers validate zones), nor key
+//!   algorithms, scopes or settings fields (the API does);
+//! - PostgreSQL: no TLS (the driver is used with `NoTls`; use a local socket
+//!   or a trusted network); a statement cut off by a lost connection is
+//!   reported as an error and not retried (a commit whose outcome is unknown
+//!   is not replayed); notifications sent while a LISTEN connection is down
+//!   are lost (resynchronize on [`ListenEvent::Listening`]);
+//! - PostgreSQL ordering of names uses `COLLATE "C"` (octet order, as SQLite).
 
 #![warn(missing_docs)]
 
+mod backend;
 mod checkpoint;
+mod cluster;
+mod common;
 mod error;
 mod keys;
+mod pg;
+pub mod pg_schema;
 mod pool;
 pub mod schema;
 mod sqlite;
+mod store;
 mod wire;
 
 #[cfg(test)]
 mod tests;
 
+pub use cluster::{
+    BatchOp, EdgeRow, LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL, LEADER_LOCK_KEY,
+};
 pub use error::StoreError;
 pub use keys::{ApiKeyRow, TsigKeyRow};
-pub use sqlite::{Store, DB_FILE};
+pub use sqlite::DB_FILE;
+pub use store::Store;
 pub use wire::{decode_records, diff, encode_records};
 
 use std::fmt;

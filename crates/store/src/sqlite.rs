@@ -1,18 +1,26 @@
-//! The embedded SQLite store.
+//! The embedded SQLite backend.
 
+use crate::backend::{Backend, ScanFn};
 use crate::checkpoint::Checkpointer;
+use crate::common::{
+    check_create, check_records, check_settings, duplicate, journal_chain, missing, not_found,
+    now_ms, owner_key, serial_mismatch, RawEntry, RawZone,
+};
 use crate::error::{db, StoreError};
 use crate::pool::{ReadConn, ReaderPool, STATEMENT_CACHE};
-use crate::wire::{decode_records, encode_records, soa_serial, MAX_RDATA_LEN};
-use crate::{schema, Change, JournalEntry, ZoneKind, ZoneRow};
+use crate::wire::{diff, encode_records};
+use crate::{
+    schema, ApiKeyRow, BatchOp, Change, EdgeRow, JournalEntry, LeaderLock, ListenEvent, TsigKeyRow,
+    ZoneKind, ZoneRow,
+};
 use rusqlite::{
     params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use zonecast_proto::name::lowercase_wire;
-use zonecast_proto::rdata::format_presentation;
 use zonecast_proto::{Class, Name, Record, Rtype};
 
 /// File name of the database inside the data directory.
@@ -32,8 +40,10 @@ const INSERT_JOURNAL: &str =
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const JOURNAL_COLUMNS: &str = "seq, serial_from, serial_to, committed_at, removed, added";
 const RECORD_COLUMNS: &str = "id, owner, rtype, class, ttl, rdata";
+const META_UPSERT: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
-/// The store: one writer connection behind a mutex and a pool of read connections; `Send + Sync`.
+/// The SQLite backend: one writer connection behind a mutex and a pool of read connections.
 ///
 /// Every write is one immediate transaction on the writer connection; several
 /// processes may open the same directory and their writes are serialized by
@@ -43,7 +53,7 @@ const RECORD_COLUMNS: &str = "id, owner, rtype, class, ttl, rdata";
 /// several statements), so they don't wait for a write in progress. An
 /// in-memory store reads through its writer connection, so there a read waits
 /// for a write in progress.
-pub struct Store {
+pub(crate) struct SqliteStore {
     conn: Mutex<Connection>,
     /// `None` for an in-memory store.
     readers: Option<ReaderPool>,
@@ -51,30 +61,9 @@ pub struct Store {
     checkpointer: Option<Checkpointer>,
 }
 
-/// A zone row as read, before its text columns are checked.
-struct RawZone {
-    id: i64,
-    name: String,
-    kind: String,
-    serial: u32,
-    settings: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-/// A journal row as read, blobs not yet decoded.
-struct RawEntry {
-    seq: i64,
-    serial_from: u32,
-    serial_to: u32,
-    committed_at: i64,
-    removed: Vec<u8>,
-    added: Vec<u8>,
-}
-
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the store in `dir`, migrating its schema.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
@@ -87,22 +76,19 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(db(|| format!("configuring {}", path.display())))?;
         let checkpointer = Checkpointer::start(path.clone(), BUSY_TIMEOUT)?;
-        let mut store = Store::setup(conn, Some(ReaderPool::new(path, BUSY_TIMEOUT)))?;
+        let mut store = SqliteStore::setup(conn, Some(ReaderPool::new(path, BUSY_TIMEOUT)))?;
         store.checkpointer = Some(checkpointer);
         Ok(store)
     }
 
-    /// Opens a fresh store that lives in memory only (for tests and tools).
-    ///
-    /// It has a single connection: reads go through the writer connection and
-    /// wait while a write is in progress (see the [`Store`] docs).
-    pub fn open_in_memory() -> Result<Store, StoreError> {
+    /// A fresh in-memory store with a single connection.
+    pub(crate) fn open_in_memory() -> Result<SqliteStore, StoreError> {
         let conn =
             Connection::open_in_memory().map_err(db(|| "opening an in-memory database".into()))?;
-        Store::setup(conn, None)
+        SqliteStore::setup(conn, None)
     }
 
-    fn setup(mut conn: Connection, readers: Option<ReaderPool>) -> Result<Store, StoreError> {
+    fn setup(mut conn: Connection, readers: Option<ReaderPool>) -> Result<SqliteStore, StoreError> {
         let ctx = || "configuring the connection".to_string();
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db(ctx))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -111,7 +97,7 @@ impl Store {
             .map_err(db(ctx))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut conn, now_ms())?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Mutex::new(conn),
             readers,
             checkpointer: None,
@@ -143,13 +129,32 @@ impl Store {
         self.lock()
     }
 
-    /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<u32, StoreError> {
+    /// Runs `f` in one immediate transaction on the writer, committing when it succeeds.
+    fn write<T>(
+        &self,
+        ctx: impl Fn() -> String,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(&ctx))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db(&ctx))?;
+        Ok(out)
+    }
+}
+
+impl Backend for SqliteStore {
+    fn is_cluster(&self) -> bool {
+        false
+    }
+
+    fn schema_version(&self) -> Result<u32, StoreError> {
         schema::database_version(&*self.reader()?)
     }
 
-    /// All zones, ordered by name.
-    pub fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
+    fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
         let conn = self.reader()?;
         let ctx = || "listing zones".to_string();
         let mut stmt = conn
@@ -163,33 +168,11 @@ impl Store {
         raws.into_iter().map(RawZone::check).collect()
     }
 
-    /// The zone named `name`, if stored.
-    pub fn zone(&self, name: &Name) -> Result<Option<ZoneRow>, StoreError> {
+    fn zone(&self, name: &Name) -> Result<Option<ZoneRow>, StoreError> {
         find_zone(&*self.reader()?, name)
     }
 
-    /// All records of a zone in the order they were stored, owners in the case given.
-    pub fn zone_records(&self, name: &Name) -> Result<Vec<Record>, StoreError> {
-        Ok(self
-            .zone_records_with_ids(name)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect())
-    }
-
-    /// All records of a zone with their stable ids, in the order they were stored (ascending id).
-    ///
-    /// An id is never reused: a record removed and added again gets a new one.
-    pub fn zone_records_with_ids(&self, name: &Name) -> Result<Vec<(i64, Record)>, StoreError> {
-        self.records_matching(name, None, None)
-    }
-
-    /// Records of a zone with their ids, ascending id, optionally only those of
-    /// one owner (case-insensitive) and/or one type; uses the (zone_id,
-    /// owner_key, rtype, ...) unique index when an owner is given.
-    ///
-    /// Owners are in the case they were stored in. [`StoreError::NotFound`] for an absent zone.
-    pub fn records_matching(
+    fn records_matching(
         &self,
         zone: &Name,
         owner: Option<&Name>,
@@ -209,10 +192,7 @@ impl Store {
         }
     }
 
-    /// One record by its id, if it exists and belongs to `zone`.
-    ///
-    /// The owner is in the case it was stored in. [`StoreError::NotFound`] for an absent zone.
-    pub fn record_by_id(&self, zone: &Name, id: i64) -> Result<Option<Record>, StoreError> {
+    fn record_by_id(&self, zone: &Name, id: i64) -> Result<Option<Record>, StoreError> {
         let mut conn = self.reader()?;
         let ctx = || format!("reading record {id} of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
@@ -229,10 +209,7 @@ impl Store {
         }
     }
 
-    /// The id of the record with this owner (case-insensitive), type, class and rdata, if stored.
-    ///
-    /// The TTL is not compared. [`StoreError::NotFound`] for an absent zone.
-    pub fn record_id(&self, zone: &Name, record: &Record) -> Result<Option<i64>, StoreError> {
+    fn record_id(&self, zone: &Name, record: &Record) -> Result<Option<i64>, StoreError> {
         let mut conn = self.reader()?;
         let ctx = || format!("looking up a record of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
@@ -257,19 +234,7 @@ impl Store {
         .map_err(db(ctx))
     }
 
-    /// Streams every record of a zone, in storage (rowid) order, without building a list.
-    /// `f` gets the owner as the lowercased wire name (`owner_key` column), type, TTL and rdata.
-    /// Returns the number of records visited. An error from `f` stops the scan and is returned.
-    ///
-    /// The scan is one read transaction, so it sees the zone as of one commit.
-    /// [`StoreError::NotFound`] (converted to `E`) for an absent zone. `f`
-    /// must not call back into this store: an in-memory store reads through
-    /// its writer connection, which the scan holds.
-    pub fn scan_records<E: From<StoreError>>(
-        &self,
-        zone: &Name,
-        mut f: impl FnMut(&[u8], Rtype, u32, &[u8]) -> Result<(), E>,
-    ) -> Result<u64, E> {
+    fn scan_records(&self, zone: &Name, f: &mut ScanFn<'_>) -> Result<u64, StoreError> {
         let mut conn = self.reader()?;
         let ctx = || format!("scanning the records of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
@@ -301,255 +266,64 @@ impl Store {
             let (Ok(rtype), Ok(ttl)) = (u16::try_from(rtype), u32::try_from(ttl)) else {
                 return Err(StoreError::Corrupt(format!(
                     "zone {zone}: stored record with type {rtype} and TTL {ttl}"
-                ))
-                .into());
+                )));
             };
-            f(owner, Rtype(rtype), ttl, rdata)?;
+            if !f(owner, Rtype(rtype), ttl, rdata) {
+                break;
+            }
             n += 1;
         }
         Ok(n)
     }
 
-    /// Replaces a zone's settings JSON and bumps its `updated_at`; the serial is not touched.
-    ///
-    /// Refused with [`StoreError::NotFound`] for an absent zone and
-    /// [`StoreError::InvalidSettings`] unless `settings_json` is a JSON object.
-    /// The text is stored as given.
-    pub fn set_zone_settings(&self, zone: &Name, settings_json: &str) -> Result<(), StoreError> {
-        let ctx = || format!("updating the settings of zone {zone}");
-        let conn = self.lock();
-        let kind: Option<String> = conn
-            .prepare_cached("SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END")
-            .and_then(|mut s| s.query_row([settings_json], |r| r.get(0)))
-            .map_err(db(ctx))?;
-        match kind.as_deref() {
-            Some("object") => {}
-            Some(other) => {
-                return Err(StoreError::InvalidSettings {
-                    zone: zone.to_lowercase(),
-                    reason: format!("expected a JSON object, got {other}"),
-                })
-            }
-            None => {
-                return Err(StoreError::InvalidSettings {
-                    zone: zone.to_lowercase(),
-                    reason: "not valid JSON".into(),
-                })
-            }
-        }
-        let n = conn
-            .prepare_cached("UPDATE zones SET settings = ?1, updated_at = ?2 WHERE name = ?3")
-            .and_then(|mut s| {
-                s.execute(params![
-                    settings_json,
-                    now_ms(),
-                    zone.to_lowercase().to_string()
-                ])
-            })
-            .map_err(db(ctx))?;
-        if n == 0 {
-            return Err(not_found(zone));
-        }
-        Ok(())
+    fn set_zone_settings(&self, zone: &Name, settings_json: &str) -> Result<(), StoreError> {
+        check_settings(zone, settings_json)?;
+        self.write(
+            || format!("updating the settings of zone {zone}"),
+            |tx| tx_settings(tx, zone, settings_json, now_ms()),
+        )
     }
 
-    /// Stores a new zone with `records` in one transaction and journals its creation.
-    ///
-    /// The serial is the one of the apex SOA among `records` (0 without one).
-    /// Refused with nothing stored: an existing zone ([`StoreError::AlreadyExists`]),
-    /// the same record twice ([`StoreError::DuplicateRecord`]), malformed apex SOA
-    /// rdata or rdata too long for the wire ([`StoreError::InvalidRecord`]).
-    pub fn create_zone(
-        &self,
-        name: &Name,
-        kind: ZoneKind,
-        records: &[Record],
-    ) -> Result<ZoneRow, StoreError> {
-        self.create_zone_with_settings(name, kind, "{}", records)
-    }
-
-    /// [`Store::create_zone`] with the zone's settings JSON written in the same transaction.
-    ///
-    /// Refused with [`StoreError::InvalidSettings`] when `settings_json` is not a JSON object.
-    pub fn create_zone_with_settings(
+    fn create_zone(
         &self,
         name: &Name,
         kind: ZoneKind,
         settings_json: &str,
         records: &[Record],
     ) -> Result<ZoneRow, StoreError> {
-        let zone_name = name.to_lowercase();
-        if !matches!(
-            serde_json::from_str::<serde_json::Value>(settings_json),
-            Ok(serde_json::Value::Object(_))
-        ) {
-            return Err(StoreError::InvalidSettings {
-                zone: zone_name,
-                reason: "settings must be a JSON object".into(),
-            });
-        }
-        check_records(name, records)?;
-        let serial = match records
-            .iter()
-            .find(|r| r.rtype == Rtype::SOA && r.owner == *name)
-        {
-            Some(soa) => soa_serial(&soa.rdata).ok_or_else(|| StoreError::InvalidRecord {
-                zone: zone_name.clone(),
-                owner: soa.owner.clone(),
-                rtype: Rtype::SOA,
-                reason: "malformed SOA rdata".into(),
-            })?,
-            None => 0,
-        };
-        let now = now_ms();
-        let ctx = || format!("creating zone {name}");
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db(ctx))?;
-        if find_zone(&tx, name)?.is_some() {
-            return Err(StoreError::AlreadyExists { zone: zone_name });
-        }
-        tx.prepare_cached(
-            "INSERT INTO zones (name, kind, serial, settings, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![zone_name.to_string(), kind.as_str(), serial, settings_json, now])
-        })
-        .map_err(db(ctx))?;
-        let zone_id = tx.last_insert_rowid();
-        {
-            let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
-            let mut key = Vec::with_capacity(256);
-            for r in records {
-                if insert_record(&mut insert, zone_id, r, &mut key).map_err(db(ctx))? == 0 {
-                    return Err(duplicate(&zone_name, r));
-                }
-            }
-        }
-        append_journal(&tx, zone_id, "create", serial, serial, now, &[], records)
-            .map_err(db(ctx))?;
-        tx.commit().map_err(db(ctx))?;
-        tracing::debug!(zone = %zone_name, serial, records = records.len(), "zone created");
-        Ok(ZoneRow {
-            id: zone_id,
-            name: zone_name,
-            kind,
-            serial,
-            settings: settings_json.into(),
-            created_at: now,
-            updated_at: now,
-        })
+        let serial = check_create(name, settings_json, records)?;
+        let row = self.write(
+            || format!("creating zone {name}"),
+            |tx| tx_create(tx, name, kind, settings_json, serial, now_ms(), records),
+        )?;
+        tracing::debug!(zone = %row.name, serial, records = records.len(), "zone created");
+        Ok(row)
     }
 
-    /// Applies `change` to `zone` as one transaction and journals it; nothing is applied when refused.
-    ///
-    /// Refusals: [`StoreError::NotFound`], [`StoreError::SerialMismatch`] when the
-    /// stored serial is not `change.serial_from`, [`StoreError::MissingRecord`]
-    /// when a removed record is absent (TTL not compared), [`StoreError::DuplicateRecord`]
-    /// when an added record is present after the removals, [`StoreError::InvalidRecord`]
-    /// for rdata too long for the wire.
-    pub fn commit_change(&self, zone: &Name, change: &Change) -> Result<JournalEntry, StoreError> {
-        self.commit_change_with_ids(zone, change)
-            .map(|(entry, _)| entry)
-    }
-
-    /// [`Store::commit_change`], also returning the new record ids of `change.added`, in its order.
-    ///
-    /// The ids are those [`Store::zone_records_with_ids`] reports for these records.
-    pub fn commit_change_with_ids(
+    fn commit_change(
         &self,
         zone: &Name,
         change: &Change,
     ) -> Result<(JournalEntry, Vec<i64>), StoreError> {
         check_records(zone, &change.removed)?;
         check_records(zone, &change.added)?;
-        let now = now_ms();
-        let ctx = || format!("committing a change to zone {zone}");
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db(ctx))?;
-        let row = find_zone(&tx, zone)?.ok_or_else(|| not_found(zone))?;
-        if row.serial != change.serial_from {
-            return Err(StoreError::SerialMismatch {
-                zone: row.name,
-                expected: change.serial_from,
-                found: row.serial,
-            });
-        }
-        let mut key = Vec::with_capacity(256);
-        {
-            let mut delete = tx.prepare_cached(DELETE_RECORD).map_err(db(ctx))?;
-            for r in &change.removed {
-                key.clear();
-                key.extend_from_slice(r.owner.as_wire());
-                lowercase_wire(&mut key);
-                let n = delete
-                    .execute(params![row.id, key, r.rtype.0, r.class.0, &r.rdata[..]])
-                    .map_err(db(ctx))?;
-                if n == 0 {
-                    return Err(StoreError::MissingRecord {
-                        zone: row.name,
-                        owner: r.owner.clone(),
-                        rtype: r.rtype,
-                        rdata: format_presentation(r.rtype, &r.rdata),
-                    });
-                }
-            }
-        }
-        let mut ids = Vec::with_capacity(change.added.len());
-        {
-            let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
-            for r in &change.added {
-                if insert_record(&mut insert, row.id, r, &mut key).map_err(db(ctx))? == 0 {
-                    return Err(duplicate(&row.name, r));
-                }
-                ids.push(tx.last_insert_rowid());
-            }
-        }
-        tx.prepare_cached("UPDATE zones SET serial = ?1, updated_at = ?2 WHERE id = ?3")
-            .and_then(|mut s| s.execute(params![change.serial_to, now, row.id]))
-            .map_err(db(ctx))?;
-        let seq = append_journal(
-            &tx,
-            row.id,
-            "change",
-            change.serial_from,
-            change.serial_to,
-            now,
-            &change.removed,
-            &change.added,
-        )
-        .map_err(db(ctx))?;
-        tx.commit().map_err(db(ctx))?;
+        let (entry, ids) = self.write(
+            || format!("committing a change to zone {zone}"),
+            |tx| tx_change(tx, zone, change, now_ms()),
+        )?;
         tracing::debug!(
-            zone = %row.name,
+            zone = %entry.zone,
             from = change.serial_from,
             to = change.serial_to,
             removed = change.removed.len(),
             added = change.added.len(),
-            seq,
+            seq = entry.seq,
             "change committed"
         );
-        Ok((
-            JournalEntry {
-                seq,
-                zone: row.name,
-                change: change.clone(),
-                committed_at: now,
-            },
-            ids,
-        ))
+        Ok((entry, ids))
     }
 
-    /// The changes leading from `serial` to the zone's current serial, oldest first.
-    ///
-    /// Empty when `serial` is current. When several entries start from
-    /// `serial` (the serial came back after wrapping), the latest one starts
-    /// the chain, which gives the shortest one. [`StoreError::JournalGap`] when
-    /// no entry starts at `serial` or the entries don't lead to the current serial.
-    pub fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {
+    fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {
         let mut conn = self.reader()?;
         let ctx = || format!("reading the journal of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
@@ -557,39 +331,29 @@ impl Store {
         if serial == row.serial {
             return Ok(Vec::new());
         }
-        let gap = || StoreError::JournalGap {
-            zone: row.name.clone(),
-            from: serial,
-            current: row.serial,
-        };
         let start: Option<i64> = tx
             .prepare_cached(
                 "SELECT MAX(seq) FROM journal WHERE zone_id = ?1 AND kind = 'change' AND serial_from = ?2",
             )
             .and_then(|mut s| s.query_row(params![row.id, serial], |r| r.get(0)))
             .map_err(db(ctx))?;
-        let start = start.ok_or_else(gap)?;
+        let Some(start) = start else {
+            return Err(StoreError::JournalGap {
+                zone: row.name,
+                from: serial,
+                current: row.serial,
+            });
+        };
         let raws = read_journal(
             &tx,
             &format!("SELECT {JOURNAL_COLUMNS} FROM journal WHERE zone_id = ?1 AND kind = 'change' AND seq >= ?2 ORDER BY seq"),
             params![row.id, start],
         )
         .map_err(db(ctx))?;
-        let mut at = serial;
-        for raw in &raws {
-            if raw.serial_from != at {
-                return Err(gap());
-            }
-            at = raw.serial_to;
-        }
-        if at != row.serial {
-            return Err(gap());
-        }
-        raws.into_iter().map(|raw| raw.decode(&row.name)).collect()
+        journal_chain(&row, serial, raws)
     }
 
-    /// Every journal entry of the zone, its creation included, oldest first.
-    pub fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError> {
+    fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError> {
         let mut conn = self.reader()?;
         let ctx = || format!("reading the journal of zone {zone}");
         let tx = conn.transaction().map_err(db(ctx))?;
@@ -603,61 +367,390 @@ impl Store {
         raws.into_iter().map(|raw| raw.decode(&row.name)).collect()
     }
 
-    /// Deletes a zone with its records and journal; false when there was no such zone.
-    pub fn delete_zone(&self, zone: &Name) -> Result<bool, StoreError> {
-        let mut conn = self.lock();
-        let ctx = || format!("deleting zone {zone}");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db(ctx))?;
-        let Some(row) = find_zone(&tx, zone)? else {
-            return Ok(false);
-        };
-        for sql in [
-            "DELETE FROM records WHERE zone_id = ?1",
-            "DELETE FROM journal WHERE zone_id = ?1",
-            "DELETE FROM zones WHERE id = ?1",
-        ] {
-            tx.execute(sql, [row.id]).map_err(db(ctx))?;
+    fn delete_zone(&self, zone: &Name) -> Result<bool, StoreError> {
+        let deleted = self.write(|| format!("deleting zone {zone}"), |tx| tx_delete(tx, zone))?;
+        if deleted {
+            tracing::debug!(zone = %zone.to_lowercase(), "zone deleted");
         }
-        tx.commit().map_err(db(ctx))?;
-        tracing::debug!(zone = %row.name, "zone deleted");
-        Ok(true)
+        Ok(deleted)
     }
 
-    /// A node-wide setting.
-    pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.reader()?
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")
             .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .map_err(db(|| format!("reading setting '{key}'")))
     }
 
-    /// Sets a node-wide setting, replacing any previous value.
-    pub fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+    fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.lock()
-            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .prepare_cached(META_UPSERT)
             .and_then(|mut s| s.execute([key, value]))
             .map(|_| ())
             .map_err(db(|| format!("writing setting '{key}'")))
     }
+
+    fn create_tsig_key(&self, key: &TsigKeyRow) -> Result<(), StoreError> {
+        self.sqlite_create_tsig_key(key)
+    }
+    fn tsig_keys(&self) -> Result<Vec<TsigKeyRow>, StoreError> {
+        self.sqlite_tsig_keys()
+    }
+    fn tsig_key(&self, name: &str) -> Result<Option<TsigKeyRow>, StoreError> {
+        self.sqlite_tsig_key(name)
+    }
+    fn delete_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
+        self.sqlite_delete_tsig_key(name)
+    }
+    fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        self.sqlite_create_api_key(key)
+    }
+    fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        self.sqlite_api_keys()
+    }
+    fn api_key_by_hash(&self, token_hash: &[u8]) -> Result<Option<ApiKeyRow>, StoreError> {
+        self.sqlite_api_key_by_hash(token_hash)
+    }
+    fn delete_api_key(&self, name: &str) -> Result<bool, StoreError> {
+        self.sqlite_delete_api_key(name)
+    }
+    fn touch_api_key(&self, name: &str, at: i64) -> Result<(), StoreError> {
+        self.sqlite_touch_api_key(name, at)
+    }
+
+    fn apply_batch(&self, ops: &[BatchOp], meta: &[(String, String)]) -> Result<(), StoreError> {
+        let ctx = || format!("applying a batch of {} operation(s)", ops.len());
+        self.write(ctx, |tx| {
+            let now = now_ms();
+            for op in ops {
+                apply_op(tx, op, now)?;
+            }
+            let mut upsert = tx.prepare_cached(META_UPSERT).map_err(db(ctx))?;
+            for (k, v) in meta {
+                upsert.execute([k, v]).map_err(db(ctx))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn heartbeat(&self, _writer: &str, _interval_ms: u32) -> Result<i64, StoreError> {
+        Err(StoreError::NotCluster { what: "heartbeat" })
+    }
+
+    fn edges(&self) -> Result<Vec<EdgeRow>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn upsert_edge(&self, _edge: &EdgeRow) -> Result<(), StoreError> {
+        Err(StoreError::NotCluster {
+            what: "edge status",
+        })
+    }
+
+    fn listen(
+        &self,
+        _channels: &[&str],
+        _stop: &AtomicBool,
+        _on_event: &mut dyn FnMut(ListenEvent<'_>),
+    ) -> Result<(), StoreError> {
+        Err(StoreError::NotCluster { what: "LISTEN" })
+    }
+
+    fn notify(&self, _channel: &str, _payload: &str) -> Result<(), StoreError> {
+        Err(StoreError::NotCluster { what: "NOTIFY" })
+    }
+
+    fn leader_lock(&self) -> Result<LeaderLock, StoreError> {
+        Ok(LeaderLock::always())
+    }
+
+    #[cfg(test)]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    #[cfg(test)]
+    fn test_exec(&self, sql: &str) {
+        if let Err(e) = self.lock().execute_batch(sql) {
+            panic!("{sql}: {e}");
+        }
+    }
+
+    #[cfg(test)]
+    fn test_i64(&self, sql: &str) -> i64 {
+        match self.lock().query_row(sql, [], |r| r.get(0)) {
+            Ok(v) => v,
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+
+    #[cfg(test)]
+    fn test_strings(&self, sql: &str) -> Vec<String> {
+        let conn = self.lock();
+        let rows = conn.prepare(sql).and_then(|mut s| {
+            s.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match rows {
+            Ok(v) => v,
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+/// One batch step inside the batch's transaction.
+fn apply_op(tx: &Transaction<'_>, op: &BatchOp, now: i64) -> Result<(), StoreError> {
+    match op {
+        BatchOp::CreateZone {
+            name,
+            kind,
+            settings,
+            created_at,
+            records,
+        } => {
+            let serial = check_create(name, settings, records)?;
+            tx_create(tx, name, *kind, settings, serial, *created_at, records).map(|_| ())
+        }
+        BatchOp::Change { zone, change } => {
+            check_records(zone, &change.removed)?;
+            check_records(zone, &change.added)?;
+            tx_change(tx, zone, change, now).map(|_| ())
+        }
+        BatchOp::DeleteZone { zone } => tx_delete(tx, zone).map(|_| ()),
+        BatchOp::Settings { zone, settings } => {
+            check_settings(zone, settings)?;
+            tx_settings(tx, zone, settings, now)
+        }
+        BatchOp::ReplaceZone {
+            zone,
+            kind,
+            settings,
+            serial,
+            records,
+        } => {
+            check_create(zone, settings, records)?;
+            tx_replace(tx, zone, *kind, settings, *serial, records, now)
+        }
+        BatchOp::PutTsigKey(key) => {
+            let ctx = || format!("storing TSIG key '{}'", key.name);
+            tx.execute("DELETE FROM tsig_keys WHERE name = ?1", [&key.name])
+                .map_err(db(ctx))?;
+            tx.execute(
+                "INSERT INTO tsig_keys (name, algorithm, secret, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![key.name, key.algorithm, key.secret, key.created_at],
+            )
+            .map_err(db(ctx))?;
+            Ok(())
+        }
+        BatchOp::DeleteTsigKey(name) => tx
+            .execute("DELETE FROM tsig_keys WHERE name = ?1", [name])
+            .map(|_| ())
+            .map_err(db(|| format!("deleting TSIG key '{name}'"))),
+    }
 }
 
-/// The lowercased wire form of `name`, as in the `owner_key` column.
-fn owner_key(name: &Name) -> Vec<u8> {
-    let mut key = name.as_wire().to_vec();
-    lowercase_wire(&mut key);
-    key
+/// Inserts a zone (checked by [`check_create`]) with its records and creation entry.
+fn tx_create(
+    tx: &Transaction<'_>,
+    name: &Name,
+    kind: ZoneKind,
+    settings_json: &str,
+    serial: u32,
+    created_at: i64,
+    records: &[Record],
+) -> Result<ZoneRow, StoreError> {
+    let zone_name = name.to_lowercase();
+    let ctx = || format!("creating zone {name}");
+    if find_zone(tx, name)?.is_some() {
+        return Err(StoreError::AlreadyExists { zone: zone_name });
+    }
+    tx.prepare_cached(
+        "INSERT INTO zones (name, kind, serial, settings, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![zone_name.to_string(), kind.as_str(), serial, settings_json, created_at])
+    })
+    .map_err(db(ctx))?;
+    let zone_id = tx.last_insert_rowid();
+    insert_all(tx, zone_id, &zone_name, records)?;
+    append_journal(
+        tx,
+        zone_id,
+        "create",
+        serial,
+        serial,
+        created_at,
+        &[],
+        records,
+    )
+    .map_err(db(ctx))?;
+    Ok(ZoneRow {
+        id: zone_id,
+        name: zone_name,
+        kind,
+        serial,
+        settings: settings_json.into(),
+        created_at,
+        updated_at: created_at,
+    })
 }
 
-/// The query of [`Store::records_matching`]: `?1` is the zone id, then come
+/// Inserts records into a zone; [`StoreError::DuplicateRecord`] for the first one already there.
+fn insert_all(
+    tx: &Transaction<'_>,
+    zone_id: i64,
+    zone_name: &Name,
+    records: &[Record],
+) -> Result<(), StoreError> {
+    let ctx = || format!("storing the records of zone {zone_name}");
+    let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
+    let mut key = Vec::with_capacity(256);
+    for r in records {
+        if insert_record(&mut insert, zone_id, r, &mut key).map_err(db(ctx))? == 0 {
+            return Err(duplicate(zone_name, r));
+        }
+    }
+    Ok(())
+}
+
+/// Applies a change (records checked) inside `tx`.
+fn tx_change(
+    tx: &Transaction<'_>,
+    zone: &Name,
+    change: &Change,
+    now: i64,
+) -> Result<(JournalEntry, Vec<i64>), StoreError> {
+    let ctx = || format!("committing a change to zone {zone}");
+    let row = find_zone(tx, zone)?.ok_or_else(|| not_found(zone))?;
+    if row.serial != change.serial_from {
+        return Err(serial_mismatch(&row, change));
+    }
+    let mut key = Vec::with_capacity(256);
+    {
+        let mut delete = tx.prepare_cached(DELETE_RECORD).map_err(db(ctx))?;
+        for r in &change.removed {
+            key.clear();
+            key.extend_from_slice(r.owner.as_wire());
+            lowercase_wire(&mut key);
+            let n = delete
+                .execute(params![row.id, key, r.rtype.0, r.class.0, &r.rdata[..]])
+                .map_err(db(ctx))?;
+            if n == 0 {
+                return Err(missing(&row.name, r));
+            }
+        }
+    }
+    let mut ids = Vec::with_capacity(change.added.len());
+    {
+        let mut insert = tx.prepare_cached(INSERT_RECORD).map_err(db(ctx))?;
+        for r in &change.added {
+            if insert_record(&mut insert, row.id, r, &mut key).map_err(db(ctx))? == 0 {
+                return Err(duplicate(&row.name, r));
+            }
+            ids.push(tx.last_insert_rowid());
+        }
+    }
+    tx.prepare_cached("UPDATE zones SET serial = ?1, updated_at = ?2 WHERE id = ?3")
+        .and_then(|mut s| s.execute(params![change.serial_to, now, row.id]))
+        .map_err(db(ctx))?;
+    let seq = append_journal(
+        tx,
+        row.id,
+        "change",
+        change.serial_from,
+        change.serial_to,
+        now,
+        &change.removed,
+        &change.added,
+    )
+    .map_err(db(ctx))?;
+    Ok((
+        JournalEntry {
+            seq,
+            zone: row.name,
+            change: change.clone(),
+            committed_at: now,
+        },
+        ids,
+    ))
+}
+
+/// Deletes a zone with its records and journal inside `tx`; false when absent.
+fn tx_delete(tx: &Transaction<'_>, zone: &Name) -> Result<bool, StoreError> {
+    let ctx = || format!("deleting zone {zone}");
+    let Some(row) = find_zone(tx, zone)? else {
+        return Ok(false);
+    };
+    for sql in [
+        "DELETE FROM records WHERE zone_id = ?1",
+        "DELETE FROM journal WHERE zone_id = ?1",
+        "DELETE FROM zones WHERE id = ?1",
+    ] {
+        tx.execute(sql, [row.id]).map_err(db(ctx))?;
+    }
+    Ok(true)
+}
+
+/// Replaces a zone's settings (checked) inside `tx`.
+fn tx_settings(
+    tx: &Transaction<'_>,
+    zone: &Name,
+    settings_json: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached("UPDATE zones SET settings = ?1, updated_at = ?2 WHERE name = ?3")
+        .and_then(|mut s| s.execute(params![settings_json, now, zone.to_lowercase().to_string()]))
+        .map_err(db(|| format!("updating the settings of zone {zone}")))?;
+    if n == 0 {
+        return Err(not_found(zone));
+    }
+    Ok(())
+}
+
+/// Replaces a zone's whole content (see [`BatchOp::ReplaceZone`]) inside `tx`.
+fn tx_replace(
+    tx: &Transaction<'_>,
+    zone: &Name,
+    kind: ZoneKind,
+    settings_json: &str,
+    serial: u32,
+    records: &[Record],
+    now: i64,
+) -> Result<(), StoreError> {
+    let ctx = || format!("replacing zone {zone}");
+    let Some(row) = find_zone(tx, zone)? else {
+        tx_create(tx, zone, kind, settings_json, serial, now, records)?;
+        return Ok(());
+    };
+    let old: Vec<Record> = collect_records(tx, &matching_sql(false, false), [row.id], &row.name)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    tx.execute("DELETE FROM records WHERE zone_id = ?1", [row.id])
+        .map_err(db(ctx))?;
+    insert_all(tx, row.id, &row.name, records)?;
+    tx.execute(
+        "UPDATE zones SET kind = ?1, settings = ?2, serial = ?3, updated_at = ?4 WHERE id = ?5",
+        params![kind.as_str(), settings_json, serial, now, row.id],
+    )
+    .map_err(db(ctx))?;
+    let (removed, added) = diff(&old, records);
+    if serial != row.serial {
+        append_journal(
+            tx, row.id, "change", row.serial, serial, now, &removed, &added,
+        )
+        .map_err(db(ctx))?;
+    } else if !removed.is_empty() || !added.is_empty() {
+        // Same serial, other content: the old history no longer leads here.
+        tx.execute("DELETE FROM journal WHERE zone_id = ?1", [row.id])
+            .map_err(db(ctx))?;
+        append_journal(tx, row.id, "create", serial, serial, now, &[], records).map_err(db(ctx))?;
+    }
+    Ok(())
+}
+
+/// The query of `records_matching`: `?1` is the zone id, then come
 /// the owner key and the type, those filtered on.
 ///
 /// With an owner, `ORDER BY +id` keeps the planner from walking the whole zone
@@ -720,34 +813,6 @@ fn read_record(row: &rusqlite::Row<'_>, zone: &Name) -> Result<(i64, Record), St
     ))
 }
 
-fn not_found(zone: &Name) -> StoreError {
-    StoreError::NotFound {
-        zone: zone.to_lowercase(),
-    }
-}
-
-fn duplicate(zone: &Name, r: &Record) -> StoreError {
-    StoreError::DuplicateRecord {
-        zone: zone.clone(),
-        owner: r.owner.clone(),
-        rtype: r.rtype,
-        rdata: format_presentation(r.rtype, &r.rdata),
-    }
-}
-
-/// Refuses records the journal's wire format can't hold.
-fn check_records(zone: &Name, records: &[Record]) -> Result<(), StoreError> {
-    match records.iter().find(|r| r.rdata.len() > MAX_RDATA_LEN) {
-        Some(r) => Err(StoreError::InvalidRecord {
-            zone: zone.to_lowercase(),
-            owner: r.owner.clone(),
-            rtype: r.rtype,
-            reason: format!("rdata of {} octets is longer than 65535", r.rdata.len()),
-        }),
-        None => Ok(()),
-    }
-}
-
 fn raw_zone(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawZone> {
     Ok(RawZone {
         id: row.get(0)?,
@@ -758,28 +823,6 @@ fn raw_zone(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawZone> {
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
     })
-}
-
-impl RawZone {
-    fn check(self) -> Result<ZoneRow, StoreError> {
-        let name = self
-            .name
-            .parse::<Name>()
-            .map_err(|e| StoreError::Corrupt(format!("stored zone name '{}': {e}", self.name)))?;
-        let kind = self
-            .kind
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("zone {name}: {e}")))?;
-        Ok(ZoneRow {
-            id: self.id,
-            name,
-            kind,
-            serial: self.serial,
-            settings: self.settings,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
 }
 
 fn find_zone(conn: &Connection, name: &Name) -> Result<Option<ZoneRow>, StoreError> {
@@ -852,30 +895,4 @@ fn read_journal(
         })
     })?;
     rows.collect()
-}
-
-impl RawEntry {
-    fn decode(self, zone: &Name) -> Result<JournalEntry, StoreError> {
-        let blob = |buf: &[u8], which: &str| {
-            decode_records(buf).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "zone {zone}: journal entry {} ({which}): {e}",
-                    self.seq
-                ))
-            })
-        };
-        let removed = blob(&self.removed, "removed")?;
-        let added = blob(&self.added, "added")?;
-        Ok(JournalEntry {
-            seq: self.seq,
-            zone: zone.clone(),
-            change: Change {
-                serial_from: self.serial_from,
-                serial_to: self.serial_to,
-                removed,
-                added,
-            },
-            committed_at: self.committed_at,
-        })
-    }
 }
