@@ -8,6 +8,9 @@ use tracing::{error, info};
 use zonecast_control::{Control, LoadOutcome};
 use zonecast_store::Store;
 
+mod cluster;
+mod edge;
+
 /// The command line; the client options (`--api`, `--token`, `--json`) are
 /// added to the client commands only, by [`zonecast_cli::with_client_args`].
 #[derive(Parser)]
@@ -20,7 +23,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a full node: embedded store, DNS over UDP and TCP, the management API.
+    ///
+    /// With --database postgres://..., a control plane of a cluster: the
+    /// zones live in PostgreSQL, and edges follow them (docs/cluster.md).
     Serve(ServeArgs),
+    /// Run an edge: a read-only nameserver following a cluster's PostgreSQL by logical replication.
+    Edge(EdgeArgs),
     #[command(flatten)]
     Client(zonecast_cli::ClientCommand),
 }
@@ -30,6 +38,9 @@ struct ServeArgs {
     /// Directory of the embedded store.
     #[arg(long, default_value = "./zonecast-data")]
     data_dir: PathBuf,
+    /// Keep the zones in PostgreSQL instead (postgres://USER[:PASSWORD]@HOST[:PORT]/DB): cluster mode.
+    #[arg(long, env = "ZONECAST_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Address to answer DNS on, UDP and TCP (repeatable).
     #[arg(long = "dns-listen", default_value = "127.0.0.1:5300")]
     dns_listen: Vec<SocketAddr>,
@@ -45,6 +56,31 @@ struct ServeArgs {
     /// Bootstrap admin token for the API (otherwise generated on first start and printed once).
     #[arg(long, env = "ZONECAST_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+}
+
+#[derive(Parser)]
+struct EdgeArgs {
+    /// The cluster's PostgreSQL (postgres://USER[:PASSWORD]@HOST[:PORT]/DB); see docs/cluster.md for the role it needs.
+    #[arg(long, env = "ZONECAST_DATABASE", hide_env_values = true)]
+    database: String,
+    /// This edge's name: its replication slot is zonecast_edge_NAME (letters, digits, '_' and '-').
+    #[arg(long)]
+    name: String,
+    /// Directory of the edge's local snapshot (served at once on start, PostgreSQL or not).
+    #[arg(long, default_value = "./zonecast-edge-data")]
+    data_dir: PathBuf,
+    /// Address to answer DNS on, UDP and TCP (repeatable).
+    #[arg(long = "dns-listen", default_value = "127.0.0.1:5300")]
+    dns_listen: Vec<SocketAddr>,
+    /// Address of the edge's HTTP API (health, metrics; no token: keep it internal).
+    #[arg(long, default_value = "127.0.0.1:8054")]
+    api_listen: SocketAddr,
+    /// UDP worker threads per listen address (default: one per CPU).
+    #[arg(long)]
+    udp_workers: Option<usize>,
+    /// Replication lag above which GET /v1/health answers 503 (not ready), milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    max_lag_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,6 +106,7 @@ fn main() -> anyhow::Result<()> {
             }
             serve(args)
         }
+        Command::Edge(args) => edge(args),
         Command::Client(client) => {
             let c = zonecast_cli::client_args_from(&matches)
                 .unwrap_or_else(|e| e.format(&mut cmd).exit());
@@ -93,8 +130,11 @@ fn log_colours() -> bool {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.data_dir)
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let store = match &args.database {
+        Some(url) => Store::open_url(url).context("opening the PostgreSQL store")?,
+        None => Store::open(&args.data_dir)
+            .with_context(|| format!("opening the store in {}", args.data_dir.display()))?,
+    };
     let control = Control::open(store).context("loading stored zones")?;
     for file in &args.zone_file {
         match control.load_zone_file(file) {
@@ -123,9 +163,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     info!(zones = zones.load().len(), "zones loaded");
     release_startup_memory();
     let control = std::sync::Arc::new(control);
-    let workers = args
-        .udp_workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut api_state = zonecast_api::ApiState::new(control.clone());
+    let _duties = if control.store().is_cluster() {
+        let node = format!("{}:{}", hostname(), std::process::id());
+        let duties = cluster::Duties::start(control.clone(), node)?;
+        api_state = api_state.with_cluster(zonecast_api::ClusterInfo {
+            is_leader: duties.is_leader_fn(),
+            notifies_relayed: duties.notifies_relayed.clone(),
+        });
+        Some(duties)
+    } else {
+        None
+    };
+    let workers = udp_workers(args.udp_workers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -142,16 +192,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("API cannot listen on {}", args.api_listen))?;
         info!(addr = %api.local_addr()?, "API listening");
-        tokio::spawn(zonecast_api::serve(
-            api,
-            zonecast_api::ApiState::new(control.clone()),
-        ));
+        tokio::spawn(zonecast_api::serve(api, api_state));
         shutdown_signal().await;
         info!("shutting down");
         anyhow::Ok(())
     })?;
     drop(control);
     Ok(())
+}
+
+fn edge(args: EdgeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(edge::run(edge::EdgeOptions {
+        database: args.database,
+        name: args.name,
+        data_dir: args.data_dir,
+        dns_listen: args.dns_listen,
+        api_listen: args.api_listen,
+        udp_workers: udp_workers(args.udp_workers),
+        max_lag_ms: args.max_lag_ms,
+    }))
+}
+
+fn udp_workers(given: Option<usize>) -> usize {
+    given.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// This machine's name, for the heartbeat's writer column.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// Hands the heap freed after loading (zone file parsing, validation, store
@@ -164,7 +239,7 @@ fn release_startup_memory() {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -10,6 +10,8 @@
 //!   BIRD, a load balancer) can withdraw the edge (docs/cluster.md).
 //! - `GET /metrics`: Prometheus text.
 //! - `GET /v1/zones/{zone}/status`: the serial this edge serves.
+//! - `GET /v1/zones/{zone}/zonefile`: the zone as this edge serves it, in
+//!   the control plane's export format, so the two can be compared.
 
 use crate::parse_zone_name;
 use axum::extract::{Path, State};
@@ -75,8 +77,9 @@ pub fn edge_router(probe: Arc<dyn EdgeProbe>, zones: SharedZones) -> Router {
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/zones/{zone}/status", get(zone_status))
+        .route("/v1/zones/{zone}/zonefile", get(zone_file))
         .fallback(|| async {
-            crate::ApiError::not_found("no such route on an edge (it serves /v1/health, /metrics and /v1/zones/{zone}/status)")
+            crate::ApiError::not_found("no such route on an edge (it serves /v1/health, /metrics and /v1/zones/{zone}/status|zonefile)")
         })
         .with_state(EdgeState { probe, zones })
 }
@@ -185,6 +188,22 @@ async fn zone_status(State(s): State<EdgeState>, Path(zone): Path<String>) -> Re
             "applied_lsn": r.applied_lsn,
         }))
         .into_response(),
+        None => crate::ApiError::not_found(format!("zone {zone} is not served by this edge"))
+            .into_response(),
+    }
+}
+
+async fn zone_file(State(s): State<EdgeState>, Path(zone): Path<String>) -> Response {
+    let zone = match parse_zone_name(&zone) {
+        Ok(z) => z,
+        Err(e) => return e.into_response(),
+    };
+    match s.zones.load().get(&zone) {
+        Some(z) => (
+            [(header::CONTENT_TYPE, "text/dns; charset=utf-8")],
+            zonecast_zonefile::write_zone(z.apex(), &z.records()),
+        )
+            .into_response(),
         None => crate::ApiError::not_found(format!("zone {zone} is not served by this edge"))
             .into_response(),
     }

@@ -14,9 +14,13 @@
 //! zone files to 64 MiB (413). Blocking store and write-path calls run on
 //! tokio's blocking pool.
 //!
+//! In cluster mode `GET /v1/edges` lists the status rows edges write to the
+//! database (docs/cluster.md), the zone status shows the serial each edge
+//! serves, and `GET /v1/health` says whether this control plane leads.
+//! [`edge_router`] is the small API of an edge.
+//!
 //! Not implemented: the secondary-zone transfer fields of the status
-//! (primary serial, last refresh, expiry) and edges (`GET /v1/edges` is
-//! always empty), TLS (put a proxy in front), rate limits. `If-Match` is
+//! (primary serial, last refresh, expiry), TLS (put a proxy in front), rate limits. `If-Match` is
 //! checked by the write path under the zone's write lock, for every write.
 
 #![warn(missing_docs)]
@@ -53,6 +57,15 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// Largest zone file accepted by `PUT /v1/zones/{zone}/zonefile` and zone creation with a zone file.
 pub const ZONEFILE_LIMIT: usize = 64 << 20;
 
+/// What a control plane in cluster mode tells the API.
+#[derive(Clone)]
+pub struct ClusterInfo {
+    /// Whether this control plane leads now.
+    pub is_leader: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// NOTIFY messages relayed by edges and received here.
+    pub notifies_relayed: Arc<AtomicU64>,
+}
+
 /// What the handlers share: the write path, request metrics, key-use bookkeeping.
 #[derive(Clone)]
 pub struct ApiState {
@@ -61,6 +74,7 @@ pub struct ApiState {
 
 struct Inner {
     control: Arc<Control>,
+    cluster: Option<ClusterInfo>,
     requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
     changes: AtomicU64,
     touched: Mutex<HashMap<String, i64>>,
@@ -72,11 +86,28 @@ impl ApiState {
         ApiState {
             inner: Arc::new(Inner {
                 control,
+                cluster: None,
                 requests: Mutex::new(BTreeMap::new()),
                 changes: AtomicU64::new(0),
                 touched: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The state of a control plane in cluster mode: it reports leadership
+    /// and the NOTIFY messages edges relayed.
+    ///
+    /// Call before the state is cloned (it is shared from then on).
+    pub fn with_cluster(mut self, cluster: ClusterInfo) -> ApiState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.cluster = Some(cluster);
+        }
+        self
+    }
+
+    /// Cluster-mode information, `None` on an embedded node.
+    pub(crate) fn cluster(&self) -> Option<&ClusterInfo> {
+        self.inner.cluster.as_ref()
     }
 
     /// The write path.

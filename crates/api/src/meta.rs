@@ -67,7 +67,11 @@ pub struct ErrorDetail {
 #[utoipa::path(get, path = "/v1/health", tag = "meta", responses((status = 200, body = Object)))]
 pub async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
     let zones = state.control().zones().load().len();
-    Json(serde_json::json!({"status": "ok", "zones_served": zones}))
+    let mut body = serde_json::json!({"status": "ok", "zones_served": zones});
+    if let Some(c) = state.cluster() {
+        body["leader"] = (c.is_leader)().into();
+    }
+    Json(body)
 }
 
 /// The OpenAPI document (no token needed).
@@ -110,6 +114,20 @@ pub async fn metrics(
          # HELP zonecast_api_changes_total Zone changes committed through the API.\n# TYPE zonecast_api_changes_total counter\nzonecast_api_changes_total {}\n",
         state.inner.changes.load(Ordering::Relaxed)
     );
+    if let Some(c) = state.cluster() {
+        let _ = write!(
+            out,
+            "# HELP zonecast_leader 1 while this control plane leads (runs the background duties).
+# TYPE zonecast_leader gauge
+zonecast_leader {}
+             # HELP zonecast_notifies_relayed_total DNS NOTIFY messages edges relayed to the control planes.
+# TYPE zonecast_notifies_relayed_total counter
+zonecast_notifies_relayed_total {}
+",
+            u8::from((c.is_leader)()),
+            c.notifies_relayed.load(Ordering::Relaxed)
+        );
+    }
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -520,6 +520,21 @@ pub async fn zone_status(
         .blocking(move |c| {
             let info = c.zone_info(&zone)?;
             let served_serial = c.zones().load().get(&zone).map(|z| z.serial());
+            let key = info.name.to_string();
+            let edges = c
+                .store()
+                .edges()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "name": e.name,
+                        "served_serial": e.serials.get(&key),
+                        "ready": e.ready,
+                        "last_seen": e.seen_at.div_euclid(1000),
+                    })
+                })
+                .collect();
             Ok(Json(StatusOut {
                 zone: info.name.to_string(),
                 kind: info.kind.as_str().to_string(),
@@ -527,16 +542,49 @@ pub async fn zone_status(
                 served_serial,
                 record_count: info.record_count,
                 last_change: info.updated_at,
-                edges: Vec::new(),
+                edges,
             }))
         })
         .await
 }
 
-/// Edges following this node (always empty in embedded mode).
+/// Edges following the store, with what each last reported (empty on an embedded node).
+///
+/// `lag_ms` and `serials` are as the edge wrote them at `last_seen` (unix
+/// seconds); `last_seen_ms_ago` tells how old that report is, so an edge
+/// that stopped reporting stands out.
 #[utoipa::path(get, path = "/v1/edges", tag = "zones",
     responses((status = 200, body = Vec<Object>)), security(("bearer" = [])))]
-pub async fn edges(who: Principal) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+pub async fn edges(
+    State(state): State<ApiState>,
+    who: Principal,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     who.require("zones:read")?;
-    Ok(Json(Vec::new()))
+    state
+        .blocking(|c| {
+            let rows = match c.store().edges() {
+                Ok(rows) => rows,
+                Err(zonecast_store::StoreError::NotCluster { .. }) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            let now = crate::auth::now() * 1000;
+            Ok(Json(
+                rows.into_iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "name": e.name,
+                            "applied_lsn": e.applied_lsn,
+                            "lag_ms": e.lag_ms,
+                            "ready": e.ready,
+                            "serials": e.serials,
+                            "problems": e.problems,
+                            "last_seen": e.seen_at.div_euclid(1000),
+                            "last_seen_ms_ago": (now - e.seen_at).max(0),
+                            "started_at": e.started_at.div_euclid(1000),
+                        })
+                    })
+                    .collect(),
+            ))
+        })
+        .await
 }

@@ -186,6 +186,56 @@ pub fn zones_table(v: &Value) -> String {
     table(&["NAME", "KIND", "SERIAL", "RECORDS", "UPDATED"], &rows)
 }
 
+/// Edge table: NAME READY LAG-MS APPLIED ZONES SERIALS LAST-SEEN PROBLEMS.
+///
+/// SERIALS lists `zone=serial` pairs (the first three, then a count).
+pub fn edges_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = list_of(v)
+        .iter()
+        .map(|e| {
+            let serials: Vec<String> = match e.get("serials") {
+                Some(Value::Object(m)) => m
+                    .iter()
+                    .map(|(z, s)| format!("{z}={}", scalar(s)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let shown = if serials.len() > 3 {
+                format!("{} (+{})", serials[..3].join(","), serials.len() - 3)
+            } else {
+                serials.join(",")
+            };
+            let problems = match e.get("problems") {
+                Some(Value::Array(a)) => a.len().to_string(),
+                _ => "0".into(),
+            };
+            vec![
+                text(e, "name"),
+                text(e, "ready"),
+                text(e, "lag_ms"),
+                text(e, "applied_lsn"),
+                serials.len().to_string(),
+                if shown.is_empty() { "-".into() } else { shown },
+                time(e, "last_seen"),
+                problems,
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "NAME",
+            "READY",
+            "LAG-MS",
+            "APPLIED",
+            "ZONES",
+            "SERIALS",
+            "LAST-SEEN",
+            "PROBLEMS",
+        ],
+        &rows,
+    )
+}
+
 /// RRset table in zone-file order: NAME TTL TYPE DATA, one line per rdata.
 pub fn rrsets_table(v: &Value) -> String {
     let mut rows = Vec::new();

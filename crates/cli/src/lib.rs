@@ -165,6 +165,8 @@ pub enum ClientCommand {
     /// API keys: create, list, delete.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Edges following the store (cluster mode): position, lag, serials, last seen.
+    Edges,
 }
 
 /// Zone kind for `zone create`.
@@ -512,6 +514,10 @@ pub fn execute(
         ClientCommand::Record(c) => record(&client, c, json),
         ClientCommand::Tsig(c) => tsig(&client, c, json),
         ClientCommand::Apikey(c) => apikey(&client, c, json),
+        ClientCommand::Edges => {
+            let reply = client.send("GET", "/v1/edges", &[], Body::None)?;
+            Ok(show(reply, json, format::edges_table))
+        }
     }
 }
 

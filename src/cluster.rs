@@ -1,0 +1,119 @@
+//! A control plane's duties in cluster mode: compete for leadership, write
+//! the heartbeat while leading, follow the other control planes' changes,
+//! and take the NOTIFY messages edges relay.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info, warn};
+use zonecast_control::Control;
+use zonecast_proto::Name;
+use zonecast_store::{LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL};
+
+/// How often the leader writes the heartbeat row edges measure their lag by.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The running duties; they stop when this is dropped.
+pub struct Duties {
+    leader: Arc<LeaderLock>,
+    stop: Arc<AtomicBool>,
+    /// NOTIFY messages relayed by edges.
+    pub notifies_relayed: Arc<AtomicU64>,
+}
+
+impl Duties {
+    /// Starts competing for leadership, the heartbeat and the listener.
+    pub fn start(control: Arc<Control>, node: String) -> anyhow::Result<Duties> {
+        let leader = Arc::new(control.store().leader_lock()?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let notifies_relayed = Arc::new(AtomicU64::new(0));
+        spawn("heartbeat", {
+            let (control, leader, stop) = (control.clone(), leader.clone(), stop.clone());
+            move || heartbeat(&control, &leader, &stop, &node)
+        })?;
+        spawn("listen", {
+            let (control, stop, relayed) = (control, stop.clone(), notifies_relayed.clone());
+            move || listen(&control, &stop, &relayed)
+        })?;
+        Ok(Duties {
+            leader,
+            stop,
+            notifies_relayed,
+        })
+    }
+
+    /// Whether this control plane leads now.
+    pub fn is_leader_fn(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
+        let leader = self.leader.clone();
+        Arc::new(move || leader.is_leader())
+    }
+}
+
+impl Drop for Duties {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("starting the {name} thread: {e}"))
+}
+
+/// Writes the heartbeat every [`HEARTBEAT_INTERVAL`] while leading.
+fn heartbeat(control: &Control, leader: &LeaderLock, stop: &AtomicBool, node: &str) {
+    let mut was_leader = false;
+    let interval_ms = HEARTBEAT_INTERVAL.as_millis() as u32;
+    while !stop.load(Ordering::SeqCst) {
+        let leading = leader.is_leader();
+        if leading != was_leader {
+            info!(node, leader = leading, "leadership {}", if leading { "taken" } else { "lost" });
+            was_leader = leading;
+        }
+        if leading {
+            if let Err(e) = control.store().heartbeat(node, interval_ms) {
+                warn!("heartbeat not written: {e}");
+            }
+        }
+        std::thread::sleep(HEARTBEAT_INTERVAL);
+    }
+}
+
+/// Follows changes made by other control planes and relayed NOTIFY messages.
+fn listen(control: &Control, stop: &AtomicBool, relayed: &AtomicU64) {
+    let channels = [CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL];
+    let result = control.store().listen_with(&channels, stop, |event| match event {
+        // Notifications may have been missed while not listening: compare every zone.
+        ListenEvent::Listening => {
+            if let Err(e) = control.sync_all() {
+                warn!("catching up with the store: {e}");
+            }
+        }
+        ListenEvent::Notification { channel, payload } if channel == CHANGE_CHANNEL => {
+            match Name::from_presentation(payload, None) {
+                Ok(zone) => {
+                    if let Err(e) = control.sync_zone(&zone) {
+                        warn!(zone = %zone, "catching up with the store: {e}");
+                    }
+                }
+                Err(e) => debug!(payload, "change notification for no zone: {e}"),
+            }
+        }
+        ListenEvent::Notification { payload, .. } => {
+            relayed.fetch_add(1, Ordering::Relaxed);
+            let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+            info!(
+                zone = v["zone"].as_str().unwrap_or("?"),
+                from = v["from"].as_str().unwrap_or("?"),
+                edge = v["edge"].as_str().unwrap_or("?"),
+                "NOTIFY relayed by an edge (a refresh of secondary zones is not built yet)"
+            );
+        }
+    });
+    if let Err(e) = result {
+        warn!("not following the store's notifications: {e}");
+    }
+}

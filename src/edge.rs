@@ -1,0 +1,160 @@
+//! `zonecast edge`: a read-only nameserver that follows the store by
+//! logical replication (crates/replica), with its listeners, NOTIFY relay
+//! and small HTTP API.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tracing::{info, warn};
+use zonecast_api::{EdgeProbe, EdgeReport, Metric};
+use zonecast_control::{parse_server, ZoneSettings};
+use zonecast_proto::Name;
+use zonecast_replica::{Follower, FollowerConfig, Notifier, StatusHandle};
+use zonecast_server::{NotifySink, NotifyVerdict, Service};
+use zonecast_store::{Store, ZoneKind};
+
+/// What `zonecast edge` was given.
+pub struct EdgeOptions {
+    pub database: String,
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub dns_listen: Vec<SocketAddr>,
+    pub api_listen: SocketAddr,
+    pub udp_workers: usize,
+    pub max_lag_ms: u64,
+}
+
+/// Runs an edge until SIGINT/SIGTERM.
+pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
+    let mut config = FollowerConfig::new(&o.database, &o.name, &o.data_dir);
+    config.max_lag_ms = i64::try_from(o.max_lag_ms).unwrap_or(i64::MAX);
+    let follower = Follower::start(config).context("starting the edge")?;
+    let status = follower.status();
+    // With nothing to serve yet, a database that can't be used is fatal:
+    // say why once. With a local snapshot, serve it and keep retrying.
+    if let Err(e) = zonecast_replica::preflight(&o.database).await {
+        if !status.snapshot().has_data {
+            anyhow::bail!("edge {}: {e}", o.name);
+        }
+        warn!(edge = %o.name, "serving the local snapshot; PostgreSQL not usable yet: {e}");
+    }
+    let zones = follower.zones();
+    let service = Service {
+        notify: Some(Arc::new(Relay {
+            notifier: follower.notifier(),
+            store: follower.local_store(),
+        })),
+    };
+    for addr in &o.dns_listen {
+        let (bound, _threads) =
+            zonecast_server::udp::spawn_with(*addr, o.udp_workers, zones.clone(), service.clone())?;
+        let listener = zonecast_server::tcp::bind(bound).await?;
+        tokio::spawn(zonecast_server::tcp::serve_with(listener, zones.clone(), service.clone()));
+        info!(%bound, "DNS listening on UDP and TCP");
+    }
+    let api = tokio::net::TcpListener::bind(o.api_listen)
+        .await
+        .with_context(|| format!("edge API cannot listen on {}", o.api_listen))?;
+    info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");
+    tokio::spawn(zonecast_api::serve_edge(api, Arc::new(Probe(status)), zones));
+    crate::shutdown_signal().await;
+    info!("shutting down");
+    follower.shutdown().await;
+    Ok(())
+}
+
+/// The edge's report for its HTTP API, from the follower's status.
+struct Probe(StatusHandle);
+
+impl EdgeProbe for Probe {
+    fn report(&self) -> EdgeReport {
+        let s = self.0.snapshot();
+        let reason = if s.ready {
+            None
+        } else if !s.has_data {
+            Some("no data yet (initial copy not done)".to_string())
+        } else {
+            Some(match s.lag_ms {
+                Some(l) => format!("lag {l} ms is over {} ms", s.max_lag_ms),
+                None => "no heartbeat applied yet".to_string(),
+            })
+        };
+        let m = &s.metrics;
+        let counter = |name, help, value: u64| Metric {
+            name,
+            help,
+            kind: "counter",
+            value: value as f64,
+        };
+        let mut metrics = vec![
+            counter("zonecast_edge_transactions_applied_total", "Replicated transactions applied.", m.transactions_applied),
+            counter("zonecast_edge_transactions_skipped_total", "Replicated transactions skipped as already applied.", m.transactions_skipped),
+            counter("zonecast_edge_rows_skipped_total", "Replicated rows skipped (unknown or malformed).", m.rows_skipped),
+            counter("zonecast_edge_reconnects_total", "Reconnections to PostgreSQL.", m.reconnects),
+            counter("zonecast_edge_zone_resyncs_total", "Zones copied again after a problem.", m.zone_resyncs),
+            counter("zonecast_edge_full_resyncs_total", "Full copies (first start, slot lost).", m.full_resyncs),
+            counter("zonecast_edge_problems_total", "Problems met in the stream.", m.problems_total),
+            counter("zonecast_edge_notifies_relayed_total", "DNS NOTIFY messages relayed to the control planes.", m.notifies_relayed),
+            counter("zonecast_edge_notifies_dropped_total", "DNS NOTIFY messages dropped (relay queue full).", m.notifies_dropped),
+        ];
+        metrics.push(Metric {
+            name: "zonecast_edge_apply_us_max",
+            help: "Longest apply of one transaction (decode, new versions, publish, persist), microseconds.",
+            kind: "gauge",
+            value: m.apply_us_max as f64,
+        });
+        EdgeReport {
+            name: s.name,
+            ready: s.ready,
+            reason,
+            connected: s.connected,
+            lag_ms: s.lag_ms.and_then(|l| u64::try_from(l).ok()),
+            max_lag_ms: u64::try_from(s.max_lag_ms).unwrap_or(0),
+            applied_lsn: s.applied_lsn,
+            problems: s.problems.iter().map(|p| p.message.clone()).collect(),
+            metrics,
+        }
+    }
+}
+
+/// Relays NOTIFY for secondary zones from their primaries to the control planes.
+///
+/// RFC 1996 §3.10: only the zone's primaries (by address; TSIG comes with
+/// the secondary role) may NOTIFY. A primary zone takes none (REFUSED), as
+/// an unknown zone gets NOTAUTH. The lookup reads the local snapshot's zone
+/// row: NOTIFY is rare, and a flood of them costs one indexed read each.
+struct Relay {
+    notifier: Notifier,
+    store: Arc<Store>,
+}
+
+impl NotifySink for Relay {
+    fn notify(&self, zone: &Name, _served: bool, peer: SocketAddr) -> NotifyVerdict {
+        let row = match self.store.zone(zone) {
+            Ok(Some(row)) => row,
+            Ok(None) => return NotifyVerdict::NotAuth,
+            Err(e) => {
+                warn!(%zone, %peer, "NOTIFY refused: local snapshot unreadable: {e}");
+                return NotifyVerdict::Refused;
+            }
+        };
+        if row.kind != ZoneKind::Secondary {
+            info!(%zone, %peer, "NOTIFY refused: not a secondary zone");
+            return NotifyVerdict::Refused;
+        }
+        let settings = ZoneSettings::from_json(&row.settings).unwrap_or_default();
+        let from_primary = settings
+            .primaries
+            .iter()
+            .filter_map(|p| parse_server(p))
+            .any(|p| p.ip() == peer.ip());
+        if !from_primary {
+            info!(%zone, %peer, "NOTIFY refused: not from one of the zone's primaries");
+            return NotifyVerdict::Refused;
+        }
+        self.notifier.relay_notify(&zone.to_string(), &peer.to_string());
+        info!(%zone, %peer, "NOTIFY relayed to the control planes");
+        NotifyVerdict::Accepted
+    }
+}

@@ -1,0 +1,649 @@
+//! Cluster mode end to end: PostgreSQL (a throwaway cluster per test),
+//! control planes (`zonecast serve --database`) and edges (`zonecast edge`)
+//! on their own loopback addresses (127.0.0.2, .3, .4), driven through the
+//! API and checked over DNS and by comparing full zone exports.
+//!
+//! Edges connect as a role with only the grants docs/cluster.md lists, so
+//! these tests also check that those grants are enough.
+
+mod common;
+
+use common::{free_port, query_udp, TempDir};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use zonecast_proto::message::{build_query, Message};
+use zonecast_proto::{Name, Rtype};
+use zonecast_testpg::{wait_until, TestPg};
+
+const TOKEN: &str = "zc_cluster_test_token_0123456789";
+const ZONE: &str = "example.com.";
+const ZONEFILE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 300\n\
+    @ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.10\n";
+/// How long a change may take to reach every edge before a test fails (the target is milliseconds).
+const PROPAGATION: Duration = Duration::from_secs(5);
+
+/// A zonecast process with its log.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+    dns: SocketAddr,
+    api: SocketAddr,
+    args: Vec<String>,
+    label: String,
+}
+
+impl Proc {
+    fn spawn(label: &str, args: Vec<String>, log: PathBuf, dns: SocketAddr, api: SocketAddr) -> Proc {
+        let mut p = Proc {
+            child: spawn_logged(&args, &log),
+            log,
+            dns,
+            api,
+            args,
+            label: label.to_string(),
+        };
+        p.wait_api();
+        p
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the API answers anything on /v1/health.
+    fn wait_api(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited with {status}; log:\n{}", self.label, self.log_text());
+            }
+            if try_http(self.api, "GET", "/v1/health", "").is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} API not up on {}; log:\n{}",
+                self.label,
+                self.api,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        if !wait_until(Duration::from_secs(5), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+            self.kill9();
+        }
+    }
+
+    /// Starts the same command again (same ports, same data dir).
+    fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_logged(&self.args, &self.log);
+        self.wait_api();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn_logged(args: &[String], log: &PathBuf) -> Child {
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let err = out.try_clone().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args(args)
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap()
+}
+
+/// PostgreSQL, control planes and edges of one test.
+struct Cluster {
+    pg: TestPg,
+    dir: TempDir,
+    planes: Vec<Proc>,
+    edges: Vec<Proc>,
+}
+
+impl Cluster {
+    /// PostgreSQL with a `zonecast` database and a control plane; the edge role is created once the schema exists.
+    fn start() -> Cluster {
+        let pg = TestPg::start();
+        pg.create_database("zonecast");
+        let mut c = Cluster {
+            pg,
+            dir: TempDir::new("cluster"),
+            planes: Vec::new(),
+            edges: Vec::new(),
+        };
+        c.add_plane();
+        c.pg.psql_in(
+            "zonecast",
+            "CREATE ROLE zonecast_edge LOGIN REPLICATION;
+             GRANT CONNECT ON DATABASE zonecast TO zonecast_edge;
+             GRANT USAGE ON SCHEMA public TO zonecast_edge;
+             GRANT SELECT ON zones, records, journal, heartbeat, tsig_keys TO zonecast_edge;
+             GRANT SELECT, INSERT, UPDATE ON edges TO zonecast_edge;",
+        );
+        c
+    }
+
+    fn db_url(&self) -> String {
+        self.pg.url_for("zonecast")
+    }
+
+    fn edge_url(&self) -> String {
+        format!("postgres://zonecast_edge@127.0.0.1:{}/zonecast", self.pg.port())
+    }
+
+    fn add_plane(&mut self) -> usize {
+        let i = self.planes.len();
+        let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let data = self.dir.path().join(format!("plane{i}"));
+        let args = vec![
+            "serve".into(),
+            "--database".into(),
+            self.db_url(),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--dns-listen".into(),
+            dns.to_string(),
+            "--api-listen".into(),
+            api.to_string(),
+            "--api-token".into(),
+            TOKEN.into(),
+        ];
+        let log = self.dir.path().join(format!("plane{i}.log"));
+        self.planes.push(Proc::spawn(&format!("control plane {i}"), args, log, dns, api));
+        i
+    }
+
+    /// An edge on 127.0.0.(2 + i).
+    fn add_edge(&mut self) -> usize {
+        let i = self.edges.len();
+        let ip = [127, 0, 0, 2 + i as u8];
+        let dns = SocketAddr::from((ip, free_port()));
+        let api = SocketAddr::from((ip, free_port()));
+        let data = self.dir.path().join(format!("edge{i}"));
+        let args = vec![
+            "edge".into(),
+            "--database".into(),
+            self.edge_url(),
+            "--name".into(),
+            format!("edge{i}"),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--dns-listen".into(),
+            dns.to_string(),
+            "--api-listen".into(),
+            api.to_string(),
+        ];
+        let log = self.dir.path().join(format!("edge{i}.log"));
+        self.edges.push(Proc::spawn(&format!("edge {i}"), args, log, dns, api));
+        i
+    }
+
+    fn api(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        http(self.planes[0].api, method, path, body)
+    }
+
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for p in self.planes.iter().chain(&self.edges) {
+            out.push_str(&format!("==== {} ====\n{}\n", p.label, p.log_text()));
+        }
+        out
+    }
+
+    /// Waits until every edge's export of `zone` equals the control plane's.
+    fn assert_edges_equal(&self, zone: &str, within: Duration) {
+        let (status, primary) = self.api("GET", &format!("/v1/zones/{zone}/zonefile"), "");
+        assert_eq!(status, 200, "{primary}");
+        for e in &self.edges {
+            let same = wait_until(within, || {
+                try_http(e.api, "GET", &format!("/v1/zones/{zone}/zonefile"), "")
+                    .is_some_and(|(s, text)| s == 200 && text == primary)
+            });
+            if !same {
+                let got = try_http(e.api, "GET", &format!("/v1/zones/{zone}/zonefile"), "");
+                panic!(
+                    "{} does not serve the primary's {zone}:\nprimary:\n{primary}\nedge: {got:?}\n{}",
+                    e.label,
+                    self.logs()
+                );
+            }
+        }
+    }
+}
+
+fn try_http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let status = resp.split(' ').nth(1)?.parse().ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        unchunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+fn unchunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    try_http(addr, method, path, body).unwrap_or_else(|| panic!("{method} {path} on {addr}: no HTTP answer"))
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The A records of `name` at `dns` as text, or `rcode N` when it is not NOERROR; `None` without an answer.
+fn a_of(dns: SocketAddr, name: &str) -> Option<String> {
+    let q = build_query(rand::random(), &name.parse::<Name>().unwrap(), Rtype::A, None);
+    let m = Message::parse(&query_udp(dns, &q)?).ok()?;
+    if m.rcode() != 0 {
+        return Some(format!("rcode {}", m.rcode()));
+    }
+    let mut v: Vec<String> = m
+        .answer
+        .iter()
+        .filter(|r| r.rtype == Rtype::A)
+        .map(|r| zonecast_proto::rdata::format_presentation(r.rtype, &r.rdata))
+        .collect();
+    v.sort();
+    Some(v.join(","))
+}
+
+fn create_zone(c: &Cluster, zone: &str, zonefile: &str) {
+    let body = serde_json::json!({"name": zone, "zonefile": zonefile}).to_string();
+    let (status, text) = c.api("POST", "/v1/zones", &body);
+    assert_eq!(status, 201, "{text}");
+}
+
+fn put_a(c: &Cluster, plane: usize, name: &str, ip: &str) -> u16 {
+    let body = serde_json::json!({"ttl": 300, "records": [ip]}).to_string();
+    http(c.planes[plane].api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/{name}/A"), &body).0
+}
+
+/// Waits until every edge answers `want` for `name` A.
+fn wait_edges(c: &Cluster, name: &str, want: &str) {
+    for e in &c.edges {
+        let ok = wait_until(PROPAGATION, || a_of(e.dns, name).as_deref() == Some(want));
+        assert!(
+            ok,
+            "{} answers {:?} for {name}, not {want}\n{}",
+            e.label,
+            a_of(e.dns, name),
+            c.logs()
+        );
+    }
+}
+
+#[test]
+fn api_changes_reach_every_edge() {
+    let mut c = Cluster::start();
+    for _ in 0..3 {
+        c.add_edge();
+    }
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    // An RRset replaced through the API.
+    assert_eq!(put_a(&c, 0, "www", "192.0.2.11"), 200);
+    wait_edges(&c, "www.example.com.", "192.0.2.11");
+    // A new name, then the whole zone file replaced.
+    assert_eq!(put_a(&c, 0, "new", "192.0.2.12"), 200);
+    wait_edges(&c, "new.example.com.", "192.0.2.12");
+    let replaced = ZONEFILE.replace(" 1 3600", " 50 3600").replace("192.0.2.10", "192.0.2.20");
+    let (status, text) = c.api("PUT", &format!("/v1/zones/{ZONE}/zonefile"), &replaced);
+    assert_eq!(status, 200, "{text}");
+    wait_edges(&c, "www.example.com.", "192.0.2.20");
+    wait_edges(&c, "new.example.com.", "rcode 3");
+    c.assert_edges_equal(ZONE, PROPAGATION);
+    // A second zone is created and deleted.
+    create_zone(&c, "other.example.", &ZONEFILE.replace("example.com.", "other.example."));
+    wait_edges(&c, "www.other.example.", "192.0.2.10");
+    let (status, text) = c.api("DELETE", "/v1/zones/other.example.", "");
+    assert_eq!(status, 204, "{text}");
+    wait_edges(&c, "www.other.example.", "rcode 5");
+    wait_edges(&c, "www.example.com.", "192.0.2.20");
+
+    // Every edge reports in: position, lag, the serial it serves.
+    let listed = wait_until(PROPAGATION, || {
+        let (_, text) = c.api("GET", "/v1/edges", "");
+        let v = json(&text);
+        let edges = v.as_array().cloned().unwrap_or_default();
+        edges.len() == 3
+            && edges.iter().all(|e| {
+                e["serials"][ZONE] == 50 && e["lag_ms"].is_u64() && e["ready"] == true && e["applied_lsn"].is_string()
+            })
+    });
+    assert!(listed, "GET /v1/edges: {}\n{}", c.api("GET", "/v1/edges", "").1, c.logs());
+    let (_, text) = c.api("GET", &format!("/v1/zones/{ZONE}/status"), "");
+    let status = json(&text);
+    let edges = status["edges"].as_array().unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(edges.len(), 3, "{text}");
+    assert!(edges.iter().all(|e| e["served_serial"] == 50), "{text}");
+    // The CLI shows the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args(["edges", "--api", &format!("http://{}", c.planes[0].api), "--token", TOKEN])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table} {}", String::from_utf8_lossy(&out.stderr));
+    for i in 0..3 {
+        assert!(table.contains(&format!("edge{i}")), "{table}");
+    }
+    // Each edge's health: ready, with its lag; and metrics.
+    for e in &c.edges {
+        let (status, text) = http(e.api, "GET", "/v1/health", "");
+        assert_eq!(status, 200, "{text}");
+        let h = json(&text);
+        assert_eq!(h["ready"], true, "{text}");
+        assert!(h["lag_ms"].as_u64().is_some_and(|l| l < 5000), "{text}");
+        let (status, metrics) = http(e.api, "GET", "/metrics", "");
+        assert_eq!(status, 200);
+        assert!(metrics.contains("zonecast_edge_lag_ms"), "{metrics}");
+    }
+}
+
+/// Random changes of every kind through the API end with every edge's zone
+/// equal to the primary's, compared as full exports.
+#[test]
+fn a_thousand_random_changes_end_equal() {
+    let mut c = Cluster::start();
+    for _ in 0..3 {
+        c.add_edge();
+    }
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let mut rng = rand::thread_rng();
+    use rand::Rng;
+    let types = ["A", "AAAA", "TXT", "MX"];
+    let value = |t: &str, rng: &mut rand::rngs::ThreadRng| match t {
+        "A" => format!("198.51.100.{}", rng.gen_range(1..250)),
+        "AAAA" => format!("2001:db8::{:x}", rng.gen_range(1..5000)),
+        "TXT" => format!("\"v{}\"", rng.gen_range(0..100000)),
+        _ => format!("{} mx{}.example.net.", rng.gen_range(0..50), rng.gen_range(0..20)),
+    };
+    for i in 0..1000 {
+        let name = format!("n{}", rng.gen_range(0..60));
+        let t = types[rng.gen_range(0..types.len())];
+        let (status, text) = match rng.gen_range(0..10) {
+            0..=5 => {
+                let n = rng.gen_range(1..4);
+                let records: Vec<String> = (0..n).map(|_| value(t, &mut rng)).collect();
+                let body = serde_json::json!({"ttl": 60 + i % 7, "records": records}).to_string();
+                c.api("PUT", &format!("/v1/zones/{ZONE}/rrsets/{name}/{t}"), &body)
+            }
+            6..=7 => c.api("DELETE", &format!("/v1/zones/{ZONE}/rrsets/{name}/{t}"), ""),
+            _ => {
+                let body = serde_json::json!([
+                    {"name": name, "type": t, "ttl": 120, "records": [value(t, &mut rng)]},
+                    {"name": format!("{name}-b"), "type": "A", "ttl": 120, "records": [value("A", &mut rng)]},
+                ])
+                .to_string();
+                c.api("PATCH", &format!("/v1/zones/{ZONE}/rrsets"), &body)
+            }
+        };
+        assert!(status < 300 || status == 404, "change {i}: {status} {text}");
+    }
+    c.assert_edges_equal(ZONE, Duration::from_secs(20));
+}
+
+/// PostgreSQL stopped: edges answer every query; an edge restarted meanwhile
+/// answers from its snapshot; changes made once it is back reach them all.
+#[test]
+fn edges_keep_answering_while_postgres_is_down() {
+    let mut c = Cluster::start();
+    for _ in 0..3 {
+        c.add_edge();
+    }
+    create_zone(&c, ZONE, ZONEFILE);
+    assert_eq!(put_a(&c, 0, "www", "192.0.2.30"), 200);
+    wait_edges(&c, "www.example.com.", "192.0.2.30");
+    c.pg.stop();
+    for round in 0..200 {
+        for e in &c.edges {
+            assert_eq!(
+                a_of(e.dns, "www.example.com.").as_deref(),
+                Some("192.0.2.30"),
+                "{} in round {round} with PostgreSQL down\n{}",
+                e.label,
+                c.logs()
+            );
+        }
+    }
+    // Restarted while the database is down: it serves its local snapshot at once.
+    c.edges[1].restart();
+    let at_once = wait_until(Duration::from_secs(2), || {
+        a_of(c.edges[1].dns, "www.example.com.").as_deref() == Some("192.0.2.30")
+    });
+    assert!(at_once, "restarted edge does not answer from its snapshot\n{}", c.logs());
+    let (status, _) = try_http(c.edges[1].api, "GET", "/v1/health", "").unwrap();
+    assert!(status == 200 || status == 503);
+    c.pg.start_again();
+    // The control plane reconnects; changes reach every edge again.
+    let accepted = wait_until(Duration::from_secs(20), || put_a(&c, 0, "www", "192.0.2.31") == 200);
+    assert!(accepted, "control plane did not recover\n{}", c.logs());
+    wait_edges(&c, "www.example.com.", "192.0.2.31");
+    assert_eq!(put_a(&c, 0, "after", "192.0.2.32"), 200);
+    wait_edges(&c, "after.example.com.", "192.0.2.32");
+    c.assert_edges_equal(ZONE, PROPAGATION);
+}
+
+/// An edge killed with SIGKILL during a burst of changes ends equal to the
+/// primary after its restart: nothing lost, nothing applied twice.
+#[test]
+fn edge_killed_during_a_burst_ends_equal() {
+    let mut c = Cluster::start();
+    for _ in 0..2 {
+        c.add_edge();
+    }
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let api = c.planes[0].api;
+    let burst = std::thread::spawn(move || {
+        for i in 0..400 {
+            let body = serde_json::json!({"ttl": 300, "records": [format!("10.1.{}.{}", i / 250, i % 250)]}).to_string();
+            let (status, text) = http(api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/b{}/A", i % 40), &body);
+            assert_eq!(status, 200, "{text}");
+            let body = serde_json::json!({"ttl": 300, "records": [format!("\"{i}\"")]}).to_string();
+            let (status, text) = http(api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/t{i}/TXT"), &body);
+            assert_eq!(status, 200, "{text}");
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    c.edges[0].kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    c.edges[0].restart();
+    burst.join().unwrap();
+    c.assert_edges_equal(ZONE, Duration::from_secs(20));
+    for e in &c.edges {
+        let h = json(&http(e.api, "GET", "/v1/health", "").1);
+        assert_eq!(h["problems"].as_array().map(Vec::len), Some(0), "{} {h}", e.label);
+    }
+}
+
+/// A dropped slot (as after a failover) makes the edge copy everything again.
+#[test]
+fn dropped_slot_is_resynced() {
+    let mut c = Cluster::start();
+    c.add_edge();
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let dropped = wait_until(Duration::from_secs(10), || {
+        c.pg
+            .try_psql_in(
+                "zonecast",
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                 WHERE slot_name = 'zonecast_edge_edge0' AND active_pid IS NOT NULL; \
+                 SELECT pg_drop_replication_slot('zonecast_edge_edge0');",
+            )
+            .is_ok()
+    });
+    assert!(dropped, "could not drop the edge's slot\n{}", c.logs());
+    assert_eq!(put_a(&c, 0, "www", "192.0.2.40"), 200);
+    wait_edges(&c, "www.example.com.", "192.0.2.40");
+    c.assert_edges_equal(ZONE, PROPAGATION);
+    let log = c.edges[0].log_text();
+    assert!(log.contains("resync"), "the edge logs why it copied again:\n{log}");
+}
+
+/// Two control planes take concurrent writes to one zone: nothing is lost,
+/// the serial rises once per change, and exactly one of them leads.
+#[test]
+fn two_control_planes_share_one_zone() {
+    let mut c = Cluster::start();
+    c.add_plane();
+    c.add_edge();
+    create_zone(&c, ZONE, ZONEFILE);
+    const EACH: usize = 100;
+    let writers: Vec<_> = (0..2)
+        .map(|p| {
+            let api = c.planes[p].api;
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    let body = serde_json::json!({"name": "shared", "type": "TXT", "content": format!("\"p{p}-{i}\""), "ttl": 300}).to_string();
+                    let (status, text) = http(api, "POST", &format!("/v1/zones/{ZONE}/records"), &body);
+                    assert_eq!(status, 201, "plane {p} change {i}: {text}");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    for p in 0..2 {
+        let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}"), "");
+        assert_eq!(json(&text)["serial"], 1 + 2 * EACH as u64, "plane {p}: {text}");
+        let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}/rrsets/shared/TXT"), "");
+        let n = json(&text)["records"].as_array().map_or(0, Vec::len);
+        assert_eq!(n, 2 * EACH, "plane {p}: {text}");
+    }
+    let journal = c.pg.psql_in(
+        "zonecast",
+        "SELECT count(*), count(*) FILTER (WHERE serial_to = serial_from + 1) FROM journal WHERE kind = 'change'",
+    );
+    assert_eq!(journal.trim(), format!("{}|{}", 2 * EACH, 2 * EACH));
+    c.assert_edges_equal(ZONE, PROPAGATION);
+    // One leader; when it goes, the other takes over.
+    let leaders = |c: &Cluster| -> Vec<usize> {
+        (0..c.planes.len())
+            .filter(|&p| {
+                try_http(c.planes[p].api, "GET", "/v1/health", "")
+                    .is_some_and(|(_, t)| json(&t)["leader"] == true)
+            })
+            .collect()
+    };
+    assert!(wait_until(Duration::from_secs(5), || leaders(&c).len() == 1), "{:?}", leaders(&c));
+    let leader = leaders(&c)[0];
+    c.planes[leader].kill9();
+    let other = 1 - leader;
+    let took_over = wait_until(Duration::from_secs(10), || {
+        try_http(c.planes[other].api, "GET", "/v1/health", "").is_some_and(|(_, t)| json(&t)["leader"] == true)
+    });
+    assert!(took_over, "plane {other} did not take over\n{}", c.logs());
+}
+
+/// A NOTIFY reaching an edge for a secondary zone is relayed to the control plane.
+#[test]
+fn notify_at_an_edge_is_relayed() {
+    let mut c = Cluster::start();
+    c.add_edge();
+    let body = serde_json::json!({"name": "sec.example.", "kind": "secondary", "primaries": ["127.0.0.9:53"]}).to_string();
+    let (status, text) = c.api("POST", "/v1/zones", &body);
+    assert_eq!(status, 201, "{text}");
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let notify = |zone: &str, from: &str| -> u8 {
+        let sock = UdpSocket::bind((from, 0)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut q = build_query(rand::random(), &zone.parse::<Name>().unwrap(), Rtype::SOA, None);
+        q[2] = (q[2] & 0x87) | (4 << 3) | 0x04;
+        sock.send_to(&q, c.edges[0].dns).unwrap();
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).unwrap();
+        let m = Message::parse(&buf[..n]).unwrap();
+        assert_eq!(m.header.opcode, 4);
+        m.rcode() as u8
+    };
+    assert_eq!(notify("sec.example.", "127.0.0.9"), 0, "from the zone's primary");
+    assert_eq!(notify("sec.example.", "127.0.0.10"), 5, "from elsewhere: REFUSED");
+    assert_eq!(notify("example.com.", "127.0.0.9"), 5, "for a primary zone: REFUSED");
+    assert_eq!(notify("nowhere.example.", "127.0.0.9"), 9, "for an unknown zone: NOTAUTH");
+    let relayed = wait_until(PROPAGATION, || {
+        c.planes[0].log_text().lines().any(|l| l.contains("NOTIFY") && l.contains("sec.example.") && l.contains("edge0"))
+    });
+    assert!(relayed, "control plane did not log the relayed NOTIFY\n{}", c.logs());
+}
+
+/// Wrong database URLs give one clear error line at start.
+#[test]
+fn bad_database_urls_fail_with_one_clear_line() {
+    let pg = TestPg::start();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zonecast")).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let dir = TempDir::new("badurl");
+    let data = dir.path().display().to_string();
+    let unreachable = format!("postgres://postgres@127.0.0.1:{}/postgres", free_port());
+    for (args, expect) in [
+        (vec!["serve", "--database", "mysql://x/y", "--data-dir", &data], "postgres://"),
+        (vec!["serve", "--database", &unreachable, "--data-dir", &data], "127.0.0.1"),
+        (vec!["edge", "--database", &unreachable, "--name", "a", "--data-dir", &data], "127.0.0.1"),
+    ] {
+        let err = run(&args);
+        let errors: Vec<&str> = err.lines().filter(|l| l.contains("rror")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {err}");
+        assert!(errors[0].contains(expect), "{args:?}: {err}");
+    }
+    // A database without the schema/publication: the edge says what is missing.
+    pg.create_database("empty");
+    let err = run(&["edge", "--database", &pg.url_for("empty"), "--name", "a", "--data-dir", &data]);
+    assert!(err.contains("publication") || err.contains("zonecast serve"), "{err}");
+}
