@@ -49,6 +49,7 @@ import os
 import queue
 import random
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -396,8 +397,9 @@ def sampler(health, labels, token, every, stop, out_dir):
                     return None, b""
         return None, b""
 
+    parent = os.getppid()
     t_next = time.monotonic()
-    while not stop.is_set():
+    while not stop.is_set() and os.getppid() == parent:
         for k, lab in enumerate(labels):
             t = time.monotonic()
             status, body = get(k, "/v1/health")
@@ -447,7 +449,8 @@ def prober(servers, inbox, out_dir, timeout):
     next_id = [random.randrange(65536) for _ in range(n)]
     active = set()
     closing = False
-    out = open(os.path.join(out_dir, "probes.tsv"), "w")
+    parent = os.getppid()
+    out = open(os.path.join(out_dir, "probes.tsv"), "w", buffering=1)
 
     def ask(pi, k):
         p = probes[pi]
@@ -489,6 +492,8 @@ def prober(servers, inbox, out_dir, timeout):
                 ask(pi, k)
         if closing and not active:
             break
+        if os.getppid() != parent:
+            break  # the writer was killed
         if not active:
             continue
         ready, _, _ = select.select(socks, [], [], 0.002)
@@ -537,6 +542,9 @@ def cmd_sustained(a):
     total = int(a.rate * a.duration)
     os.makedirs(a.out_dir, exist_ok=True)
 
+    # SIGTERM (the script's cleanup) ends this process through SystemExit,
+    # so that the helper processes see their parent gone and stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = mp.get_context("fork")
     stop = ctx.Event()
     samp = ctx.Process(target=sampler, args=(health, labels, a.token, a.sample_ms / 1e3, stop, a.out_dir))
@@ -549,6 +557,7 @@ def cmd_sustained(a):
     counter = iter(range(total))
     lock = threading.Lock()
     results = []  # per worker: dict
+    answered = [0]  # changes answered so far (progress lines)
     t0 = time.monotonic() + 0.2
 
     def worker(w):
@@ -581,6 +590,7 @@ def cmd_sustained(a):
                 errors.append(f"{status} {body[:200]!r}")
                 continue
             lat.append(t - s)
+            answered[0] += 1
             try:
                 ans = json.loads(body)
                 order = (ans.get("seq") or 0, ans.get("serial_to") or 0, i)
@@ -595,7 +605,7 @@ def cmd_sustained(a):
             results.append({"lat": lat, "last": last, "errors": errors, "behind": behind,
                             "reconnects": api.reconnects, "done_at": time.monotonic()})
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(a.workers)]
+    threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(a.workers)]
     for t in threads:
         t.start()
     tick = time.monotonic()
@@ -603,7 +613,8 @@ def cmd_sustained(a):
         time.sleep(0.5)
         if time.monotonic() - tick >= 10:
             tick = time.monotonic()
-            print(f"    sustained: {tick - t0:.0f} s of {a.duration:g}", file=sys.stderr, flush=True)
+            print(f"    sustained: {tick - t0:.0f} s of {a.duration:g}, {answered[0]} of {total} changes answered",
+                  file=sys.stderr, flush=True)
     for t in threads:
         t.join()
     t_end = max(r["done_at"] for r in results)
