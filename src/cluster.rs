@@ -70,7 +70,12 @@ fn heartbeat(control: &Control, leader: &LeaderLock, stop: &AtomicBool, node: &s
     while !stop.load(Ordering::SeqCst) {
         let leading = leader.is_leader();
         if leading != was_leader {
-            info!(node, leader = leading, "leadership {}", if leading { "taken" } else { "lost" });
+            info!(
+                node,
+                leader = leading,
+                "leadership {}",
+                if leading { "taken" } else { "lost" }
+            );
             was_leader = leading;
         }
         if leading {
@@ -85,34 +90,36 @@ fn heartbeat(control: &Control, leader: &LeaderLock, stop: &AtomicBool, node: &s
 /// Follows changes made by other control planes and relayed NOTIFY messages.
 fn listen(control: &Control, stop: &AtomicBool, relayed: &AtomicU64) {
     let channels = [CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL];
-    let result = control.store().listen_with(&channels, stop, |event| match event {
-        // Notifications may have been missed while not listening: compare every zone.
-        ListenEvent::Listening => {
-            if let Err(e) = control.sync_all() {
-                warn!("catching up with the store: {e}");
-            }
-        }
-        ListenEvent::Notification { channel, payload } if channel == CHANGE_CHANNEL => {
-            match Name::from_presentation(payload, None) {
-                Ok(zone) => {
-                    if let Err(e) = control.sync_zone(&zone) {
-                        warn!(zone = %zone, "catching up with the store: {e}");
-                    }
+    let result = control
+        .store()
+        .listen_with(&channels, stop, |event| match event {
+            // Notifications may have been missed while not listening: compare every zone.
+            ListenEvent::Listening => {
+                if let Err(e) = control.sync_all() {
+                    warn!("catching up with the store: {e}");
                 }
-                Err(e) => debug!(payload, "change notification for no zone: {e}"),
             }
-        }
-        ListenEvent::Notification { payload, .. } => {
-            relayed.fetch_add(1, Ordering::Relaxed);
-            let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-            info!(
-                zone = v["zone"].as_str().unwrap_or("?"),
-                from = v["from"].as_str().unwrap_or("?"),
-                edge = v["edge"].as_str().unwrap_or("?"),
-                "NOTIFY relayed by an edge (a refresh of secondary zones is not built yet)"
-            );
-        }
-    });
+            ListenEvent::Notification { channel, payload } if channel == CHANGE_CHANNEL => {
+                match Name::from_presentation(payload, None) {
+                    Ok(zone) => {
+                        if let Err(e) = control.sync_zone(&zone) {
+                            warn!(zone = %zone, "catching up with the store: {e}");
+                        }
+                    }
+                    Err(e) => debug!(payload, "change notification for no zone: {e}"),
+                }
+            }
+            ListenEvent::Notification { payload, .. } => {
+                relayed.fetch_add(1, Ordering::Relaxed);
+                let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+                info!(
+                    zone = v["zone"].as_str().unwrap_or("?"),
+                    from = v["from"].as_str().unwrap_or("?"),
+                    edge = v["edge"].as_str().unwrap_or("?"),
+                    "NOTIFY relayed by an edge (a refresh of secondary zones is not built yet)"
+                );
+            }
+        });
     if let Err(e) = result {
         warn!("not following the store's notifications: {e}");
     }

@@ -27,18 +27,19 @@ pub struct EdgeOptions {
 
 /// Runs an edge until SIGINT/SIGTERM.
 pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
+    // With nothing to serve yet, a database that can't be used is fatal:
+    // say why, once. With a local snapshot, serve it and keep retrying.
+    if let Err(e) = zonecast_replica::preflight(&o.database).await {
+        let why = format!("{} (database {})", error_chain(&e), redacted(&o.database));
+        if !has_local_data(&o.data_dir) {
+            anyhow::bail!("edge {}: {why}", o.name);
+        }
+        warn!(edge = %o.name, "serving the local snapshot; PostgreSQL not usable yet: {why}");
+    }
     let mut config = FollowerConfig::new(&o.database, &o.name, &o.data_dir);
     config.max_lag_ms = i64::try_from(o.max_lag_ms).unwrap_or(i64::MAX);
     let follower = Follower::start(config).context("starting the edge")?;
     let status = follower.status();
-    // With nothing to serve yet, a database that can't be used is fatal:
-    // say why once. With a local snapshot, serve it and keep retrying.
-    if let Err(e) = zonecast_replica::preflight(&o.database).await {
-        if !status.snapshot().has_data {
-            anyhow::bail!("edge {}: {e}", o.name);
-        }
-        warn!(edge = %o.name, "serving the local snapshot; PostgreSQL not usable yet: {e}");
-    }
     let zones = follower.zones();
     let service = Service {
         notify: Some(Arc::new(Relay {
@@ -50,18 +51,59 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
         let (bound, _threads) =
             zonecast_server::udp::spawn_with(*addr, o.udp_workers, zones.clone(), service.clone())?;
         let listener = zonecast_server::tcp::bind(bound).await?;
-        tokio::spawn(zonecast_server::tcp::serve_with(listener, zones.clone(), service.clone()));
+        tokio::spawn(zonecast_server::tcp::serve_with(
+            listener,
+            zones.clone(),
+            service.clone(),
+        ));
         info!(%bound, "DNS listening on UDP and TCP");
     }
     let api = tokio::net::TcpListener::bind(o.api_listen)
         .await
         .with_context(|| format!("edge API cannot listen on {}", o.api_listen))?;
     info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");
-    tokio::spawn(zonecast_api::serve_edge(api, Arc::new(Probe(status)), zones));
+    tokio::spawn(zonecast_api::serve_edge(
+        api,
+        Arc::new(Probe(status)),
+        zones,
+    ));
     crate::shutdown_signal().await;
     info!("shutting down");
     follower.shutdown().await;
     Ok(())
+}
+
+/// Whether the local snapshot in `dir` holds any zone (opening it creates an empty one otherwise).
+fn has_local_data(dir: &std::path::Path) -> bool {
+    dir.join(zonecast_store::DB_FILE).exists()
+        && Store::open(dir).is_ok_and(|s| s.zones().is_ok_and(|z| !z.is_empty()))
+}
+
+/// An error with its causes, on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// A database URL without its password.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split(':').next().unwrap_or_default();
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// The edge's report for its HTTP API, from the follower's status.
@@ -88,15 +130,51 @@ impl EdgeProbe for Probe {
             value: value as f64,
         };
         let mut metrics = vec![
-            counter("zonecast_edge_transactions_applied_total", "Replicated transactions applied.", m.transactions_applied),
-            counter("zonecast_edge_transactions_skipped_total", "Replicated transactions skipped as already applied.", m.transactions_skipped),
-            counter("zonecast_edge_rows_skipped_total", "Replicated rows skipped (unknown or malformed).", m.rows_skipped),
-            counter("zonecast_edge_reconnects_total", "Reconnections to PostgreSQL.", m.reconnects),
-            counter("zonecast_edge_zone_resyncs_total", "Zones copied again after a problem.", m.zone_resyncs),
-            counter("zonecast_edge_full_resyncs_total", "Full copies (first start, slot lost).", m.full_resyncs),
-            counter("zonecast_edge_problems_total", "Problems met in the stream.", m.problems_total),
-            counter("zonecast_edge_notifies_relayed_total", "DNS NOTIFY messages relayed to the control planes.", m.notifies_relayed),
-            counter("zonecast_edge_notifies_dropped_total", "DNS NOTIFY messages dropped (relay queue full).", m.notifies_dropped),
+            counter(
+                "zonecast_edge_transactions_applied_total",
+                "Replicated transactions applied.",
+                m.transactions_applied,
+            ),
+            counter(
+                "zonecast_edge_transactions_skipped_total",
+                "Replicated transactions skipped as already applied.",
+                m.transactions_skipped,
+            ),
+            counter(
+                "zonecast_edge_rows_skipped_total",
+                "Replicated rows skipped (unknown or malformed).",
+                m.rows_skipped,
+            ),
+            counter(
+                "zonecast_edge_reconnects_total",
+                "Reconnections to PostgreSQL.",
+                m.reconnects,
+            ),
+            counter(
+                "zonecast_edge_zone_resyncs_total",
+                "Zones copied again after a problem.",
+                m.zone_resyncs,
+            ),
+            counter(
+                "zonecast_edge_full_resyncs_total",
+                "Full copies (first start, slot lost).",
+                m.full_resyncs,
+            ),
+            counter(
+                "zonecast_edge_problems_total",
+                "Problems met in the stream.",
+                m.problems_total,
+            ),
+            counter(
+                "zonecast_edge_notifies_relayed_total",
+                "DNS NOTIFY messages relayed to the control planes.",
+                m.notifies_relayed,
+            ),
+            counter(
+                "zonecast_edge_notifies_dropped_total",
+                "DNS NOTIFY messages dropped (relay queue full).",
+                m.notifies_dropped,
+            ),
         ];
         metrics.push(Metric {
             name: "zonecast_edge_apply_us_max",
@@ -153,7 +231,8 @@ impl NotifySink for Relay {
             info!(%zone, %peer, "NOTIFY refused: not from one of the zone's primaries");
             return NotifyVerdict::Refused;
         }
-        self.notifier.relay_notify(&zone.to_string(), &peer.to_string());
+        self.notifier
+            .relay_notify(&zone.to_string(), &peer.to_string());
         info!(%zone, %peer, "NOTIFY relayed to the control planes");
         NotifyVerdict::Accepted
     }

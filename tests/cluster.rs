@@ -6,7 +6,7 @@
 //! Edges connect as a role with only the grants docs/cluster.md lists, so
 //! these tests also check that those grants are enough.
 
-mod common;
+pub mod common;
 
 use common::{free_port, query_udp, TempDir};
 use std::io::{Read, Write};
@@ -20,7 +20,8 @@ use zonecast_testpg::{wait_until, TestPg};
 
 const TOKEN: &str = "zc_cluster_test_token_0123456789";
 const ZONE: &str = "example.com.";
-const ZONEFILE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 300\n\
+const ZONEFILE: &str =
+    "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 300\n\
     @ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.10\n";
 /// How long a change may take to reach every edge before a test fails (the target is milliseconds).
 const PROPAGATION: Duration = Duration::from_secs(5);
@@ -36,7 +37,13 @@ struct Proc {
 }
 
 impl Proc {
-    fn spawn(label: &str, args: Vec<String>, log: PathBuf, dns: SocketAddr, api: SocketAddr) -> Proc {
+    fn spawn(
+        label: &str,
+        args: Vec<String>,
+        log: PathBuf,
+        dns: SocketAddr,
+        api: SocketAddr,
+    ) -> Proc {
         let mut p = Proc {
             child: spawn_logged(&args, &log),
             log,
@@ -58,7 +65,11 @@ impl Proc {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} exited with {status}; log:\n{}", self.label, self.log_text());
+                panic!(
+                    "{} exited with {status}; log:\n{}",
+                    self.label,
+                    self.log_text()
+                );
             }
             if try_http(self.api, "GET", "/v1/health", "").is_some() {
                 return;
@@ -83,8 +94,13 @@ impl Proc {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        if !wait_until(Duration::from_secs(5), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        if !wait_until(Duration::from_secs(5), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        }) {
             self.kill9();
         }
     }
@@ -104,11 +120,18 @@ impl Drop for Proc {
 }
 
 fn spawn_logged(args: &[String], log: &PathBuf) -> Child {
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     let err = out.try_clone().unwrap();
     Command::new(env!("CARGO_BIN_EXE_zonecast"))
         .args(args)
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -152,7 +175,10 @@ impl Cluster {
     }
 
     fn edge_url(&self) -> String {
-        format!("postgres://zonecast_edge@127.0.0.1:{}/zonecast", self.pg.port())
+        format!(
+            "postgres://zonecast_edge@127.0.0.1:{}/zonecast",
+            self.pg.port()
+        )
     }
 
     fn add_plane(&mut self) -> usize {
@@ -174,7 +200,13 @@ impl Cluster {
             TOKEN.into(),
         ];
         let log = self.dir.path().join(format!("plane{i}.log"));
-        self.planes.push(Proc::spawn(&format!("control plane {i}"), args, log, dns, api));
+        self.planes.push(Proc::spawn(
+            &format!("control plane {i}"),
+            args,
+            log,
+            dns,
+            api,
+        ));
         i
     }
 
@@ -199,7 +231,8 @@ impl Cluster {
             api.to_string(),
         ];
         let log = self.dir.path().join(format!("edge{i}.log"));
-        self.edges.push(Proc::spawn(&format!("edge {i}"), args, log, dns, api));
+        self.edges
+            .push(Proc::spawn(&format!("edge {i}"), args, log, dns, api));
         i
     }
 
@@ -251,7 +284,10 @@ fn try_http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u
     let resp = String::from_utf8_lossy(&resp).into_owned();
     let status = resp.split(' ').nth(1)?.parse().ok()?;
     let (head, body) = resp.split_once("\r\n\r\n")?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         unchunk(body)
     } else {
         body.to_string()
@@ -273,7 +309,8 @@ fn unchunk(mut body: &str) -> String {
 }
 
 fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    try_http(addr, method, path, body).unwrap_or_else(|| panic!("{method} {path} on {addr}: no HTTP answer"))
+    try_http(addr, method, path, body)
+        .unwrap_or_else(|| panic!("{method} {path} on {addr}: no HTTP answer"))
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -282,7 +319,12 @@ fn json(text: &str) -> serde_json::Value {
 
 /// The A records of `name` at `dns` as text, or `rcode N` when it is not NOERROR; `None` without an answer.
 fn a_of(dns: SocketAddr, name: &str) -> Option<String> {
-    let q = build_query(rand::random(), &name.parse::<Name>().unwrap(), Rtype::A, None);
+    let q = build_query(
+        rand::random(),
+        &name.parse::<Name>().unwrap(),
+        Rtype::A,
+        None,
+    );
     let m = Message::parse(&query_udp(dns, &q)?).ok()?;
     if m.rcode() != 0 {
         return Some(format!("rcode {}", m.rcode()));
@@ -298,14 +340,22 @@ fn a_of(dns: SocketAddr, name: &str) -> Option<String> {
 }
 
 fn create_zone(c: &Cluster, zone: &str, zonefile: &str) {
-    let body = serde_json::json!({"name": zone, "zonefile": zonefile}).to_string();
+    let body =
+        serde_json::json!({"name": zone, "zonefile": zonefile, "serial_policy": "increment"})
+            .to_string();
     let (status, text) = c.api("POST", "/v1/zones", &body);
     assert_eq!(status, 201, "{text}");
 }
 
 fn put_a(c: &Cluster, plane: usize, name: &str, ip: &str) -> u16 {
     let body = serde_json::json!({"ttl": 300, "records": [ip]}).to_string();
-    http(c.planes[plane].api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/{name}/A"), &body).0
+    http(
+        c.planes[plane].api,
+        "PUT",
+        &format!("/v1/zones/{ZONE}/rrsets/{name}/A"),
+        &body,
+    )
+    .0
 }
 
 /// Waits until every edge answers `want` for `name` A.
@@ -336,14 +386,21 @@ fn api_changes_reach_every_edge() {
     // A new name, then the whole zone file replaced.
     assert_eq!(put_a(&c, 0, "new", "192.0.2.12"), 200);
     wait_edges(&c, "new.example.com.", "192.0.2.12");
-    let replaced = ZONEFILE.replace(" 1 3600", " 50 3600").replace("192.0.2.10", "192.0.2.20");
-    let (status, text) = c.api("PUT", &format!("/v1/zones/{ZONE}/zonefile"), &replaced);
+    let replaced = ZONEFILE
+        .replace(" 1 3600", " 50 3600")
+        .replace("192.0.2.10", "192.0.2.20");
+    let body = serde_json::json!({ "zonefile": replaced }).to_string();
+    let (status, text) = c.api("PUT", &format!("/v1/zones/{ZONE}/zonefile"), &body);
     assert_eq!(status, 200, "{text}");
     wait_edges(&c, "www.example.com.", "192.0.2.20");
     wait_edges(&c, "new.example.com.", "rcode 3");
     c.assert_edges_equal(ZONE, PROPAGATION);
     // A second zone is created and deleted.
-    create_zone(&c, "other.example.", &ZONEFILE.replace("example.com.", "other.example."));
+    create_zone(
+        &c,
+        "other.example.",
+        &ZONEFILE.replace("example.com.", "other.example."),
+    );
     wait_edges(&c, "www.other.example.", "192.0.2.10");
     let (status, text) = c.api("DELETE", "/v1/zones/other.example.", "");
     assert_eq!(status, 204, "{text}");
@@ -357,22 +414,42 @@ fn api_changes_reach_every_edge() {
         let edges = v.as_array().cloned().unwrap_or_default();
         edges.len() == 3
             && edges.iter().all(|e| {
-                e["serials"][ZONE] == 50 && e["lag_ms"].is_u64() && e["ready"] == true && e["applied_lsn"].is_string()
+                e["serials"][ZONE] == 50
+                    && e["lag_ms"].is_u64()
+                    && e["ready"] == true
+                    && e["applied_lsn"].is_string()
             })
     });
-    assert!(listed, "GET /v1/edges: {}\n{}", c.api("GET", "/v1/edges", "").1, c.logs());
+    assert!(
+        listed,
+        "GET /v1/edges: {}\n{}",
+        c.api("GET", "/v1/edges", "").1,
+        c.logs()
+    );
     let (_, text) = c.api("GET", &format!("/v1/zones/{ZONE}/status"), "");
     let status = json(&text);
-    let edges = status["edges"].as_array().unwrap_or_else(|| panic!("{text}"));
+    let edges = status["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(edges.len(), 3, "{text}");
     assert!(edges.iter().all(|e| e["served_serial"] == 50), "{text}");
     // The CLI shows the same.
     let out = Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["edges", "--api", &format!("http://{}", c.planes[0].api), "--token", TOKEN])
+        .args([
+            "edges",
+            "--api",
+            &format!("http://{}", c.planes[0].api),
+            "--token",
+            TOKEN,
+        ])
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{table} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{table} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for i in 0..3 {
         assert!(table.contains(&format!("edge{i}")), "{table}");
     }
@@ -406,7 +483,11 @@ fn a_thousand_random_changes_end_equal() {
         "A" => format!("198.51.100.{}", rng.gen_range(1..250)),
         "AAAA" => format!("2001:db8::{:x}", rng.gen_range(1..5000)),
         "TXT" => format!("\"v{}\"", rng.gen_range(0..100000)),
-        _ => format!("{} mx{}.example.net.", rng.gen_range(0..50), rng.gen_range(0..20)),
+        _ => format!(
+            "{} mx{}.example.net.",
+            rng.gen_range(0..50),
+            rng.gen_range(0..20)
+        ),
     };
     for i in 0..1000 {
         let name = format!("n{}", rng.gen_range(0..60));
@@ -461,12 +542,18 @@ fn edges_keep_answering_while_postgres_is_down() {
     let at_once = wait_until(Duration::from_secs(2), || {
         a_of(c.edges[1].dns, "www.example.com.").as_deref() == Some("192.0.2.30")
     });
-    assert!(at_once, "restarted edge does not answer from its snapshot\n{}", c.logs());
+    assert!(
+        at_once,
+        "restarted edge does not answer from its snapshot\n{}",
+        c.logs()
+    );
     let (status, _) = try_http(c.edges[1].api, "GET", "/v1/health", "").unwrap();
     assert!(status == 200 || status == 503);
     c.pg.start_again();
     // The control plane reconnects; changes reach every edge again.
-    let accepted = wait_until(Duration::from_secs(20), || put_a(&c, 0, "www", "192.0.2.31") == 200);
+    let accepted = wait_until(Duration::from_secs(20), || {
+        put_a(&c, 0, "www", "192.0.2.31") == 200
+    });
     assert!(accepted, "control plane did not recover\n{}", c.logs());
     wait_edges(&c, "www.example.com.", "192.0.2.31");
     assert_eq!(put_a(&c, 0, "after", "192.0.2.32"), 200);
@@ -488,10 +575,20 @@ fn edge_killed_during_a_burst_ends_equal() {
     let burst = std::thread::spawn(move || {
         for i in 0..400 {
             let body = serde_json::json!({"ttl": 300, "records": [format!("10.1.{}.{}", i / 250, i % 250)]}).to_string();
-            let (status, text) = http(api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/b{}/A", i % 40), &body);
+            let (status, text) = http(
+                api,
+                "PUT",
+                &format!("/v1/zones/{ZONE}/rrsets/b{}/A", i % 40),
+                &body,
+            );
             assert_eq!(status, 200, "{text}");
             let body = serde_json::json!({"ttl": 300, "records": [format!("\"{i}\"")]}).to_string();
-            let (status, text) = http(api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/t{i}/TXT"), &body);
+            let (status, text) = http(
+                api,
+                "PUT",
+                &format!("/v1/zones/{ZONE}/rrsets/t{i}/TXT"),
+                &body,
+            );
             assert_eq!(status, 200, "{text}");
         }
     });
@@ -503,7 +600,12 @@ fn edge_killed_during_a_burst_ends_equal() {
     c.assert_edges_equal(ZONE, Duration::from_secs(20));
     for e in &c.edges {
         let h = json(&http(e.api, "GET", "/v1/health", "").1);
-        assert_eq!(h["problems"].as_array().map(Vec::len), Some(0), "{} {h}", e.label);
+        assert_eq!(
+            h["problems"].as_array().map(Vec::len),
+            Some(0),
+            "{} {h}",
+            e.label
+        );
     }
 }
 
@@ -515,21 +617,23 @@ fn dropped_slot_is_resynced() {
     create_zone(&c, ZONE, ZONEFILE);
     wait_edges(&c, "www.example.com.", "192.0.2.10");
     let dropped = wait_until(Duration::from_secs(10), || {
-        c.pg
-            .try_psql_in(
-                "zonecast",
-                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+        c.pg.try_psql_in(
+            "zonecast",
+            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
                  WHERE slot_name = 'zonecast_edge_edge0' AND active_pid IS NOT NULL; \
                  SELECT pg_drop_replication_slot('zonecast_edge_edge0');",
-            )
-            .is_ok()
+        )
+        .is_ok()
     });
     assert!(dropped, "could not drop the edge's slot\n{}", c.logs());
     assert_eq!(put_a(&c, 0, "www", "192.0.2.40"), 200);
     wait_edges(&c, "www.example.com.", "192.0.2.40");
     c.assert_edges_equal(ZONE, PROPAGATION);
     let log = c.edges[0].log_text();
-    assert!(log.contains("resync"), "the edge logs why it copied again:\n{log}");
+    assert!(
+        log.contains("resync"),
+        "the edge logs why it copied again:\n{log}"
+    );
 }
 
 /// Two control planes take concurrent writes to one zone: nothing is lost,
@@ -558,8 +662,17 @@ fn two_control_planes_share_one_zone() {
     }
     for p in 0..2 {
         let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}"), "");
-        assert_eq!(json(&text)["serial"], 1 + 2 * EACH as u64, "plane {p}: {text}");
-        let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}/rrsets/shared/TXT"), "");
+        assert_eq!(
+            json(&text)["serial"],
+            1 + 2 * EACH as u64,
+            "plane {p}: {text}"
+        );
+        let (_, text) = http(
+            c.planes[p].api,
+            "GET",
+            &format!("/v1/zones/{ZONE}/rrsets/shared/TXT"),
+            "",
+        );
         let n = json(&text)["records"].as_array().map_or(0, Vec::len);
         assert_eq!(n, 2 * EACH, "plane {p}: {text}");
     }
@@ -578,12 +691,17 @@ fn two_control_planes_share_one_zone() {
             })
             .collect()
     };
-    assert!(wait_until(Duration::from_secs(5), || leaders(&c).len() == 1), "{:?}", leaders(&c));
+    assert!(
+        wait_until(Duration::from_secs(5), || leaders(&c).len() == 1),
+        "{:?}",
+        leaders(&c)
+    );
     let leader = leaders(&c)[0];
     c.planes[leader].kill9();
     let other = 1 - leader;
     let took_over = wait_until(Duration::from_secs(10), || {
-        try_http(c.planes[other].api, "GET", "/v1/health", "").is_some_and(|(_, t)| json(&t)["leader"] == true)
+        try_http(c.planes[other].api, "GET", "/v1/health", "")
+            .is_some_and(|(_, t)| json(&t)["leader"] == true)
     });
     assert!(took_over, "plane {other} did not take over\n{}", c.logs());
 }
@@ -601,7 +719,12 @@ fn notify_at_an_edge_is_relayed() {
     let notify = |zone: &str, from: &str| -> u8 {
         let sock = UdpSocket::bind((from, 0)).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut q = build_query(rand::random(), &zone.parse::<Name>().unwrap(), Rtype::SOA, None);
+        let mut q = build_query(
+            rand::random(),
+            &zone.parse::<Name>().unwrap(),
+            Rtype::SOA,
+            None,
+        );
         q[2] = (q[2] & 0x87) | (4 << 3) | 0x04;
         sock.send_to(&q, c.edges[0].dns).unwrap();
         let mut buf = [0u8; 512];
@@ -610,14 +733,37 @@ fn notify_at_an_edge_is_relayed() {
         assert_eq!(m.header.opcode, 4);
         m.rcode() as u8
     };
-    assert_eq!(notify("sec.example.", "127.0.0.9"), 0, "from the zone's primary");
-    assert_eq!(notify("sec.example.", "127.0.0.10"), 5, "from elsewhere: REFUSED");
-    assert_eq!(notify("example.com.", "127.0.0.9"), 5, "for a primary zone: REFUSED");
-    assert_eq!(notify("nowhere.example.", "127.0.0.9"), 9, "for an unknown zone: NOTAUTH");
+    assert_eq!(
+        notify("sec.example.", "127.0.0.9"),
+        0,
+        "from the zone's primary"
+    );
+    assert_eq!(
+        notify("sec.example.", "127.0.0.10"),
+        5,
+        "from elsewhere: REFUSED"
+    );
+    assert_eq!(
+        notify("example.com.", "127.0.0.9"),
+        5,
+        "for a primary zone: REFUSED"
+    );
+    assert_eq!(
+        notify("nowhere.example.", "127.0.0.9"),
+        9,
+        "for an unknown zone: NOTAUTH"
+    );
     let relayed = wait_until(PROPAGATION, || {
-        c.planes[0].log_text().lines().any(|l| l.contains("NOTIFY") && l.contains("sec.example.") && l.contains("edge0"))
+        c.planes[0]
+            .log_text()
+            .lines()
+            .any(|l| l.contains("NOTIFY") && l.contains("sec.example.") && l.contains("edge0"))
     });
-    assert!(relayed, "control plane did not log the relayed NOTIFY\n{}", c.logs());
+    assert!(
+        relayed,
+        "control plane did not log the relayed NOTIFY\n{}",
+        c.logs()
+    );
 }
 
 /// Wrong database URLs give one clear error line at start.
@@ -625,7 +771,10 @@ fn notify_at_an_edge_is_relayed() {
 fn bad_database_urls_fail_with_one_clear_line() {
     let pg = TestPg::start();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_zonecast")).args(args).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+            .args(args)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{args:?} succeeded");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
@@ -633,9 +782,26 @@ fn bad_database_urls_fail_with_one_clear_line() {
     let data = dir.path().display().to_string();
     let unreachable = format!("postgres://postgres@127.0.0.1:{}/postgres", free_port());
     for (args, expect) in [
-        (vec!["serve", "--database", "mysql://x/y", "--data-dir", &data], "postgres://"),
-        (vec!["serve", "--database", &unreachable, "--data-dir", &data], "127.0.0.1"),
-        (vec!["edge", "--database", &unreachable, "--name", "a", "--data-dir", &data], "127.0.0.1"),
+        (
+            vec!["serve", "--database", "mysql://x/y", "--data-dir", &data],
+            "postgres://",
+        ),
+        (
+            vec!["serve", "--database", &unreachable, "--data-dir", &data],
+            "127.0.0.1",
+        ),
+        (
+            vec![
+                "edge",
+                "--database",
+                &unreachable,
+                "--name",
+                "a",
+                "--data-dir",
+                &data,
+            ],
+            "127.0.0.1",
+        ),
     ] {
         let err = run(&args);
         let errors: Vec<&str> = err.lines().filter(|l| l.contains("rror")).collect();
@@ -644,6 +810,17 @@ fn bad_database_urls_fail_with_one_clear_line() {
     }
     // A database without the schema/publication: the edge says what is missing.
     pg.create_database("empty");
-    let err = run(&["edge", "--database", &pg.url_for("empty"), "--name", "a", "--data-dir", &data]);
-    assert!(err.contains("publication") || err.contains("zonecast serve"), "{err}");
+    let err = run(&[
+        "edge",
+        "--database",
+        &pg.url_for("empty"),
+        "--name",
+        "a",
+        "--data-dir",
+        &data,
+    ]);
+    assert!(
+        err.contains("publication") || err.contains("zonecast serve"),
+        "{err}"
+    );
 }

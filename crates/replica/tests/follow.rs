@@ -119,6 +119,7 @@ async fn zone_create_delete_and_settings_propagate() {
         &[],
     )
     .await;
+    p.put_tsig_key("transfer-key").await;
     wait_for("a.test created", T, || {
         served_serial(&zones, "a.test.") == Some(10)
     })
@@ -171,6 +172,10 @@ async fn zone_create_delete_and_settings_propagate() {
     let a = local.zone(&name("a.test.")).unwrap().unwrap();
     assert_eq!(a.serial, 3);
     assert_eq!(a.settings, "{}");
+    let keys = local.tsig_keys().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "transfer-key");
+    assert_eq!(keys[0].secret, vec![7; 32]);
     let b = local.zone(&name("b.test.")).unwrap().unwrap();
     assert_eq!(b.kind, zonecast_store::ZoneKind::Secondary);
     assert!(b.settings.contains("192.0.2.99"));
@@ -302,6 +307,14 @@ async fn postgres_restart_reconnects_and_catches_up() {
     let st = f.status().snapshot();
     assert!(st.metrics.reconnects >= 1, "{st:?}");
     assert_eq!(st.metrics.full_resyncs, 1, "only the initial sync: {st:?}");
+    println!(
+        "apply after reconnect: {} transactions, publish last/max {}/{} us, persist last/max {}/{} us",
+        st.metrics.transactions_applied,
+        st.metrics.publish_us_last,
+        st.metrics.publish_us_max,
+        st.metrics.apply_us_last,
+        st.metrics.apply_us_max
+    );
     f.shutdown().await;
 }
 
@@ -580,4 +593,69 @@ async fn preflight_names_what_is_missing() {
     assert!(zonecast_replica::slot_name("Edge-1").unwrap() == "zonecast_edge_edge_1");
     assert!(zonecast_replica::slot_name("bad name").is_err());
     assert!(zonecast_replica::slot_name("").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalidated_slot_is_dropped_and_recreated() {
+    init_tracing();
+    let (pg, url) = cluster();
+    let mut p = Primary::connect(&url).await;
+    p.create_zone(
+        "inv.test.",
+        "primary",
+        "{}",
+        &records("inv.test.", &zone_text("inv.test.", 1, "192.0.2.1")),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let f = start(&url, "inv", dir.path());
+    let zones = f.zones();
+    wait_for("synced", T, || {
+        served_serial(&zones, "inv.test.") == Some(1)
+    })
+    .await;
+    f.shutdown().await;
+    // The edge is away while the primary writes more WAL than the slot may keep.
+    p.change_www("inv.test.", 1, "192.0.2.1", "192.0.2.2").await;
+    pg.psql_in(
+        "zonecast",
+        "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'",
+    );
+    pg.psql_in("zonecast", "SELECT pg_reload_conf()");
+    for _ in 0..4 {
+        pg.psql_in(
+            "zonecast",
+            "CREATE TABLE IF NOT EXISTS junk (x text); INSERT INTO junk SELECT repeat('x', 1000) FROM generate_series(1, 20000)",
+        );
+        pg.psql_in("zonecast", "SELECT pg_switch_wal()");
+        pg.psql_in("zonecast", "CHECKPOINT");
+    }
+    let status = pg.psql_in(
+        "zonecast",
+        "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'zonecast_edge_inv'",
+    );
+    assert_eq!(status, "lost", "the slot was not invalidated");
+    pg.psql_in("zonecast", "ALTER SYSTEM RESET max_slot_wal_keep_size");
+    pg.psql_in("zonecast", "SELECT pg_reload_conf()");
+
+    let f = start(&url, "inv", dir.path());
+    let zones = f.zones();
+    wait_for("resynced", T, || {
+        served_serial(&zones, "inv.test.") == Some(2)
+    })
+    .await;
+    wait_for("problem", T, || {
+        f.status()
+            .snapshot()
+            .problems
+            .iter()
+            .any(|p| p.message.contains("invalidated"))
+    })
+    .await;
+    p.change_www("inv.test.", 2, "192.0.2.2", "192.0.2.3").await;
+    wait_for("streamed on the new slot", T, || {
+        served_serial(&zones, "inv.test.") == Some(3)
+    })
+    .await;
+    f.shutdown().await;
 }

@@ -416,6 +416,40 @@ impl PgStore {
     }
 }
 
+impl Drop for PgStore {
+    /// Closes the connections on a thread of its own: the driver blocks on a
+    /// runtime of its own while closing, which panics inside an async
+    /// runtime, where the last reference to a store may well be dropped.
+    fn drop(&mut self) {
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let readers = std::mem::take(
+            &mut self
+                .readers
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .idle,
+        );
+        let closing = std::thread::Builder::new()
+            .name("store-close".into())
+            .spawn(move || {
+                drop(writer);
+                drop(readers);
+            });
+        match closing {
+            Ok(t) => {
+                let _ = t.join();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a thread to close the PostgreSQL connections")
+            }
+        }
+    }
+}
+
 fn to_i32(v: u16) -> i32 {
     i32::from(v)
 }
@@ -1095,7 +1129,10 @@ impl Backend for PgStore {
     fn scan_records(&self, zone: &Name, f: &mut ScanFn<'_>) -> Result<u64, StoreError> {
         let ctx = || format!("scanning the records of zone {zone}");
         let name = zone.to_lowercase().to_string();
-        self.with_reader(|conn| {
+        // Retried on a new connection only when the connection was lost
+        // before any record reached `f` (else `f` would see records twice).
+        let delivered = std::cell::Cell::new(false);
+        let mut scan = |conn: &mut PgConn| -> Result<u64, StoreError> {
             let stmt = Tx {
                 client: &mut conn.client,
                 stmts: &mut conn.stmts,
@@ -1126,6 +1163,7 @@ impl Backend for PgStore {
                         "zone {zone}: stored record with type {rtype} and TTL {ttl}"
                     )));
                 };
+                delivered.set(true);
                 if !f(owner, Rtype(rtype), ttl, rdata) {
                     return Ok(n);
                 }
@@ -1135,7 +1173,16 @@ impl Backend for PgStore {
                 return Err(not_found(zone));
             }
             Ok(n)
-        })
+        };
+        let mut conn = self.get_reader()?;
+        let mut out = scan(&mut conn);
+        if out.is_err() && !delivered.get() && conn.client.is_closed() {
+            self.put_reader(conn);
+            conn = self.get_reader()?;
+            out = scan(&mut conn);
+        }
+        self.put_reader(conn);
+        out
     }
 
     fn set_zone_settings(&self, zone: &Name, settings_json: &str) -> Result<(), StoreError> {

@@ -275,16 +275,29 @@ fn store_and_listen_survive_a_server_restart() {
     let lock = store.leader_lock().unwrap();
     assert!(lock.wait_leader(Duration::from_secs(5)));
 
+    // Warm the read connections, then restart the server under them.
+    let other = Store::open_url(&url).unwrap();
+    assert_eq!(store.zone_records(&z).unwrap(), example(1));
     pg.stop();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(store.zone(&z).is_err(), "the server is down");
+    assert!(other.zone(&z).is_err(), "the server is down");
+    assert!(matches!(
+        other.zone(&z),
+        Err(StoreError::Unreachable { .. })
+    ));
     pg.start_again();
 
-    // The writer and the readers connect again on their next use.
+    // The readers and the writer connect again on their next use.
+    let scanned = store
+        .scan_records::<StoreError>(&z, |_, _, _, _| Ok(()))
+        .unwrap();
+    assert_eq!(scanned, example(1).len() as u64);
+    assert_eq!(store.zone_records(&z).unwrap(), example(1));
     store
         .commit_change(&z, &bump(1, 2, vec![], vec![a("after.example.com.", 1)]))
         .unwrap();
     assert_eq!(store.zone(&z).unwrap().unwrap().serial, 2);
+    assert_eq!(other.zone(&z).unwrap().unwrap().serial, 2);
     // The listener connected again (Listening once more) and hears new changes.
     assert_eq!(next_event(&rx), None, "listening again");
     store
@@ -424,4 +437,29 @@ fn reads_do_not_wait_for_an_open_write_transaction() {
     tx.commit().unwrap();
     assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("after"));
     assert_eq!(store.zone_records(&z).unwrap(), vec![]);
+}
+
+/// The API calls the store through `spawn_blocking`: the driver's own
+/// runtime works there (it must not be called from an async task itself).
+/// The last reference to the store is dropped inside the async block: the
+/// connections are closed on a thread of their own (dropping a driver
+/// client inside a runtime would panic).
+#[test]
+fn works_from_spawn_blocking_inside_a_runtime() {
+    let t = pg_target();
+    let store = Arc::new(t.open());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let zones = runtime.block_on(async move {
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || {
+            s.create_zone(&name("example.com."), ZoneKind::Primary, &example(1))?;
+            s.zones()
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(zones.unwrap().len(), 1);
 }
