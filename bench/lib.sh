@@ -486,7 +486,7 @@ cluster_start() {
     # shellcheck disable=SC2086 # ZONECAST_ARGS is split on purpose
     bg_start "$CP_LOG" env RUST_LOG="${RUST_LOG:-warn}" "$ZONECAST_BIN" serve "${db[@]}" \
         --data-dir "$BENCH_DIR/cp/data" --dns-listen "127.0.0.1:$CP_DNS_PORT" \
-        --api-listen "127.0.0.1:$CP_API_PORT" --api-token "$TOKEN" $ZONECAST_ARGS
+        --api-listen "127.0.0.1:$CP_API_PORT" --api-token "$TOKEN" ${ZONECAST_ARGS:-}
     CP_PID=$BG_PID
     wait_http "control plane" 127.0.0.1 "$CP_API_PORT" "$CP_PID" "$CP_LOG"
     EDGE_NAMES=() EDGE_PIDS=() EDGE_DNS=() EDGE_API=() EDGE_LOGS=()

@@ -26,8 +26,9 @@ figure is at most one round trip (tens of microseconds on loopback) late.
                            --duration S --workers W --servers A:P,... --labels L,...
                            --health A:P,... --cp-dns A:P --out-dir D
                            [--probe-every K] [--sample-ms M] [--settle S]
-      R changes/s for S seconds (change i is due at i/R s), from W threads each
-      with its own keep-alive connection: PUT of the A RRset of a random name of
+      R changes/s for S seconds (change i is due at i/R s; none is sent later
+      than S + 5 s, --grace, after the start), from W threads each with its
+      own keep-alive connection: PUT of the A RRset of a random name of
       F that has one, to a new address. Every K-th change [10] goes to a name of
       a reserved pool of 500 and is probed: a separate process polls every
       server until each answers its new address (time from the PUT's response).
@@ -572,6 +573,8 @@ def cmd_sustained(a):
                 break
             due = t0 + i / a.rate
             now = time.monotonic()
+            if now > t0 + a.duration + a.grace:
+                break  # out of time: the rest is not sent (changes_not_sent)
             if due > now:
                 time.sleep(due - now)
             else:
@@ -635,6 +638,7 @@ def cmd_sustained(a):
     secs = t_end - t0
     out = {
         "changes_asked": total, "changes_ok": len(lat), "errors": len(errors),
+        "changes_not_sent": total - len(lat) - len(errors),
         "seconds": f"{secs:.3f}", "achieved_rate": f"{len(lat) / secs:.1f}" if secs > 0 else "0",
         "target_rate": f"{a.rate:g}", "workers": a.workers,
         "max_behind_schedule_ms": f"{max(r['behind'] for r in results) * 1e3:.1f}",
@@ -808,6 +812,7 @@ def main():
     s.add_argument("--sample-ms", type=float, default=100)
     s.add_argument("--settle", type=float, default=120)
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--grace", type=float, default=5)
     a = p.parse_args()
     if a.cmd == "changes" and not a.knotc and not (a.api_port and a.token):
         p.error("changes needs --knotc or --api-port and --token")

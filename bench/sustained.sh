@@ -10,9 +10,10 @@
 #   2. propagation.py sustained: change i is due at i/RATE s; WORKERS threads,
 #      each with its own keep-alive HTTP connection, PUT the A RRset of a
 #      random name that has one (genzone's h* names) to a new address.
-#      Behind schedule, they go as fast as they can: the achieved rate is
-#      reported (changes answered 200 over the time from the first due
-#      change to the last response).
+#      Behind schedule, they go as fast as they can, but send nothing more
+#      once DURATION + 5 s have passed: the achieved rate is reported
+#      (changes answered 200 over the time from the first due change to the
+#      last response), and how many were not sent.
 #   3. Meanwhile, every PROBE_EVERY-th change goes to one of 500 reserved
 #      names and is probed: a separate process polls every edge over UDP
 #      until each answers the new address (time from the PUT's response until
@@ -124,8 +125,9 @@ for i in "${!EDGE_PIDS[@]}"; do
 done
 
 kv() { awk -v k="$1" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "$BENCH_DIR/sustained.txt"; }
-printf '\nsummary: %s of %s changes/s offered for %s s (%s changes, %s errors), PUT p50 %s ms p99 %s ms\n' \
-    "$(kv achieved_rate)" "$RATE" "$DURATION" "$(kv changes_ok)" "$(kv errors)" "$(kv put_p50_ms)" "$(kv put_p99_ms)"
+printf '\nsummary: %s of %s changes/s offered for %s s (%s changes, %s errors, %s not sent in time), PUT p50 %s ms p99 %s ms\n' \
+    "$(kv achieved_rate)" "$RATE" "$DURATION" "$(kv changes_ok)" "$(kv errors)" "$(kv changes_not_sent)" \
+    "$(kv put_p50_ms)" "$(kv put_p99_ms)"
 for lab in "${EDGE_NAMES[@]}"; do
     if [ "$EDGES" = 0 ]; then
         printf 'summary: %s (embedded, no lag to sample); equal: %s\n' "$lab" "$(kv "equal_$lab")"
