@@ -10,8 +10,8 @@
       pending zones every 20 ms, and when all of those answer, one pass over
       every pending zone. ALL is late by about one such pass (about 0.1 s for
       10,000 zones). Exits 3 if the pid in F dies, 2 on timeout.
-  benchtool.py wait-api --port P --pid PID [--timeout S]
-      Waits until GET /v1/health answers 200.
+  benchtool.py wait-api [--host H] --port P --pid PID [--timeout S]
+      Waits until GET /v1/health on H [127.0.0.1] answers 200.
   benchtool.py writes --port P --token T --zone Z --zone-file F --count N --total M
                       --dns-port Q [--pid PID] [--seed S]
       N timed single-RRset PUTs over one keep-alive connection, alternating
@@ -399,14 +399,14 @@ def cmd_wait_api(a):
         if proc_state(a.pid) in (None, "Z", "X"):
             sys.exit(f"wait-api: server process {a.pid} exited")
         try:
-            c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=2)
+            c = http.client.HTTPConnection(a.host, a.port, timeout=2)
             c.request("GET", "/v1/health")
             if c.getresponse().status == 200:
                 return
         except OSError:
             pass
         time.sleep(0.01)
-    sys.exit(f"wait-api: no API on port {a.port} after {a.timeout} s")
+    sys.exit(f"wait-api: no API on {a.host}:{a.port} after {a.timeout} s")
 
 
 def main():
@@ -420,6 +420,7 @@ def main():
     w.add_argument("--zones-file")
     w.add_argument("zones", nargs="*")
     wa = sub.add_parser("wait-api")
+    wa.add_argument("--host", default="127.0.0.1")
     wa.add_argument("--port", type=int, required=True)
     wa.add_argument("--pid", type=int, required=True)
     wa.add_argument("--timeout", type=float, default=1800)

@@ -1,5 +1,5 @@
 # Shell functions shared by the benchmark scripts in bench/ (compare.sh,
-# bigzone.sh, manyzones.sh). Source it after `set -euo pipefail`:
+# bigzone.sh, manyzones.sh, propagate.sh, sustained.sh). Source it after `set -euo pipefail`:
 #
 #   HERE="$(cd "$(dirname "$0")" && pwd)"
 #   . "$HERE/lib.sh"
@@ -7,7 +7,9 @@
 # It sets BENCH_NAME (the script's file name, for messages), REPO (the
 # repository root), adds /usr/sbin and /sbin to PATH (knotd, nsd) and sets
 # LC_ALL=C.
-# Functions that run one server at a time keep its pid in SERVER_PID.
+# Functions that run one server at a time keep its pid in SERVER_PID;
+# bg_start runs more at once (their pids in BG_PIDS), pg_start a throwaway
+# PostgreSQL (PG_DIR); bench_cleanup stops all of them.
 # shellcheck shell=bash
 
 BENCH_NAME="${BENCH_NAME:-${0##*/}}"
@@ -19,6 +21,8 @@ export LC_ALL=C
 SERVER_PID=""
 PROBE_PID=""
 CHILD_PID=""
+BG_PIDS=()
+PG_DIR=""
 
 die() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; exit 1; }
 note() { printf '==> %s\n' "$*" >&2; }
@@ -49,6 +53,8 @@ bench_cleanup() {
         wait "$PROBE_PID" 2>/dev/null || true
     fi
     stop_server
+    stop_bg_all
+    pg_stop
     if [ "${KEEP:-0}" = 1 ]; then
         note "kept $BENCH_DIR"
     else
@@ -72,16 +78,17 @@ run_child() {
     return "$rc"
 }
 
-# A port below 32768 free for UDP and TCP on 127.0.0.1.
+# free_port [ADDR]: a port below 32768 free for UDP and TCP on ADDR [127.0.0.1].
 free_port() {
-    python3 - <<'PY'
-import random, socket
+    python3 - "${1:-127.0.0.1}" <<'PY'
+import random, socket, sys
+addr = sys.argv[1]
 for _ in range(1000):
     p = random.randrange(10000, 32000)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        u.bind(("127.0.0.1", p)); t.bind(("127.0.0.1", p))
+        u.bind((addr, p)); t.bind((addr, p))
     except OSError:
         continue
     finally:
@@ -322,4 +329,200 @@ print_header() {
         "$(knotd --version 2>/dev/null | awk '{print $NF; exit}' || echo '?')" \
         "$(dnsperf -h 2>&1 | awk '/^Version/ {print $2; exit}' || echo '?')" \
         "$(python3 -c 'import platform; print(platform.python_version())')"
+}
+
+# --- Several processes at once, PostgreSQL, zonecast clusters ----------------
+# (propagate.sh, sustained.sh)
+
+# bg_start LOG CMD...: runs CMD in the background (stdout and stderr to LOG),
+# adds its pid to BG_PIDS and sets BG_PID. bench_cleanup stops it.
+bg_start() {
+    local log="$1"
+    shift
+    "$@" >>"$log" 2>&1 &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+}
+
+# stop_pid PID [SIGNAL]: SIGNAL [TERM] to PID, SIGKILL after 5 s, then reaps it.
+stop_pid() {
+    local pid="$1"
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# Stops every process in BG_PIDS, the last started first.
+stop_bg_all() {
+    local i
+    for ((i = ${#BG_PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${BG_PIDS[$i]}"
+    done
+    BG_PIDS=()
+}
+
+# The PostgreSQL server binaries: pg_config --bindir, else the newest
+# /usr/lib/postgresql/*/bin, else PATH (ZONECAST_PG_BINDIR overrides them).
+pg_bindir() {
+    local d
+    if [ -n "${ZONECAST_PG_BINDIR:-}" ]; then echo "$ZONECAST_PG_BINDIR"; return 0; fi
+    d="$(pg_config --bindir 2>/dev/null || true)"
+    if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return 0; fi
+    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return 0; fi
+    d="$(command -v initdb 2>/dev/null || true)"
+    [ -n "$d" ] || die "PostgreSQL server binaries not found (no initdb; install postgresql-15 or set ZONECAST_PG_BINDIR)"
+    dirname "$d"
+}
+
+# pg_cmd CMD...: runs a PostgreSQL binary, as the `postgres` OS user when
+# this script runs as root (PostgreSQL refuses to run as root).
+pg_cmd() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# pg_psql SQL: runs SQL on the cluster's `postgres` database (psql -At).
+pg_psql() {
+    pg_cmd "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "$1"
+}
+
+# pg_start: a throwaway PostgreSQL cluster in a new directory PG_DIR (not
+# under BENCH_DIR, which only root can enter), on a free port below 32768 of
+# 127.0.0.1, with database `zonecast`. Settings: wal_level=logical,
+# max_replication_slots=20, max_wal_senders=20; everything else (fsync,
+# synchronous_commit, ...) at PostgreSQL's defaults. Trust authentication
+# for 127.0.0.0/8. Sets PG_BIN, PG_PORT, PG_URL, PG_VERSION.
+pg_start() {
+    local tries
+    PG_BIN="$(pg_bindir)"
+    for tool in initdb pg_ctl postgres psql; do
+        [ -x "$PG_BIN/$tool" ] || die "PostgreSQL binary $tool missing in $PG_BIN"
+    done
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || die "running as root, but there is no postgres OS user to run PostgreSQL as"
+        command -v runuser >/dev/null 2>&1 || die "running as root, but runuser (util-linux) is missing"
+    fi
+    PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/zonecast-bench-pg.XXXXXX")"
+    [ "$(id -u)" != 0 ] || chown postgres: "$PG_DIR"
+    pg_cmd "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C \
+        >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+    cat >>"$PG_DIR/data/postgresql.conf" <<PGCONF
+# bench/lib.sh pg_start
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_DIR'
+PGCONF
+    printf '%s\n' "local all all trust" "local replication all trust" \
+        "host all all 127.0.0.0/8 trust" "host replication all 127.0.0.0/8 trust" >"$PG_DIR/data/pg_hba.conf"
+    for tries in 1 2 3 4 5; do
+        PG_PORT="$(free_port)"
+        echo "port = $PG_PORT" | pg_cmd tee "$PG_DIR/data/postgresql.auto.conf" >/dev/null
+        if pg_cmd "$PG_BIN/pg_ctl" start -w -t 60 -D "$PG_DIR/data" -l "$PG_DIR/log" >"$PG_DIR/pg_ctl.log" 2>&1; then
+            pg_psql "CREATE DATABASE zonecast" >/dev/null || die "CREATE DATABASE failed (log: $PG_DIR/log)"
+            PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/zonecast"
+            PG_VERSION="$(pg_psql "SHOW server_version" | awk '{print $1}')"
+            return 0
+        fi
+        grep -q 'could not bind\|Address already in use\|could not create any TCP/IP' "$PG_DIR/log" 2>/dev/null || break
+        note "PostgreSQL: port $PG_PORT taken, trying another ($tries)"
+    done
+    tail -n 20 "$PG_DIR/log" >&2 2>/dev/null || true
+    die "PostgreSQL did not start (log: $PG_DIR/log)"
+}
+
+# Stops the cluster started by pg_start and removes PG_DIR (unless KEEP=1).
+pg_stop() {
+    [ -n "$PG_DIR" ] || return 0
+    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+        pg_cmd "$PG_BIN/pg_ctl" stop -w -t 60 -m fast -D "$PG_DIR/data" >/dev/null 2>&1 \
+            || pg_cmd "$PG_BIN/pg_ctl" stop -m immediate -D "$PG_DIR/data" >/dev/null 2>&1 || true
+    fi
+    if [ "${KEEP:-0}" = 1 ]; then
+        note "kept $PG_DIR"
+    else
+        rm -rf "$PG_DIR"
+    fi
+    PG_DIR=""
+}
+
+# wait_http NAME ADDR PORT PID LOG [TIMEOUT]: waits until GET /v1/health on
+# ADDR:PORT answers 200 (dies with LOG's tail if PID exits first).
+wait_http() {
+    run_child python3 "$BENCH_LIB_DIR/benchtool.py" wait-api --host "$2" --port "$3" --pid "$4" \
+        --timeout "${6:-600}" || { tail -n 30 "$5" >&2; die "$1: no 200 from http://$2:$3/v1/health"; }
+}
+
+# cluster_start EDGES: PostgreSQL (pg_start), a control plane and EDGES
+# edges (names e1..eN, DNS and API on 127.0.0.(N+1)), each waited for until
+# GET /v1/health answers 200. With EDGES=0: one `zonecast serve` on its
+# embedded store, no PostgreSQL (the "edges" below are then that node).
+# Needs ZONECAST_BIN, TOKEN, BENCH_DIR; extra `serve` arguments in
+# ZONECAST_ARGS, extra `edge` arguments in EDGE_ARGS. Sets CP_PID, CP_DNS_PORT,
+# CP_API_PORT, CP_LOG and the arrays EDGE_NAMES, EDGE_PIDS, EDGE_DNS (ADDR:PORT),
+# EDGE_API (ADDR:PORT), EDGE_LOGS.
+cluster_start() {
+    local n="$1" i addr dport aport db=()
+    mkdir -p "$BENCH_DIR/cp"
+    CP_DNS_PORT="$(free_port)"
+    CP_API_PORT="$(free_port)"
+    CP_LOG="$BENCH_DIR/cp/zonecast.log"
+    if [ "$n" -gt 0 ]; then
+        pg_start
+        note "PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT ($PG_DIR)"
+        db=(--database "$PG_URL")
+    fi
+    note "control plane: DNS 127.0.0.1:$CP_DNS_PORT, API 127.0.0.1:$CP_API_PORT"
+    # shellcheck disable=SC2086 # ZONECAST_ARGS is split on purpose
+    bg_start "$CP_LOG" env RUST_LOG="${RUST_LOG:-warn}" "$ZONECAST_BIN" serve "${db[@]}" \
+        --data-dir "$BENCH_DIR/cp/data" --dns-listen "127.0.0.1:$CP_DNS_PORT" \
+        --api-listen "127.0.0.1:$CP_API_PORT" --api-token "$TOKEN" ${ZONECAST_ARGS:-}
+    CP_PID=$BG_PID
+    wait_http "control plane" 127.0.0.1 "$CP_API_PORT" "$CP_PID" "$CP_LOG"
+    EDGE_NAMES=() EDGE_PIDS=() EDGE_DNS=() EDGE_API=() EDGE_LOGS=()
+    if [ "$n" = 0 ]; then
+        EDGE_NAMES=(node) EDGE_PIDS=("$CP_PID") EDGE_DNS=("127.0.0.1:$CP_DNS_PORT")
+        EDGE_API=("127.0.0.1:$CP_API_PORT") EDGE_LOGS=("$CP_LOG")
+        return 0
+    fi
+    for i in $(seq "$n"); do
+        addr="127.0.0.$((i + 1))"
+        dport="$(free_port "$addr")"
+        aport="$(free_port "$addr")"
+        mkdir -p "$BENCH_DIR/e$i"
+        note "edge e$i: DNS $addr:$dport, API $addr:$aport"
+        # shellcheck disable=SC2086 # EDGE_ARGS is split on purpose
+        bg_start "$BENCH_DIR/e$i/zonecast.log" env RUST_LOG="${RUST_LOG:-warn}" "$ZONECAST_BIN" edge \
+            --database "$PG_URL" --name "e$i" --data-dir "$BENCH_DIR/e$i/data" \
+            --dns-listen "$addr:$dport" --api-listen "$addr:$aport" ${EDGE_ARGS:-}
+        EDGE_NAMES+=("e$i") EDGE_PIDS+=("$BG_PID") EDGE_DNS+=("$addr:$dport")
+        EDGE_API+=("$addr:$aport") EDGE_LOGS+=("$BENCH_DIR/e$i/zonecast.log")
+    done
+}
+
+# cluster_wait_edges: waits until every edge's GET /v1/health answers 200.
+cluster_wait_edges() {
+    local i
+    for i in "${!EDGE_NAMES[@]}"; do
+        wait_http "edge ${EDGE_NAMES[$i]}" "${EDGE_API[$i]%:*}" "${EDGE_API[$i]##*:}" \
+            "${EDGE_PIDS[$i]}" "${EDGE_LOGS[$i]}"
+    done
+}
+
+# joined SEP ITEM...: the items joined with SEP.
+joined() {
+    local sep="$1" out=""
+    shift
+    for x in "$@"; do out+="${out:+$sep}$x"; done
+    echo "$out"
 }
