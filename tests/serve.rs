@@ -196,10 +196,10 @@ fn restarts_reloads_rejects_and_stops_cleanly() {
     assert!(log.contains("example.com.zone:5"), "{log}");
 }
 
-/// The default addresses of `serve --dns-listen` and `--api-listen`, read from its help.
+/// The default addresses of `serve --dns-listen` and `--api-listen`, read from its short help (`-h`: one line per option).
 fn default_ports() -> Vec<u16> {
     let help = Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["serve", "--help"])
+        .args(["serve", "-h"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&help.stdout).to_string();
