@@ -18,10 +18,10 @@ use zonecast_proto::{Name, Rtype};
 
 const README: &str = include_str!("../README.md");
 /// Where "Try it" leaves its server: `zonecast serve` without address flags,
-/// so the defaults of `--dns-listen` and `--api-listen` (read from `serve --help`).
+/// so the defaults of `--dns-listen` and `--api-listen` (read from `serve -h`, one line per option).
 fn try_it_addresses() -> (String, String) {
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["serve", "--help"])
+        .args(["serve", "-h"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&help.stdout).to_string();
