@@ -12,14 +12,17 @@
 #      PROBE_EVERY-th change is probed: the time from the PUT's response
 #      until every edge answers the new address. The window ends when the
 #      control plane's SOA serial has risen by the number of changes (one
-#      per change, counted from a warm-up change made first), before propagation.py's end comparison starts querying
+#      per change, counted from a warm-up change made first; when the load
+#      falls behind and propagation.py stops sending, 1 s after the serial
+#      last moved), before propagation.py's end comparison starts querying
 #      the edges; that comparison (every edge equal to the control plane)
 #      still runs, and its verdict is printed.
 #   3. unpublished writes: UNPUB_TXNS single-row transactions (one DO block
 #      committing after each INSERT) on a table of the database zonecast
 #      that no publication holds, as fast as PostgreSQL takes them; the
 #      window ends when every slot has confirmed the position after them.
-#      What this costs the walsenders is decoding the edges never receive.
+#      What this costs the walsenders is decoding the edges never receive
+#      (the backend that ran the DO block has exited and is not counted).
 #
 # CPU is utime+stime (clock ticks of /proc/PID/stat, 1/CLK_TCK s each) over
 # each window, per process:
