@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
 use zonecast_control::Control;
-use zonecast_proto::Name;
-use zonecast_store::{LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL};
+use zonecast_store::{ChangeNotice, LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL};
 
 /// How often the leader writes the heartbeat row edges measure their lag by.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
@@ -100,13 +99,13 @@ fn listen(control: &Control, stop: &AtomicBool, relayed: &AtomicU64) {
                 }
             }
             ListenEvent::Notification { channel, payload } if channel == CHANGE_CHANNEL => {
-                match Name::from_presentation(payload, None) {
-                    Ok(zone) => {
-                        if let Err(e) = control.sync_zone(&zone) {
-                            warn!(zone = %zone, "catching up with the store: {e}");
+                match ChangeNotice::parse(payload) {
+                    Ok(n) => {
+                        if let Err(e) = control.sync_zone_to(&n.zone, n.serial) {
+                            warn!(zone = %n.zone, "catching up with the store: {e}");
                         }
                     }
-                    Err(e) => debug!(payload, "change notification for no zone: {e}"),
+                    Err(e) => debug!(payload, "unreadable change notification: {e}"),
                 }
             }
             ListenEvent::Notification { payload, .. } => {

@@ -147,6 +147,7 @@ impl From<ControlError> for ApiError {
             ControlError::ZoneFile(z) => ApiError::invalid("zonefile", z.to_string()),
             ControlError::Zone(z) => ApiError::invalid("records", z.to_string()),
             ControlError::Store(s) => ApiError::from(s),
+            ControlError::Internal(m) => ApiError::internal(m),
             #[allow(unreachable_patterns)]
             other => ApiError::internal(other.to_string()),
         }

@@ -40,6 +40,7 @@
 
 #![warn(missing_docs)]
 
+mod combine;
 mod serial;
 mod settings;
 mod state;
@@ -52,7 +53,7 @@ pub use state::Edit;
 use state::{canonical_edit, canonical_record, ZoneState};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::{Change, Store, StoreError, ZoneKind, ZoneRow};
@@ -109,6 +110,9 @@ pub enum ControlError {
         /// Which limit, with its value.
         message: String,
     },
+    /// A bug of this node, not of the request (HTTP 500); nothing was applied.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The request is malformed or breaks a zone rule (HTTP 422); nothing was applied.
     #[error("{}{field}: {message}", index.map(|i| format!("edits[{i}].")).unwrap_or_default())]
     Invalid {
@@ -177,7 +181,7 @@ pub struct Applied {
     pub added_ids: Vec<i64>,
 }
 
-type ZoneHandle = Arc<Mutex<ZoneState>>;
+type ZoneHandle = Arc<combine::ZoneCell>;
 
 /// One RRset as read through the API: owner (lowercase), type, TTL, canonical rdatas.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,7 +205,7 @@ pub struct Control {
 }
 
 fn lock(z: &ZoneHandle) -> MutexGuard<'_, ZoneState> {
-    z.lock().unwrap_or_else(|p| p.into_inner())
+    z.lock()
 }
 
 fn now_secs() -> i64 {
@@ -214,6 +218,15 @@ fn now_secs() -> i64 {
 fn zone_not_found(name: &Name) -> ControlError {
     ControlError::NotFound {
         what: format!("zone {}", name.to_lowercase()),
+    }
+}
+
+/// A commit's store error: a serial mismatch means another control plane
+/// changed the zone, which `retrying` catches up with and plans again.
+fn commit_err(zone: &Name, e: StoreError) -> ControlError {
+    match e {
+        StoreError::SerialMismatch { .. } => ControlError::Stale { zone: zone.clone() },
+        other => store_err(other),
     }
 }
 
@@ -250,7 +263,7 @@ impl Control {
         for row in control.store.zones()? {
             let z = control.state_from_row(row);
             control.publish(&z);
-            map.insert(z.apex.clone(), Arc::new(Mutex::new(z)));
+            map.insert(z.apex.clone(), combine::ZoneCell::new(z));
         }
         *control.state.write().unwrap_or_else(|p| p.into_inner()) = map;
         Ok(control)
@@ -440,7 +453,7 @@ impl Control {
         };
         self.publish(&z);
         let info = Control::info(&z);
-        map.insert(row.name, Arc::new(Mutex::new(z)));
+        map.insert(row.name, combine::ZoneCell::new(z));
         tracing::info!(zone = %apex, %kind, serial = info.serial, "zone created");
         Ok(info)
     }
@@ -627,20 +640,20 @@ impl Control {
         now: i64,
     ) -> Result<Applied, ControlError> {
         let edits: Vec<Edit> = edits.into_iter().map(canonical_edit).collect();
-        self.retrying(zone, || self.apply_once(zone, &edits, if_serial, now))
+        self.retrying(zone, || self.apply_queued(zone, &edits, if_serial, now))
     }
 
-    fn apply_once(
+    /// Plans `edits` against `z` and builds the version they lead to;
+    /// `None` when they change nothing. Nothing is committed or published.
+    pub(crate) fn stage(
         &self,
-        zone: &Name,
+        z: &ZoneState,
         edits: &[Edit],
         if_serial: Option<u32>,
         now: i64,
-    ) -> Result<Applied, ControlError> {
-        let h = self.handle(zone)?;
-        let mut z = lock(&h);
+    ) -> Result<Option<combine::Staged>, ControlError> {
         if z.deleted {
-            return Err(zone_not_found(zone));
+            return Err(zone_not_found(&z.apex));
         }
         if z.kind == ZoneKind::Secondary {
             return Err(ControlError::Conflict {
@@ -650,11 +663,11 @@ impl Control {
                 ),
             });
         }
-        check_if_serial(&z, if_serial)?;
+        check_if_serial(z, if_serial)?;
         let plan = z.plan(edits)?;
         let from = z.serial;
         if plan.removed.is_empty() && plan.added.is_empty() {
-            return Ok(no_change(&z));
+            return Ok(None);
         }
         let after = (z.record_count() + plan.added.len()).saturating_sub(plan.removed.len());
         check_zone_size(&z.apex, after)?;
@@ -667,14 +680,21 @@ impl Control {
         removed.push(old_soa);
         let mut added = plan.added;
         added.extend(new_soa);
-        let (seq, added_ids) = self.commit(&mut z, from, to, removed, added)?;
-        Ok(Applied {
-            zone: z.apex.clone(),
-            serial_from: from,
-            serial_to: to,
-            seq,
-            added_ids,
-        })
+        // The new version first: a change that cannot be applied is refused before the store sees it.
+        let next = match &z.version {
+            Some(v) => v.apply(&removed, &added),
+            None => Zone::build(&z.apex, &added),
+        }
+        .map_err(zone_err)?;
+        Ok(Some(combine::Staged {
+            change: Change {
+                serial_from: from,
+                serial_to: to,
+                removed,
+                added,
+            },
+            next: Arc::new(next),
+        }))
     }
 
     /// Commits one change (SOA records included) and brings memory and the snapshot up to date.
@@ -701,13 +721,7 @@ impl Control {
         let (entry, ids) = self
             .store
             .commit_change_with_ids(&z.apex, &change)
-            .map_err(|e| match e {
-                // Another control plane changed the zone: `retrying` catches up and plans again.
-                StoreError::SerialMismatch { .. } => ControlError::Stale {
-                    zone: z.apex.clone(),
-                },
-                other => store_err(other),
-            })?;
+            .map_err(|e| commit_err(&z.apex, e))?;
         z.version = Some(Arc::new(next));
         z.serial = to;
         z.updated_at = entry.committed_at;

@@ -59,7 +59,7 @@ pub enum Edit {
 /// The version is the same [`Zone`] the listeners answer from (or will, once
 /// the zone has apex NS records): the write path validates against it and
 /// reads from it, and holds no second copy of the records.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ZoneState {
     /// The store's row id: a zone deleted and created again elsewhere has another.
     pub store_id: i64,

@@ -21,7 +21,7 @@
 
 use crate::state::ZoneState;
 use crate::{lock, Control, ControlError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use zonecast_proto::Name;
 use zonecast_store::ZoneRow;
 use zonecast_zone::Zone;
@@ -59,6 +59,27 @@ impl Control {
         }
     }
 
+    /// [`Control::sync_zone`] for a notice that the zone reached `serial`:
+    /// nothing is read when this node holds the zone at that serial or a
+    /// newer one (its own commits come back as such notices).
+    pub fn sync_zone_to(&self, zone: &Name, serial: Option<u32>) -> Result<(), ControlError> {
+        if let Some(serial) = serial {
+            let held = self
+                .state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&zone.to_lowercase())
+                .cloned();
+            if let Some(cell) = held {
+                let z = lock(&cell);
+                if !z.deleted && !crate::serial_gt(serial, z.serial) {
+                    return Ok(());
+                }
+            }
+        }
+        self.sync_zone(zone)
+    }
+
     /// Brings one zone's memory state (and what this node serves) up to the store.
     ///
     /// A zone the store no longer has is withdrawn; one this node did not
@@ -82,7 +103,7 @@ impl Control {
                 let z = self.state_from_row(row);
                 self.publish(&z);
                 tracing::info!(zone = %apex, serial = z.serial, "zone created on another control plane");
-                map.insert(apex, Arc::new(Mutex::new(z)));
+                map.insert(apex, crate::combine::ZoneCell::new(z));
                 Ok(())
             }
             (Some(row), Some(h)) => {

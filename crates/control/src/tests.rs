@@ -1093,3 +1093,112 @@ fn two_control_planes_on_one_store_lose_nothing() {
     b.sync_all().unwrap();
     assert_eq!(b.zones().load().get(&apex()).unwrap().serial(), 5);
 }
+
+/// Group commit (module `combine`): a batch of three lists where the middle
+/// one names a stale `if_serial` commits the other two in one transaction,
+/// each with its own serial and journal entry, and refuses the middle one alone.
+#[test]
+fn a_batch_commits_each_list_with_its_own_serial() {
+    let c = setup(SerialPolicy::Increment);
+    let before = c.zone_info(&apex()).unwrap().serial;
+    let cell = c.handle(&apex()).unwrap();
+    let slots = [
+        combine::Slot::new(
+            vec![replace("b1", Rtype::A, 60, &["192.0.2.11"])],
+            Some(before),
+            0,
+        ),
+        combine::Slot::new(
+            vec![replace("b2", Rtype::A, 60, &["192.0.2.12"])],
+            Some(before),
+            0,
+        ),
+        combine::Slot::new(vec![replace("b1", Rtype::A, 60, &["192.0.2.13"])], None, 0),
+    ];
+    c.handle_batch(&mut cell.lock(), &slots);
+    let answers: Vec<_> = slots.iter().map(|s| s.take().unwrap()).collect();
+    let first = answers[0].as_ref().unwrap();
+    assert_eq!((first.serial_from, first.serial_to), (before, before + 1));
+    assert!(
+        matches!(&answers[1], Err(ControlError::SerialMismatch { current, expected, .. }) if *current == before + 1 && *expected == before),
+        "{:?}",
+        answers[1]
+    );
+    let third = answers[2].as_ref().unwrap();
+    assert_eq!(
+        (third.serial_from, third.serial_to),
+        (before + 1, before + 2)
+    );
+    assert!(third.seq > first.seq);
+    let journal = c.store().journal(&apex()).unwrap();
+    let tail: Vec<(u32, u32)> = journal
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| (e.change.serial_from, e.change.serial_to))
+        .collect();
+    assert_eq!(tail, vec![(before + 1, before + 2), (before, before + 1)]);
+    let z = c.zones().load().get(&apex()).unwrap();
+    assert_eq!(z.serial(), before + 2, "published on return");
+    assert_eq!(
+        c.rrsets(&apex(), Some(&n("b1")), Some(Rtype::A)).unwrap()[0].rdatas,
+        vec![rd(Rtype::A, "192.0.2.13").into_boxed_slice()]
+    );
+    assert!(c
+        .rrsets(&apex(), Some(&n("b2")), Some(Rtype::A))
+        .unwrap()
+        .is_empty());
+}
+
+/// A batch planned on a version the store has moved past (another control
+/// plane wrote the zone) applies nothing and answers every list `Stale`, so
+/// each caller catches up and queues again.
+#[test]
+fn a_batch_on_a_stale_version_applies_nothing() {
+    let c = setup(SerialPolicy::Increment);
+    let serial = c.zone_info(&apex()).unwrap().serial;
+    let soa = c.rrsets(&apex(), Some(&apex()), Some(Rtype::SOA)).unwrap();
+    let old_soa = Record {
+        owner: apex(),
+        rtype: Rtype::SOA,
+        class: Class::IN,
+        ttl: soa[0].ttl,
+        rdata: soa[0].rdatas[0].clone().into(),
+    };
+    let new_soa = with_serial(&apex(), vec![old_soa.clone()], serial + 1);
+    c.store()
+        .commit_change(
+            &apex(),
+            &Change {
+                serial_from: serial,
+                serial_to: serial + 1,
+                removed: vec![old_soa],
+                added: new_soa,
+            },
+        )
+        .unwrap();
+    let cell = c.handle(&apex()).unwrap();
+    let slots = [
+        combine::Slot::new(vec![replace("s1", Rtype::A, 60, &["192.0.2.1"])], None, 0),
+        combine::Slot::new(vec![replace("s2", Rtype::A, 60, &["192.0.2.2"])], None, 0),
+    ];
+    c.handle_batch(&mut cell.lock(), &slots);
+    for s in &slots {
+        assert!(matches!(s.take(), Some(Err(ControlError::Stale { .. }))));
+    }
+    assert_eq!(c.store().zone(&apex()).unwrap().unwrap().serial, serial + 1);
+    assert_eq!(
+        c.store().journal(&apex()).unwrap().len(),
+        2,
+        "creation + the other writer's change"
+    );
+    // Through `apply`, the same write catches up and lands on top.
+    let a = c
+        .apply(
+            &apex(),
+            vec![replace("s1", Rtype::A, 60, &["192.0.2.1"])],
+            None,
+        )
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (serial + 1, serial + 2));
+}

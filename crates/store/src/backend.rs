@@ -34,11 +34,13 @@ pub(crate) trait Backend: Send + Sync {
         settings_json: &str,
         records: &[Record],
     ) -> Result<ZoneRow, StoreError>;
-    fn commit_change(
+    /// Commits `changes` (checked by the caller, each `serial_from` the
+    /// previous `serial_to`) in one transaction; per change its entry and new ids.
+    fn commit_changes(
         &self,
         zone: &Name,
-        change: &Change,
-    ) -> Result<(JournalEntry, Vec<i64>), StoreError>;
+        changes: &[Change],
+    ) -> Result<Vec<(JournalEntry, Vec<i64>)>, StoreError>;
     fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError>;
     fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError>;
     fn delete_zone(&self, zone: &Name) -> Result<bool, StoreError>;

@@ -13,8 +13,38 @@ use zonecast_proto::{Name, Record};
 pub const LEADER_LOCK_KEY: i64 = 0x7a6f_6e65_6361_7374;
 
 /// The channel commits, zone creations, settings updates and deletions are
-/// announced on (`pg_notify`, payload: the zone's lowercase name).
+/// announced on (`pg_notify`); the payload is a [`ChangeNotice`].
 pub const CHANGE_CHANNEL: &str = "zonecast_change";
+
+/// What a [`CHANGE_CHANNEL`] notification says: a zone changed, and for a
+/// commit of journaled changes the serial the zone reached.
+///
+/// Payload: the zone's lowercase name, then for commits a space and the
+/// serial (`example.com. 2026120105`). Zone creation, settings, replacement
+/// and deletion carry the name only: the receiver must read the zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeNotice {
+    /// The zone.
+    pub zone: Name,
+    /// The serial a commit reached; `None` when the notice says only "changed".
+    pub serial: Option<u32>,
+}
+
+impl ChangeNotice {
+    /// Reads a payload; an error says what is wrong with it.
+    pub fn parse(payload: &str) -> Result<ChangeNotice, String> {
+        let (zone, serial) = match payload.split_once(' ') {
+            Some((z, s)) => (
+                z,
+                Some(s.parse::<u32>().map_err(|e| format!("serial '{s}': {e}"))?),
+            ),
+            None => (payload, None),
+        };
+        let zone =
+            Name::from_presentation(zone, None).map_err(|e| format!("zone '{zone}': {e}"))?;
+        Ok(ChangeNotice { zone, serial })
+    }
+}
 
 /// The channel edges relay DNS NOTIFY messages on, payload
 /// `{"zone":"example.com.","from":"ip:port","edge":"NAME"}`.
@@ -178,5 +208,29 @@ impl std::fmt::Debug for LeaderLock {
         f.debug_struct("LeaderLock")
             .field("is_leader", &self.is_leader())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::ChangeNotice;
+
+    #[test]
+    fn change_notices_parse_with_and_without_a_serial() {
+        let n = ChangeNotice::parse("example.com. 2026120105").unwrap();
+        assert_eq!(
+            (n.zone.to_string().as_str(), n.serial),
+            ("example.com.", Some(2026120105))
+        );
+        let n = ChangeNotice::parse("example.com.").unwrap();
+        assert_eq!(n.serial, None);
+        assert!(ChangeNotice::parse("example.com. x")
+            .unwrap_err()
+            .contains("serial 'x'"));
+        assert!(ChangeNotice::parse("example.com. 4294967296").is_err());
+        assert!(
+            ChangeNotice::parse("a..b 1").is_err(),
+            "an empty label is no name"
+        );
     }
 }

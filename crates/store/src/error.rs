@@ -107,6 +107,17 @@ pub enum StoreError {
         /// The serial in the store.
         found: u32,
     },
+    /// A list of changes committed together does not chain: a change's
+    /// `serial_from` is not the previous one's `serial_to` (a caller's bug).
+    #[error("zone {zone}: changes committed together do not chain: serial_from {serial_from} after serial_to {previous}")]
+    Unchained {
+        /// The zone.
+        zone: Name,
+        /// The offending change's `serial_from`.
+        serial_from: u32,
+        /// The previous change's `serial_to`.
+        previous: u32,
+    },
     /// A record the change removes is not in the zone (TTL is not compared).
     #[error("zone {zone}: record to remove not found: {owner} {rtype} {rdata}")]
     MissingRecord {

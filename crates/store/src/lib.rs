@@ -94,7 +94,8 @@ mod wire;
 mod tests;
 
 pub use cluster::{
-    BatchOp, EdgeRow, LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL, LEADER_LOCK_KEY,
+    BatchOp, ChangeNotice, EdgeRow, LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL,
+    LEADER_LOCK_KEY,
 };
 pub use error::StoreError;
 pub use keys::{ApiKeyRow, TsigKeyRow};

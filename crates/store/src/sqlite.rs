@@ -300,27 +300,21 @@ impl Backend for SqliteStore {
         Ok(row)
     }
 
-    fn commit_change(
+    fn commit_changes(
         &self,
         zone: &Name,
-        change: &Change,
-    ) -> Result<(JournalEntry, Vec<i64>), StoreError> {
-        check_records(zone, &change.removed)?;
-        check_records(zone, &change.added)?;
-        let (entry, ids) = self.write(
-            || format!("committing a change to zone {zone}"),
-            |tx| tx_change(tx, zone, change, now_ms()),
-        )?;
-        tracing::debug!(
-            zone = %entry.zone,
-            from = change.serial_from,
-            to = change.serial_to,
-            removed = change.removed.len(),
-            added = change.added.len(),
-            seq = entry.seq,
-            "change committed"
-        );
-        Ok((entry, ids))
+        changes: &[Change],
+    ) -> Result<Vec<(JournalEntry, Vec<i64>)>, StoreError> {
+        self.write(
+            || format!("committing changes to zone {zone}"),
+            |tx| {
+                let now = now_ms();
+                changes
+                    .iter()
+                    .map(|c| tx_change(tx, zone, c, now))
+                    .collect()
+            },
+        )
     }
 
     fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {

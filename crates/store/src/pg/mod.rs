@@ -795,18 +795,93 @@ fn tx_create<C: postgres::GenericClient>(
     })
 }
 
-/// Applies a change (records checked) inside the transaction, the zone row locked.
-fn tx_change<C: postgres::GenericClient>(
+/// Applies changes (records checked, chained) inside the transaction, the zone row locked once.
+fn tx_changes<C: postgres::GenericClient>(
     t: &mut Tx<'_, C>,
     zone: &Name,
-    change: &Change,
+    changes: &[Change],
     now: i64,
-) -> Result<(JournalEntry, Vec<i64>), StoreError> {
-    let ctx = || format!("committing a change to zone {zone}");
+) -> Result<Vec<(JournalEntry, Vec<i64>)>, StoreError> {
+    let ctx = || format!("committing changes to zone {zone}");
     let row = find_zone(t, zone, true)?.ok_or_else(|| not_found(zone))?;
-    if row.serial != change.serial_from {
-        return Err(serial_mismatch(&row, change));
+    let (Some(first), Some(last)) = (changes.first(), changes.last()) else {
+        return Ok(Vec::new());
+    };
+    if row.serial != first.serial_from {
+        return Err(serial_mismatch(&row, first));
     }
+    let mut ids = Vec::with_capacity(changes.len());
+    for change in changes {
+        ids.push(tx_records(t, &row, change)?);
+    }
+    // One round trip for all: the serial, the journal entries and the
+    // notification ("zone serial": a control plane already there reads nothing).
+    let froms: Vec<i64> = changes.iter().map(|c| i64::from(c.serial_from)).collect();
+    let tos: Vec<i64> = changes.iter().map(|c| i64::from(c.serial_to)).collect();
+    let removed: Vec<Vec<u8>> = changes.iter().map(|c| encode_records(&c.removed)).collect();
+    let added: Vec<Vec<u8>> = changes.iter().map(|c| encode_records(&c.added)).collect();
+    let payload = format!("{} {}", row.name, last.serial_to);
+    let rows = t
+        .query(
+            "WITH u AS (UPDATE zones SET serial = $2, updated_at = $3 WHERE id = $1),
+                  n AS (SELECT pg_notify($4, $5))
+             INSERT INTO journal (zone_id, kind, serial_from, serial_to, committed_at, removed, added)
+             SELECT $1, 'change', j.f, j.t, $3, j.r, j.a
+             FROM n, unnest($6::bigint[], $7::bigint[], $8::bytea[], $9::bytea[]) WITH ORDINALITY AS j(f, t, r, a, o)
+             ORDER BY j.o
+             RETURNING seq",
+            &[
+                &row.id,
+                &i64::from(last.serial_to),
+                &now,
+                &CHANGE_CHANNEL,
+                &payload,
+                &froms,
+                &tos,
+                &removed,
+                &added,
+            ],
+        )
+        .map_err(pg(ctx))?;
+    let mut seqs = rows
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pg(ctx))?;
+    // Inserted in list order, so the sequence numbers rise in list order.
+    seqs.sort_unstable();
+    if seqs.len() != changes.len() {
+        return Err(StoreError::Corrupt(format!(
+            "zone {}: {} journal entries written for {} changes",
+            row.name,
+            seqs.len(),
+            changes.len()
+        )));
+    }
+    Ok(changes
+        .iter()
+        .zip(seqs)
+        .zip(ids)
+        .map(|((change, seq), ids)| {
+            (
+                JournalEntry {
+                    seq,
+                    zone: row.name.clone(),
+                    change: change.clone(),
+                    committed_at: now,
+                },
+                ids,
+            )
+        })
+        .collect())
+}
+
+/// Removes and adds one change's records; the new ids of `change.added`, in its order.
+fn tx_records<C: postgres::GenericClient>(
+    t: &mut Tx<'_, C>,
+    row: &ZoneRow,
+    change: &Change,
+) -> Result<Vec<i64>, StoreError> {
     if !change.removed.is_empty() {
         if let Err(i) = delete_records(t, row.id, &row.name, &change.removed)? {
             return Err(missing(&row.name, &change.removed[i]));
@@ -825,39 +900,7 @@ fn tx_change<C: postgres::GenericClient>(
             }
         }
     }
-    // One round trip: the serial, the journal entry and the notification.
-    let removed = encode_records(&change.removed);
-    let added = encode_records(&change.added);
-    let zone_text = row.name.to_string();
-    let seq: i64 = t
-        .query_one(
-            "WITH u AS (UPDATE zones SET serial = $2, updated_at = $3 WHERE id = $1),
-                  n AS (SELECT pg_notify($7, $8))
-             INSERT INTO journal (zone_id, kind, serial_from, serial_to, committed_at, removed, added)
-             SELECT $1, 'change', $4, $2, $3, $5, $6 FROM n
-             RETURNING seq",
-            &[
-                &row.id,
-                &i64::from(change.serial_to),
-                &now,
-                &i64::from(change.serial_from),
-                &removed,
-                &added,
-                &CHANGE_CHANNEL,
-                &zone_text,
-            ],
-        )
-        .and_then(|r| r.try_get(0))
-        .map_err(pg(ctx))?;
-    Ok((
-        JournalEntry {
-            seq,
-            zone: row.name,
-            change: change.clone(),
-            committed_at: now,
-        },
-        ids,
-    ))
+    Ok(ids)
 }
 
 /// Deletes a zone (records and journal cascade); false when absent.
@@ -970,7 +1013,7 @@ fn apply_op<C: postgres::GenericClient>(
         BatchOp::Change { zone, change } => {
             check_records(zone, &change.removed)?;
             check_records(zone, &change.added)?;
-            tx_change(t, zone, change, now).map(|_| ())
+            tx_changes(t, zone, std::slice::from_ref(change), now).map(|_| ())
         }
         BatchOp::DeleteZone { zone } => tx_delete(t, zone).map(|_| ()),
         BatchOp::Settings { zone, settings } => {
@@ -1209,27 +1252,15 @@ impl Backend for PgStore {
         Ok(row)
     }
 
-    fn commit_change(
+    fn commit_changes(
         &self,
         zone: &Name,
-        change: &Change,
-    ) -> Result<(JournalEntry, Vec<i64>), StoreError> {
-        check_records(zone, &change.removed)?;
-        check_records(zone, &change.added)?;
-        let (entry, ids) = self.write(
-            || format!("committing a change to zone {zone}"),
-            |t| tx_change(t, zone, change, now_ms()),
-        )?;
-        tracing::debug!(
-            zone = %entry.zone,
-            from = change.serial_from,
-            to = change.serial_to,
-            removed = change.removed.len(),
-            added = change.added.len(),
-            seq = entry.seq,
-            "change committed"
-        );
-        Ok((entry, ids))
+        changes: &[Change],
+    ) -> Result<Vec<(JournalEntry, Vec<i64>)>, StoreError> {
+        self.write(
+            || format!("committing changes to zone {zone}"),
+            |t| tx_changes(t, zone, changes, now_ms()),
+        )
     }
 
     fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {

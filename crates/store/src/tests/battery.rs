@@ -290,6 +290,110 @@ pub(super) fn refused_changes_leave_everything_unchanged(t: &Target) {
     assert_eq!(store.zone(&z).unwrap().unwrap().serial, 11);
 }
 
+pub(super) fn commit_changes_groups_chained_changes(t: &Target) {
+    let store = t.open();
+    let z = name("example.com.");
+    store
+        .create_zone(&z, ZoneKind::Primary, &example(1))
+        .unwrap();
+    // The second change removes what the first added, the third re-adds it
+    // with another TTL: they must apply in order, inside one transaction.
+    let mut slow = a("g.example.com.", 9);
+    slow.ttl = 60;
+    let changes = vec![
+        bump(1, 2, vec![], vec![a("g.example.com.", 9)]),
+        bump(
+            2,
+            3,
+            vec![a("g.example.com.", 9)],
+            vec![a("h.example.com.", 8)],
+        ),
+        bump(3, 4, vec![], vec![slow.clone()]),
+    ];
+    let out = store.commit_changes(&z, &changes).unwrap();
+    assert_eq!(out.len(), 3);
+    for ((entry, ids), change) in out.iter().zip(&changes) {
+        assert_eq!(&entry.change, change);
+        assert_eq!(ids.len(), change.added.len());
+    }
+    assert!(out[0].0.seq < out[1].0.seq && out[1].0.seq < out[2].0.seq);
+    assert_eq!(store.zone(&z).unwrap().unwrap().serial, 4);
+    let records = store.zone_records(&z).unwrap();
+    assert!(records.contains(&slow) && records.contains(&a("h.example.com.", 8)));
+    assert!(records.contains(&soa("example.com.", 4)));
+    assert_eq!(
+        store.record_by_id(&z, out[2].1[1]).unwrap(),
+        Some(slow),
+        "ids are those of the records as stored"
+    );
+    let since: Vec<JournalEntry> = store.journal_since(&z, 1).unwrap();
+    assert_eq!(
+        since,
+        out.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(store.commit_changes(&z, &[]).unwrap(), vec![]);
+}
+
+pub(super) fn refused_group_commit_applies_none(t: &Target) {
+    let store = t.open();
+    let z = name("example.com.");
+    store
+        .create_zone(&z, ZoneKind::Primary, &example(10))
+        .unwrap();
+    let before = state(&store);
+    // The last change of three removes an absent record: none is applied.
+    let err = store
+        .commit_changes(
+            &z,
+            &[
+                bump(10, 11, vec![], vec![a("x.example.com.", 1)]),
+                bump(11, 12, vec![], vec![a("y.example.com.", 2)]),
+                bump(12, 13, vec![a("gone.example.com.", 3)], vec![]),
+            ],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::MissingRecord { .. }), "{err:?}");
+    assert_eq!(state(&store), before);
+    // The first change planned on another serial: a mismatch, nothing applied.
+    let err = store
+        .commit_changes(
+            &z,
+            &[bump(9, 10, vec![], vec![]), bump(10, 11, vec![], vec![])],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SerialMismatch {
+                expected: 9,
+                found: 10,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(state(&store), before);
+    // Changes that do not chain are refused before the store sees them.
+    let err = store
+        .commit_changes(
+            &z,
+            &[bump(10, 11, vec![], vec![]), bump(12, 13, vec![], vec![])],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Unchained {
+                serial_from: 12,
+                previous: 11,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(state(&store), before);
+}
+
 pub(super) fn journal_since_builds_chains(t: &Target) {
     let store = t.open();
     let z = name("example.com.");

@@ -139,6 +139,8 @@ battery! {
         create_refusals_store_nothing,
         commit_change_applies_everything,
         refused_changes_leave_everything_unchanged,
+        commit_changes_groups_chained_changes,
+        refused_group_commit_applies_none,
         journal_since_builds_chains,
         journal_since_takes_the_latest_start,
         corrupt_journal_blob_is_an_error,

@@ -237,7 +237,11 @@ fn listen_receives_zone_changes_and_relayed_notifies() {
     writer
         .commit_change(&z, &bump(1, 2, vec![], vec![a("n.example.com.", 1)]))
         .unwrap();
-    assert_eq!(next_event(&rx), change(CHANGE_CHANNEL));
+    // A commit's notice carries the serial it reached (a ChangeNotice).
+    assert_eq!(
+        next_event(&rx),
+        Some((CHANGE_CHANNEL.to_string(), "example.com. 2".to_string()))
+    );
     // A refused change notifies nothing (its transaction rolled back).
     assert!(writer
         .commit_change(&z, &bump(1, 2, vec![], vec![]))
@@ -305,7 +309,7 @@ fn store_and_listen_survive_a_server_restart() {
         .unwrap();
     assert_eq!(
         next_event(&rx),
-        Some((CHANGE_CHANNEL.to_string(), "example.com.".to_string()))
+        Some((CHANGE_CHANNEL.to_string(), "example.com. 3".to_string()))
     );
     // The leader lost its session with the restart and takes the lock again.
     assert!(lock.wait_leader(Duration::from_secs(10)));
