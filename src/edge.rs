@@ -46,6 +46,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
             notifier: follower.notifier(),
             store: follower.local_store(),
         })),
+        transfers: Some(crate::xfr::transfers(follower.local_store())),
     };
     for addr in &o.dns_listen {
         let (bound, _threads) =

@@ -10,6 +10,7 @@ use zonecast_store::Store;
 
 mod cluster;
 mod edge;
+mod xfr;
 
 /// The command line; the client options (`--api`, `--token`, `--json`) are
 /// added to the client commands only, by [`zonecast_cli::with_client_args`].
@@ -183,6 +184,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let service = zonecast_server::Service {
+        transfers: Some(xfr::transfers(xfr::ControlStore(control.clone()))),
+        ..Default::default()
+    };
     let workers = udp_workers(args.udp_workers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -193,7 +198,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         for addr in &args.dns_listen {
             let (bound, _threads) = zonecast_server::udp::spawn(*addr, workers, zones.clone())?;
             let listener = zonecast_server::tcp::bind(bound).await?;
-            tokio::spawn(zonecast_server::tcp::serve(listener, zones.clone()));
+            tokio::spawn(zonecast_server::tcp::serve_with(
+                listener,
+                zones.clone(),
+                service.clone(),
+            ));
             info!(%bound, udp_workers = workers, "DNS listening on UDP and TCP");
         }
         let api = tokio::net::TcpListener::bind(args.api_listen)

@@ -45,10 +45,12 @@ mod serial;
 mod settings;
 mod state;
 mod sync;
+mod transfer;
 
 pub use serial::{date_serial, next_serial, serial_gt, SerialPolicy};
 pub use settings::{parse_server, ZoneSettings};
 pub use state::Edit;
+pub use transfer::{journal_deltas, transfer_acl_entries};
 
 use state::{canonical_edit, canonical_record, ZoneState};
 use std::collections::HashMap;

@@ -51,10 +51,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// RFC 1982 §3.2: true when `a` is newer than `b`.
-pub fn serial_gt(a: u32, b: u32) -> bool {
-    a != b && (a.wrapping_sub(b) as i32) > 0
-}
+pub use zonecast_proto::types::serial_gt;
 
 /// The serial to store after `current`: `candidate` when it is newer, else `current + 1` (wrapping).
 pub fn next_serial(current: u32, candidate: u32) -> u32 {

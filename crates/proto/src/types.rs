@@ -193,3 +193,11 @@ mod tests {
         assert_eq!(Class::from_text("class1").unwrap(), Class::IN);
     }
 }
+
+/// RFC 1982 §3.2: true when SOA serial `a` is newer than `b`.
+///
+/// Serials half the space apart compare as neither newer nor older (both
+/// directions are false), as the RFC leaves that case undefined.
+pub fn serial_gt(a: u32, b: u32) -> bool {
+    a != b && (a.wrapping_sub(b) as i32) > 0
+}

@@ -9,15 +9,20 @@
 //! NOTIFY (RFC 1996) goes to the node's [`NotifySink`] when it has one (an
 //! edge relays it to the control plane); without one it is answered NOTIMP.
 //!
-//! Not implemented yet: zone transfers out (AXFR/IXFR are answered NOTAUTH
-//! over TCP, NOTIMP for AXFR over UDP), acting on a NOTIFY (the secondary
-//! role), UPDATE (NOTIMP), response rate limiting, DNS cookies.
+//! Zone transfers out (AXFR, IXFR over TCP, module [`xfr`]) are served when
+//! the node gives its listeners a [`xfr::Transfers`]; otherwise they are
+//! answered NOTAUTH (NOTIMP for AXFR over UDP).
+//!
+//! Not implemented yet: TSIG on transfers, IXFR over UDP (NOTAUTH), acting
+//! on a NOTIFY (the secondary role), UPDATE (NOTIMP), response rate
+//! limiting, DNS cookies.
 
 #![warn(missing_docs)]
 
 pub mod pipeline;
 pub mod tcp;
 pub mod udp;
+pub mod xfr;
 
 pub use zonecast_zone::SharedZones;
 
@@ -64,6 +69,8 @@ pub trait NotifySink: Send + Sync {
 pub struct Service {
     /// Where NOTIFY messages go; `None` answers them NOTIMP.
     pub notify: Option<std::sync::Arc<dyn NotifySink>>,
+    /// Zone transfers out over TCP; `None` answers them NOTAUTH.
+    pub transfers: Option<xfr::Transfers>,
 }
 
 /// Largest EDNS UDP payload zonecast sends (the DNS Flag Day 2020 value, as Knot and NSD).

@@ -222,6 +222,7 @@ mod tests {
         let sink = Arc::new(Sink::default());
         let service = Service {
             notify: Some(sink.clone()),
+            ..Service::default()
         };
         let notify = |name: &str| {
             let mut m = query(name, Rtype::SOA, None);

@@ -83,6 +83,18 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, zones: SharedZones,
             Ok(Ok(_)) => {}
             _ => return,
         }
+        if let Some(t) = &service.transfers {
+            if q.parse(&inbuf[..len]).is_ok() && crate::xfr::is_transfer(&q) {
+                let zone = transfer_zone(&zones, &q);
+                match crate::xfr::serve(t, &mut stream, &inbuf[..len], &q, peer, zone, &mut out)
+                    .await
+                {
+                    crate::xfr::Handled::Done => continue,
+                    crate::xfr::Handled::Close => return,
+                    crate::xfr::Handled::NotOurs => {}
+                }
+            }
+        }
         let answer = {
             let snapshot = zones.load();
             respond_with(
@@ -101,4 +113,12 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, zones: SharedZones,
             return;
         }
     }
+}
+
+/// The version of the zone whose apex is the query name, when this node serves it.
+fn transfer_zone(zones: &SharedZones, q: &QueryView) -> Option<Arc<zonecast_zone::Zone>> {
+    let snapshot = zones.load();
+    let slot = snapshot.find(q.qname())?;
+    let zone = slot.load();
+    (zone.apex().as_wire().eq_ignore_ascii_case(q.qname())).then(|| Arc::clone(&zone))
 }

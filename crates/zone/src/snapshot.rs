@@ -173,6 +173,12 @@ impl Zone {
         self.record_count
     }
 
+    /// Every node, empty non-terminals included, in no particular order;
+    /// walked one at a time (a zone transfer streams from it).
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter()
+    }
+
     /// Number of nodes, empty non-terminals included.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

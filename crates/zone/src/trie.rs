@@ -239,6 +239,15 @@ impl<V: Keyed + Clone> Trie<V> {
         old
     }
 
+    /// Every value, in no particular order, one at a time: the iterator
+    /// holds a path of at most [`MAX_DEPTH`] + 2 positions, not a list.
+    pub fn iter(&self) -> Iter<'_, V> {
+        Iter {
+            stack: vec![(&self.root[..], 0)],
+            collision: None,
+        }
+    }
+
     /// Calls `f` on every value, in no particular order.
     pub fn for_each<'a>(&'a self, mut f: impl FnMut(&'a V)) {
         fn walk<'a, V>(slots: &'a [Slot<V>], f: &mut impl FnMut(&'a V)) {
@@ -252,6 +261,42 @@ impl<V: Keyed + Clone> Trie<V> {
             }
         }
         walk(&self.root, &mut f)
+    }
+}
+
+/// An iterator over a [`Trie`]'s values; see [`Trie::iter`].
+pub struct Iter<'a, V> {
+    /// The branches being walked, each with the next slot to visit.
+    stack: Vec<(&'a [Slot<V>], usize)>,
+    /// A collision list being walked, with the next index.
+    collision: Option<(&'a [V], usize)>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = &'a V;
+
+    fn next(&mut self) -> Option<&'a V> {
+        loop {
+            if let Some((list, i)) = &mut self.collision {
+                if let Some(v) = list.get(*i) {
+                    *i += 1;
+                    return Some(v);
+                }
+                self.collision = None;
+            }
+            let (slots, i) = self.stack.last_mut()?;
+            let Some(slot) = slots.get(*i) else {
+                self.stack.pop();
+                continue;
+            };
+            *i += 1;
+            match slot {
+                Slot::Leaf(v) => return Some(v),
+                Slot::Branch(_, next) => self.stack.push((&next[..], 0)),
+                Slot::Collision(list) => self.collision = Some((&list[..], 0)),
+                Slot::Moved => {}
+            }
+        }
     }
 }
 
@@ -395,6 +440,12 @@ mod tests {
                 n += 1;
             });
             assert_eq!(n, m.len());
+            // The iterator visits the same values, each once.
+            let mut seen: HashMap<Vec<u8>, u32> = HashMap::new();
+            for i in old.iter() {
+                assert!(seen.insert(i.0.clone(), i.1).is_none(), "visited twice");
+            }
+            assert_eq!(&seen, m);
         }
     }
 
@@ -427,6 +478,19 @@ mod tests {
             );
         }
         assert!(matches!(root[0], Slot::Collision(ref l) if l.len() == 3));
+        let t = Trie {
+            bitmap,
+            root: root.clone(),
+            len: 3,
+            hasher: hasher.clone(),
+        };
+        let mut keys: Vec<&[u8]> = t.iter().map(|i| &i.0[..]).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![&b"a"[..], b"b", b"c"],
+            "collision lists are iterated"
+        );
         assert!(remove_at(&mut bitmap, &mut root, b"b", 42, MAX_DEPTH - 1).is_some());
         assert!(remove_at(&mut bitmap, &mut root, b"a", 42, MAX_DEPTH - 1).is_some());
         assert!(matches!(root[0], Slot::Leaf(ref v) if v.0 == b"c"));

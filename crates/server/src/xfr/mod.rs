@@ -1,0 +1,381 @@
+//! Zone transfers out over TCP: AXFR (RFC 5936) and IXFR (RFC 1995), with
+//! transfer ACLs ([`acl`]).
+//!
+//! - **AXFR** (RFC 5936 §2.2): the SOA first and last, every other record
+//!   once, as many per message as fit in 64 KiB. The whole transfer comes
+//!   from one zone version (the one served when the query arrived), so
+//!   changes committing meanwhile do not mix in; records are read from that
+//!   version as they are sent, so a transfer holds one message, not a copy
+//!   of the zone.
+//! - **IXFR** (RFC 1995 §4): the client's serial is the SOA in the query's
+//!   authority section. When it is the served serial or newer (RFC 1982),
+//!   the answer is that single SOA. Otherwise the journal's changes from it to
+//!   the served serial go out as difference sequences (old SOA, removed
+//!   records, new SOA, added records), one per journaled change, between two
+//!   copies of the current SOA. When the journal does not reach back that far
+//!   (or the serial is unknown), the answer is AXFR-style (§4: the whole zone).
+//! - **Refusals:** a zone this node does not serve gets NOTAUTH (as Knot);
+//!   one whose ACL refuses the peer gets REFUSED, with a log line giving the
+//!   reason; so do transfers beyond the concurrent-transfer limit
+//!   ([`Transfers::new`]), as BIND's `transfers-out`. An IXFR without an SOA
+//!   in its authority section is FORMERR.
+//! - Each transfer is logged (peer, zone, type, serials, records, messages,
+//!   duration) and counted ([`XfrStats`]).
+//!
+//! Limitations: no TSIG yet (a signed request is refused NOTAUTH);
+//! IXFR over UDP is answered by the pipeline (NOTAUTH); messages carry the
+//! question each (RFC 5936 §2.2.1 allows it).
+
+pub mod acl;
+mod pack;
+
+pub use acl::{Acl, Denied};
+
+use pack::{Packer, Rr};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use zonecast_proto::message::Message;
+use zonecast_proto::query::QueryView;
+use zonecast_proto::types::serial_gt;
+use zonecast_proto::writer::Writer;
+use zonecast_proto::{Name, Record, Rtype};
+use zonecast_zone::Zone;
+
+/// Response codes.
+const FORMERR: u8 = 1;
+const REFUSED: u8 = 5;
+const NOTAUTH: u8 = 9;
+/// Octets left free at the end of each message for a TSIG record.
+const TSIG_ROOM: usize = 512;
+/// Longest wait for the peer to take one message.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on concurrent outgoing transfers (BIND's `transfers-out`).
+pub const DEFAULT_MAX_TRANSFERS: usize = 10;
+
+/// One journaled change, as IXFR sends it: `removed` holds the old SOA,
+/// `added` the new one, with the other records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delta {
+    /// Records removed, the old SOA among them.
+    pub removed: Vec<Record>,
+    /// Records added, the new SOA among them.
+    pub added: Vec<Record>,
+}
+
+/// What serving transfers needs from the node: ACLs and the journal.
+pub trait TransferSource: Send + Sync {
+    /// The zone's transfer ACL; `None` when this node has no settings for it
+    /// (refused). May block: called off the runtime.
+    fn acl(&self, zone: &Name) -> Option<Acl>;
+    /// The journaled changes leading from serial `from` to `to`, oldest
+    /// first; `None` when the journal does not reach back to `from` or does
+    /// not lead to `to`. May block (it reads a store): called off the runtime.
+    fn deltas(&self, zone: &Name, from: u32, to: u32) -> Option<Vec<Delta>>;
+}
+
+/// Counters of outgoing transfers, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct XfrStats {
+    /// AXFR answers sent in full (including AXFR-style IXFR answers).
+    pub axfr: AtomicU64,
+    /// Incremental IXFR answers sent in full (single-SOA answers included).
+    pub ixfr: AtomicU64,
+    /// Transfers refused by an ACL.
+    pub refused: AtomicU64,
+    /// Transfers refused because the concurrent-transfer limit was reached.
+    pub limited: AtomicU64,
+    /// Transfers cut off (peer gone or too slow, a record too large).
+    pub failed: AtomicU64,
+    /// Records sent by transfers.
+    pub records: AtomicU64,
+}
+
+/// The transfer service of a node's TCP listeners.
+#[derive(Clone)]
+pub struct Transfers {
+    source: Arc<dyn TransferSource>,
+    slots: Arc<Semaphore>,
+    max: usize,
+    stats: Arc<XfrStats>,
+}
+
+impl Transfers {
+    /// Serves transfers from `source`, at most `max` at a time (more are REFUSED).
+    pub fn new(source: Arc<dyn TransferSource>, max: usize) -> Transfers {
+        Transfers {
+            source,
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+            stats: Arc::new(XfrStats::default()),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Arc<XfrStats> {
+        self.stats.clone()
+    }
+
+    /// The concurrent-transfer limit.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+}
+
+/// What became of a transfer query.
+pub(crate) enum Handled {
+    /// Not a transfer of a zone this node serves: answer it as any query.
+    NotOurs,
+    /// Answered (in full or refused); the connection goes on.
+    Done,
+    /// The connection must close (write failed or timed out).
+    Close,
+}
+
+/// Whether a parsed query asks for a zone transfer over TCP.
+pub(crate) fn is_transfer(q: &QueryView) -> bool {
+    q.opcode == zonecast_proto::query::OPCODE_QUERY
+        && q.qclass == zonecast_proto::Class::IN
+        && (q.qtype == Rtype::AXFR || q.qtype == Rtype::IXFR)
+}
+
+/// Answers a transfer query on `stream`; `out` holds 65537 octets.
+pub(crate) async fn serve(
+    t: &Transfers,
+    stream: &mut TcpStream,
+    query: &[u8],
+    q: &QueryView,
+    peer: SocketAddr,
+    zone: Option<Arc<Zone>>,
+    out: &mut [u8],
+) -> Handled {
+    let Some(zone) = zone else {
+        return Handled::NotOurs;
+    };
+    let apex = zone.apex().clone();
+    let kind = if q.qtype == Rtype::AXFR {
+        "AXFR"
+    } else {
+        "IXFR"
+    };
+    let msg = match Message::parse(query) {
+        Ok(m) => m,
+        Err(_) => return reply(stream, out, q, query, FORMERR).await,
+    };
+    if msg.additional.iter().any(|r| r.rtype == Rtype::TSIG) {
+        tracing::info!(zone = %apex, %peer, kind, "transfer refused: TSIG is not supported yet");
+        t.stats.refused.fetch_add(1, Ordering::Relaxed);
+        return reply(stream, out, q, query, NOTAUTH).await;
+    }
+    let source = t.source.clone();
+    let z = apex.clone();
+    let acl = tokio::task::spawn_blocking(move || source.acl(&z))
+        .await
+        .ok()
+        .flatten();
+    let verdict = match acl {
+        None => Err("no settings for the zone".to_string()),
+        Some(acl) => acl.check(peer.ip(), None).map_err(|d| d.to_string()),
+    };
+    if let Err(why) = verdict {
+        tracing::info!(zone = %apex, %peer, kind, "transfer refused: {why}");
+        t.stats.refused.fetch_add(1, Ordering::Relaxed);
+        return reply(stream, out, q, query, REFUSED).await;
+    }
+    let Ok(_permit) = t.slots.clone().try_acquire_owned() else {
+        tracing::warn!(zone = %apex, %peer, kind, limit = t.max, "transfer refused: concurrent transfer limit reached");
+        t.stats.limited.fetch_add(1, Ordering::Relaxed);
+        return reply(stream, out, q, query, REFUSED).await;
+    };
+    let started = Instant::now();
+    let client_serial = if q.qtype == Rtype::IXFR {
+        match ixfr_serial(&msg, &apex) {
+            Some(s) => Some(s),
+            None => return reply(stream, out, q, query, FORMERR).await,
+        }
+    } else {
+        None
+    };
+    let packer = Packer {
+        q,
+        query,
+        limit: u16::MAX as usize - TSIG_ROOM,
+    };
+    let current = zone.serial();
+    let (style, sent) = match client_serial {
+        Some(from) if !serial_gt(current, from) => (
+            "single SOA",
+            send(stream, out, &packer, soa(&zone).into_iter()).await,
+        ),
+        Some(from) => {
+            let source = t.source.clone();
+            let z = apex.clone();
+            let deltas = tokio::task::spawn_blocking(move || source.deltas(&z, from, current))
+                .await
+                .ok()
+                .flatten();
+            match deltas {
+                Some(d) => (
+                    "incremental",
+                    send(stream, out, &packer, ixfr_rrs(&zone, &d)).await,
+                ),
+                None => (
+                    "AXFR-style",
+                    send(stream, out, &packer, axfr_rrs(&zone)).await,
+                ),
+            }
+        }
+        None => ("AXFR", send(stream, out, &packer, axfr_rrs(&zone)).await),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match sent {
+        Ok((records, messages)) => {
+            let counter = if style == "AXFR" || style == "AXFR-style" {
+                &t.stats.axfr
+            } else {
+                &t.stats.ixfr
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            t.stats.records.fetch_add(records, Ordering::Relaxed);
+            tracing::info!(zone = %apex, %peer, kind, style, from = ?client_serial, serial = current, records, messages, ms = format!("{ms:.1}"), "transfer out");
+            Handled::Done
+        }
+        Err(why) => {
+            t.stats.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(zone = %apex, %peer, kind, style, serial = current, ms = format!("{ms:.1}"), "transfer out failed: {why}");
+            Handled::Close
+        }
+    }
+}
+
+/// The serial of the SOA an IXFR query carries in its authority section.
+fn ixfr_serial(msg: &Message, apex: &Name) -> Option<u32> {
+    let soa = msg.authority.iter().find(|r| r.rtype == Rtype::SOA)?;
+    if soa.owner.to_lowercase() != *apex {
+        return None;
+    }
+    soa_serial(&soa.rdata)
+}
+
+/// The serial field of SOA rdata (after two uncompressed names).
+fn soa_serial(rdata: &[u8]) -> Option<u32> {
+    let mut pos = 0;
+    for _ in 0..2 {
+        loop {
+            let l = *rdata.get(pos)? as usize;
+            pos += 1 + l;
+            if l == 0 {
+                break;
+            }
+        }
+    }
+    let b = rdata.get(pos..pos + 4)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The version's SOA record.
+fn soa(zone: &Zone) -> Option<Rr<'_>> {
+    let apex = zone.apex_node();
+    let set = apex.rrset(Rtype::SOA)?;
+    let rdata = set.rdatas().next()?;
+    Some(Rr {
+        owner: apex.name(),
+        rtype: Rtype::SOA,
+        header: set.header,
+        rdata,
+    })
+}
+
+/// SOA, every record but the SOA, SOA.
+fn axfr_rrs(zone: &Zone) -> impl Iterator<Item = Rr<'_>> {
+    let apex = zone.apex_node().name();
+    let body = zone.nodes().flat_map(move |node| {
+        let owner = node.name();
+        node.rrsets()
+            .filter(move |set| !(set.rtype == Rtype::SOA && owner == apex))
+            .flat_map(move |set| {
+                set.rdatas().map(move |rdata| Rr {
+                    owner,
+                    rtype: set.rtype,
+                    header: set.header,
+                    rdata,
+                })
+            })
+    });
+    soa(zone).into_iter().chain(body).chain(soa(zone))
+}
+
+/// Current SOA, then per change: old SOA, removed, new SOA, added; current SOA.
+fn ixfr_rrs<'a>(zone: &'a Zone, deltas: &'a [Delta]) -> impl Iterator<Item = Rr<'a>> {
+    let soa_first = |list: &'a [Record]| {
+        let soas = list.iter().filter(|r| r.rtype == Rtype::SOA);
+        let rest = list.iter().filter(|r| r.rtype != Rtype::SOA);
+        soas.chain(rest).map(Rr::of)
+    };
+    let body = deltas
+        .iter()
+        .flat_map(move |d| soa_first(&d.removed).chain(soa_first(&d.added)));
+    soa(zone).into_iter().chain(body).chain(soa(zone))
+}
+
+/// Sends the records as messages; (records, messages) sent, or why it stopped.
+async fn send<'a>(
+    stream: &mut TcpStream,
+    out: &mut [u8],
+    packer: &Packer<'_>,
+    rrs: impl Iterator<Item = Rr<'a>>,
+) -> Result<(u64, u64), String> {
+    let mut rrs = rrs.peekable();
+    let (mut records, mut messages) = (0u64, 0u64);
+    loop {
+        let body = out.get_mut(2..).ok_or("output buffer too small")?;
+        let (n, count) = match packer.fill(body, &mut rrs) {
+            Ok(Some(filled)) => filled,
+            Ok(None) => break,
+            Err(pack::TooLarge) => return Err("a record does not fit in a message".into()),
+        };
+        records += count;
+        messages += 1;
+        let len = u16::try_from(n).map_err(|_| "message too long")?;
+        out[..2].copy_from_slice(&len.to_be_bytes());
+        write(stream, &out[..n + 2]).await?;
+    }
+    Ok((records, messages))
+}
+
+/// Writes one framed message within [`WRITE_TIMEOUT`].
+async fn write(stream: &mut TcpStream, frame: &[u8]) -> Result<(), String> {
+    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("write failed: {e}")),
+        Err(_) => Err(format!(
+            "peer took no data for {} s",
+            WRITE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// A header-and-question answer with `rcode`.
+async fn reply(
+    stream: &mut TcpStream,
+    out: &mut [u8],
+    q: &QueryView,
+    query: &[u8],
+    rcode: u8,
+) -> Handled {
+    let Some(body) = out.get_mut(2..) else {
+        return Handled::Close;
+    };
+    let mut w = Writer::new(body, u16::MAX as usize, q, query);
+    w.set_rcode(rcode);
+    let n = w.finish();
+    out[..2].copy_from_slice(&(n as u16).to_be_bytes());
+    match write(stream, &out[..n + 2]).await {
+        Ok(()) => Handled::Done,
+        Err(_) => Handled::Close,
+    }
+}

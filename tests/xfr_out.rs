@@ -1,0 +1,362 @@
+//! Zone transfers out (issue 8): AXFR and IXFR served by `zonecast serve`
+//! over TCP, checked with our own client and with a real Knot secondary.
+
+pub mod common;
+
+use common::{free_port, query_udp, require_tool, TempDir, Zonecast};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use zonecast_proto::message::{build_query, Message};
+use zonecast_proto::{Name, Record, Rtype};
+
+const TOKEN: &str = "xfr-test-token";
+
+fn zone_text(names: usize) -> String {
+    let mut z = String::from(
+        "$ORIGIN xfr.test.\n$TTL 300\n@ SOA ns1 hostmaster 10 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n\
+         www A 192.0.2.2\nmail MX 10 mx.elsewhere.example.\n*.wild TXT \"wild\"\nsub NS ns.sub\nns.sub A 192.0.2.3\n",
+    );
+    for i in 0..names {
+        z.push_str(&format!(
+            "h{i} A 10.{}.{}.{}\nh{i} TXT \"a text record that makes messages fill up {i}\"\n",
+            i >> 16 & 255,
+            i >> 8 & 255,
+            i & 255
+        ));
+    }
+    z
+}
+
+fn start() -> Zonecast {
+    Zonecast::start_with_args(&["--api-token".to_string(), TOKEN.to_string()])
+}
+
+fn curl(z: &Zonecast, method: &str, path: &str, body: &str) -> (u16, String) {
+    let api = z.api_addr().expect("the harness chose an API address");
+    let file = z.dir().join(format!("body-{}.json", rand_suffix()));
+    std::fs::write(&file, body).unwrap();
+    let out = Command::new(require_tool("curl"))
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
+        .args([
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("http://{api}{path}"))
+        .output()
+        .expect("running curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// Waits (up to 5 s) until the server's log has a line with every one of `needles`.
+fn wait_log(z: &Zonecast, needles: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = z.log_text();
+        if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line with {needles:?}:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn create(z: &Zonecast, names: usize, allow: &[&str]) {
+    let body = serde_json::json!({"name": "xfr.test.", "zonefile": zone_text(names), "allow_transfer": allow});
+    let (code, text) = curl(z, "POST", "/v1/zones", &body.to_string());
+    assert_eq!(code, 201, "{text}");
+}
+
+/// Sends a transfer query over TCP and reads messages until the answer is complete.
+fn transfer(addr: SocketAddr, query: &[u8]) -> Vec<Message> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(query);
+    s.write_all(&framed).unwrap();
+    let mut out = Vec::new();
+    let mut soas = 0;
+    loop {
+        let mut len = [0u8; 2];
+        if s.read_exact(&mut len).is_err() {
+            break;
+        }
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf).unwrap();
+        let m = Message::parse(&buf).expect("a well-formed transfer message");
+        soas += m.answer.iter().filter(|r| r.rtype == Rtype::SOA).count();
+        let done = m.rcode() != 0
+            || m.answer.len() == 1
+                && out.is_empty()
+                && soas == 1
+                && query_is_ixfr(query)
+                && is_single_soa(&m)
+            || (soas >= 2
+                && m.answer.last().is_some_and(|r| r.rtype == Rtype::SOA)
+                && !query_is_ixfr(query))
+            || (query_is_ixfr(query) && soas >= 2 && ixfr_complete(&out, &m));
+        out.push(m);
+        if done {
+            break;
+        }
+    }
+    out
+}
+
+fn query_is_ixfr(q: &[u8]) -> bool {
+    Message::parse(q).is_ok_and(|m| m.questions[0].qtype == Rtype::IXFR)
+}
+
+fn is_single_soa(m: &Message) -> bool {
+    m.answer.len() == 1 && m.answer[0].rtype == Rtype::SOA
+}
+
+/// An IXFR answer ends with the SOA it started with.
+fn ixfr_complete(before: &[Message], last: &Message) -> bool {
+    let first = before.first().unwrap_or(last).answer.first().cloned();
+    let end = last.answer.last().cloned();
+    let all: usize = before.iter().map(|m| m.answer.len()).sum::<usize>() + last.answer.len();
+    all > 1 && first.is_some() && first == end
+}
+
+fn soa_serial(r: &Record) -> u32 {
+    let n = r.rdata.len();
+    u32::from_be_bytes([
+        r.rdata[n - 20],
+        r.rdata[n - 19],
+        r.rdata[n - 18],
+        r.rdata[n - 17],
+    ])
+}
+
+fn axfr_query() -> Vec<u8> {
+    build_query(7, &"xfr.test.".parse::<Name>().unwrap(), Rtype::AXFR, None)
+}
+
+fn ixfr_query(serial: u32) -> Vec<u8> {
+    // Authority section: the client's SOA (RFC 1995 §3).
+    let mut q = build_query(8, &"xfr.test.".parse::<Name>().unwrap(), Rtype::IXFR, None);
+    q[9] = 1; // NSCOUNT
+    q.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 0]);
+    let mut rdata = vec![0u8, 0u8];
+    rdata.extend_from_slice(&serial.to_be_bytes());
+    rdata.extend_from_slice(&[0u8; 16]);
+    q.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    q.extend_from_slice(&rdata);
+    q
+}
+
+#[test]
+fn axfr_streams_one_version_soa_first_and_last() {
+    let z = start();
+    create(&z, 3000, &["127.0.0.1"]);
+    let msgs = transfer(z.addr(), &axfr_query());
+    assert!(
+        msgs.len() > 1,
+        "a 6,000-record zone takes several 64 KiB messages"
+    );
+    let answers: Vec<&Record> = msgs.iter().flat_map(|m| m.answer.iter()).collect();
+    assert_eq!(answers.first().unwrap().rtype, Rtype::SOA);
+    assert_eq!(answers.last().unwrap().rtype, Rtype::SOA);
+    assert_eq!(answers.iter().filter(|r| r.rtype == Rtype::SOA).count(), 2);
+    // Every record once (8 + 2 per name), and the SOA again at the end.
+    assert_eq!(answers.len(), 8 + 2 * 3000 + 1);
+    for m in &msgs {
+        assert!(m.header.aa, "AA on every message");
+        assert_eq!(m.header.id, 7);
+    }
+    wait_log(&z, &["transfer out", "AXFR", "records=6009"]);
+}
+
+#[test]
+fn refusals_and_ixfr() {
+    let z = start();
+    // No allow_transfer: REFUSED, with a log line saying why.
+    create(&z, 10, &[]);
+    let r = transfer(z.addr(), &axfr_query());
+    assert_eq!(r[0].rcode(), 5, "REFUSED");
+    wait_log(&z, &["transfer refused", "allow_transfer is empty"]);
+    // A zone not served: NOTAUTH.
+    let q = build_query(
+        9,
+        &"other.test.".parse::<Name>().unwrap(),
+        Rtype::AXFR,
+        None,
+    );
+    assert_eq!(transfer(z.addr(), &q)[0].rcode(), 9, "NOTAUTH");
+    // An ACL for another network refuses; ours allows.
+    let (code, t) = curl(
+        &z,
+        "PATCH",
+        "/v1/zones/xfr.test.",
+        r#"{"allow_transfer": ["192.0.2.0/24"]}"#,
+    );
+    assert_eq!(code, 200, "{t}");
+    assert_eq!(transfer(z.addr(), &axfr_query())[0].rcode(), 5);
+    let (code, t) = curl(
+        &z,
+        "PATCH",
+        "/v1/zones/xfr.test.",
+        r#"{"allow_transfer": ["127.0.0.0/8"]}"#,
+    );
+    assert_eq!(code, 200, "{t}");
+    let serial0 = soa_serial(&transfer(z.addr(), &axfr_query())[0].answer[0]);
+    // Current serial: the single SOA.
+    let r = transfer(z.addr(), &ixfr_query(serial0));
+    assert!(is_single_soa(&r[0]), "{:?}", r[0].answer);
+    // Two changes: an incremental answer with two difference sequences.
+    for ip in ["192.0.2.77", "192.0.2.78"] {
+        let (code, t) = curl(
+            &z,
+            "PUT",
+            "/v1/zones/xfr.test./rrsets/www.xfr.test./A",
+            &format!(r#"{{"ttl": 300, "records": ["{ip}"]}}"#),
+        );
+        assert_eq!(code, 200, "{t}");
+    }
+    let r = transfer(z.addr(), &ixfr_query(serial0));
+    let answers: Vec<&Record> = r.iter().flat_map(|m| m.answer.iter()).collect();
+    let soas: Vec<u32> = answers
+        .iter()
+        .filter(|r| r.rtype == Rtype::SOA)
+        .map(|r| soa_serial(r))
+        .collect();
+    let (s2, mid) = (soas[0], soas[2]);
+    assert_eq!(soas, vec![s2, serial0, mid, mid, s2, s2], "{answers:?}");
+    assert!(
+        mid != serial0 && mid != s2,
+        "two changes, two sequences: {soas:?}"
+    );
+    assert_eq!(
+        answers.len(),
+        6 + 4,
+        "each change removes one A and adds one"
+    );
+    // A serial the journal does not know: AXFR-style.
+    let r = transfer(z.addr(), &ixfr_query(serial0.wrapping_sub(1000)));
+    let n: usize = r.iter().map(|m| m.answer.len()).sum();
+    assert_eq!(n, 8 + 2 * 10 + 1, "the whole zone");
+    wait_log(&z, &["transfer out", "incremental"]);
+    wait_log(&z, &["transfer out", "AXFR-style"]);
+}
+
+/// A knotd secondary of zonecast: takes the zone by AXFR, then a change by IXFR.
+#[test]
+fn knot_secondary_takes_axfr_then_ixfr() {
+    let z = start();
+    create(&z, 200, &["127.0.0.1"]);
+    let knot = KnotSecondary::start(z.addr());
+    let serial0 = wait_serial(knot.addr, |_| true);
+    let (code, t) = curl(
+        &z,
+        "PUT",
+        "/v1/zones/xfr.test./rrsets/new.xfr.test./A",
+        r#"{"ttl": 300, "records": ["192.0.2.99"]}"#,
+    );
+    assert_eq!(code, 200, "{t}");
+    knot.refresh();
+    wait_serial(knot.addr, |s| s != serial0);
+    let q = build_query(3, &"new.xfr.test.".parse::<Name>().unwrap(), Rtype::A, None);
+    let m = Message::parse(&query_udp(knot.addr, &q).unwrap()).unwrap();
+    assert_eq!(m.answer.len(), 1, "knot serves the change: {m:?}");
+    // zonecast's log shows the first transfer was an AXFR and the second incremental.
+    wait_log(&z, &["transfer out", "kind=\"AXFR\""]);
+    wait_log(&z, &["transfer out", "kind=\"IXFR\"", "incremental"]);
+}
+
+fn wait_serial(addr: SocketAddr, ok: impl Fn(u32) -> bool) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let q = build_query(5, &"xfr.test.".parse::<Name>().unwrap(), Rtype::SOA, None);
+    while Instant::now() < deadline {
+        if let Some(m) = query_udp(addr, &q).and_then(|w| Message::parse(&w).ok()) {
+            if m.rcode() == 0 && m.header.aa {
+                if let Some(s) = m.answer.first().map(soa_serial) {
+                    if ok(s) {
+                        return s;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the secondary at {addr} never served the expected serial");
+}
+
+struct KnotSecondary {
+    child: Child,
+    addr: SocketAddr,
+    dir: TempDir,
+}
+
+impl KnotSecondary {
+    fn start(primary: SocketAddr) -> KnotSecondary {
+        let dir = TempDir::new("knot-secondary");
+        let d = dir.path().display().to_string();
+        let port = free_port();
+        std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+        let conf = format!(
+            "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\n    pidfile: {d}/knot.pid\n\
+             log:\n  - target: stderr\n    any: info\n\
+             database:\n    storage: {d}/db\n\
+             control:\n    listen: {d}/knot.sock\n\
+             remote:\n  - id: primary\n    address: {}@{}\n\
+             template:\n  - id: default\n    storage: {d}/zones\n    zonefile-sync: -1\n    zonefile-load: none\n    journal-content: changes\n\
+             zone:\n  - domain: xfr.test.\n    master: primary\n",
+            primary.ip(),
+            primary.port()
+        );
+        std::fs::write(dir.path().join("knot.conf"), conf).unwrap();
+        let log = std::fs::File::create(dir.path().join("knot.log")).unwrap();
+        let child = Command::new(require_tool("knotd"))
+            .arg("-c")
+            .arg(dir.path().join("knot.conf"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting knotd");
+        KnotSecondary {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir,
+        }
+    }
+
+    fn refresh(&self) {
+        let st = Command::new(require_tool("knotc"))
+            .arg("-s")
+            .arg(self.dir.path().join("knot.sock"))
+            .args(["zone-refresh", "xfr.test."])
+            .status()
+            .expect("running knotc");
+        assert!(st.success(), "knotc zone-refresh failed");
+    }
+}
+
+impl Drop for KnotSecondary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "knotd log:\n{}",
+                std::fs::read_to_string(self.dir.path().join("knot.log")).unwrap_or_default()
+            );
+        }
+    }
+}
