@@ -121,3 +121,65 @@ fn oracle_signed_response_verifies_with_ours() {
         assert_eq!(other.verifier().verify(&r, NOW), Err(TsigError::BadSig));
     }
 }
+
+/// Octets from hex (test vectors).
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Written by `fuzz/make_seeds.py` (Python's `hmac`, its own TSIG encoding):
+/// an AXFR query for example.com., ID 0x7a7a, key `fuzz-key`, HMAC-SHA256,
+/// secret "zonecast fuzz key", signed at 1700000000 with fudge 300.
+const PY_REQUEST: &str = "7a7a00000001000000000001076578616d706c6503636f6d0000fc00010866757a7a2d6b\
+65790000fa00ff00000000003d0b686d61632d7368613235360000006553f100012c00209d74d5447153db9418e14e7eab\
+47fdda33298c9ce07418aaed24bc4e3a00758e7a7a00000000";
+
+/// The same script's three-message answer to it, TCP-framed: signed, unsigned, signed one second later.
+const PY_SEQUENCE: &str =
+    "007e7a7a84000001000100000001076578616d706c6503636f6d0000fc0001c00c000100\
+010000012c0004c00002010866757a7a2d6b65790000fa00ff00000000003d0b686d61632d736861323536000000655\
+3f100012c00208c4d1470b196b61ece58c16ce52f3bae7796ba5a3bd6a0f283a39276da3da8f77a7a00000000002d7a\
+7a84000001000100000000076578616d706c6503636f6d0000fc0001c00c000100010000012c0004c0000202007e7a7a\
+84000001000100000001076578616d706c6503636f6d0000fc0001c00c000100010000012c0004c00002030866757a7a\
+2d6b65790000fa00ff00000000003d0b686d61632d7368613235360000006553f101012c002086881bc06e9827a82781d\
+b4acc7aae29ef51d5c8e00986ad1a23252a7bca76fd7a7a00000000";
+
+#[test]
+fn python_vectors_with_an_unsigned_message() {
+    let k = Key::new("fuzz-key", "hmac-sha256", b"zonecast fuzz key".to_vec()).unwrap();
+    let request = unhex(PY_REQUEST);
+    let v = verify_request(&request, finder(&k), 1_700_000_000)
+        .unwrap()
+        .unwrap();
+    // Ours signs the same query to the same octets.
+    let mut q = crate::message::build_query(
+        0x7a7a,
+        &"example.com.".parse().unwrap(),
+        crate::types::Rtype::AXFR,
+        None,
+    );
+    let req = sign_request(&mut q, &k, 1_700_000_000, DEFAULT_FUDGE).unwrap();
+    assert_eq!(q, request);
+    assert_eq!(req.mac(), v.request_mac());
+    let stream = unhex(PY_SEQUENCE);
+    let mut ver = req.verifier();
+    let mut rest = &stream[..];
+    let mut statuses = Vec::new();
+    while let [hi, lo, tail @ ..] = rest {
+        let (msg, next) = tail.split_at(usize::from(u16::from_be_bytes([*hi, *lo])));
+        statuses.push(ver.verify(msg, 1_700_000_001).unwrap());
+        rest = next;
+    }
+    use ResponseStatus::{Signed, Unsigned};
+    assert_eq!(statuses, [Signed, Unsigned, Signed]);
+    ver.finish().unwrap();
+    // Ours signs the same answer to the same octets.
+    let mut signer = ResponseSigner::new(&v);
+    let mut m1 = stream[2..2 + 0x7e - k.tsig_len()].to_vec();
+    m1[11] = 0;
+    signer.sign(&mut m1, 1_700_000_000).unwrap();
+    assert_eq!(m1, stream[2..2 + 0x7e]);
+}
