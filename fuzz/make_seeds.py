@@ -6,8 +6,11 @@ variants of the test battery; message/ also gets responses captured from a
 DNS server if one is given (`make_seeds.py 127.0.0.1:5399`).
 rdata/: two octets of type then wire rdata, for every supported type.
 zonefile/: small zone files exercising the syntax.
+tsig/: TSIG-signed requests (good, and failing each check) and TCP-framed
+response streams to the fixed query of the `tsig` target, signed with its
+key and clock (`tests/fuzz_bodies/mod.rs`, FUZZ_TSIG_*).
 """
-import hashlib, os, random, socket, struct, sys
+import hashlib, hmac, os, random, socket, struct, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -111,4 +114,70 @@ zones = [
 ]
 for z in zones:
     save("zonefile", z)
+
+# TSIG (RFC 8945), with the key, clock and query of the `tsig` fuzz body.
+TSIG_NOW = 1_700_000_000
+TSIG_KEY = name("fuzz-key")
+TSIG_SECRET = b"zonecast fuzz key"
+SHA256 = name("hmac-sha256")
+
+def tsig_vars(key, alg, t, fudge, error=0, other=b""):
+    return (key.lower() + struct.pack(">HI", 255, 0) + alg.lower()
+            + struct.pack(">HIH", t >> 32, t & 0xFFFFFFFF, fudge) + struct.pack(">HH", error, len(other)) + other)
+
+def tsig_rr(key, alg, t, fudge, mac, oid, error=0, other=b""):
+    rdata = (alg + struct.pack(">HIHH", t >> 32, t & 0xFFFFFFFF, fudge, len(mac)) + mac
+             + struct.pack(">HHH", oid, error, len(other)) + other)
+    return key + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+
+def with_rr(msg, rr):
+    (ar,) = struct.unpack(">H", msg[10:12])
+    return msg[:10] + struct.pack(">H", ar + 1) + msg[12:] + rr
+
+def tsig_sign(msg, key=TSIG_KEY, alg=SHA256, t=TSIG_NOW, fudge=300, prior=None, error=0, other=b"",
+              secret=TSIG_SECRET, cut=None):
+    """Signs like a request (prior None) or a first response; returns (signed message, MAC)."""
+    data = (b"" if prior is None else struct.pack(">H", len(prior)) + prior) + msg
+    mac = hmac.new(secret, data + tsig_vars(key, alg, t, fudge, error, other), hashlib.sha256).digest()
+    sent = mac if cut is None else mac[:cut]
+    return with_rr(msg, tsig_rr(key, alg, t, fudge, sent, struct.unpack(">H", msg[:2])[0], error, other)), mac
+
+def tsig_sign_next(prior, unsigned, msg, t=TSIG_NOW, fudge=300):
+    """Signs a later message of a sequence: prior MAC, unsigned messages, this one, timers."""
+    data = struct.pack(">H", len(prior)) + prior + b"".join(unsigned) + msg + struct.pack(">HIH", t >> 32, t & 0xFFFFFFFF, fudge)
+    mac = hmac.new(TSIG_SECRET, data, hashlib.sha256).digest()
+    return with_rr(msg, tsig_rr(TSIG_KEY, SHA256, t, fudge, mac, struct.unpack(">H", msg[:2])[0])), mac
+
+def framed(*msgs):
+    return b"".join(struct.pack(">H", len(m)) + m for m in msgs)
+
+def axfr_answer(n):
+    return (struct.pack(">HHHHHH", 0x7A7A, 0x8400, 1, 1, 0, 0) + name("example.com") + struct.pack(">HH", 252, 1)
+            + b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, n]))
+
+tsig_query = query("example.com", 252, qid=0x7A7A)
+signed, request_mac = tsig_sign(tsig_query)
+m1, mac1 = tsig_sign(axfr_answer(1), prior=request_mac)
+m3, _ = tsig_sign_next(mac1, [axfr_answer(2)], axfr_answer(3), t=TSIG_NOW + 1)
+badtime_answer, _ = tsig_sign(axfr_answer(0), prior=request_mac, error=18, other=struct.pack(">HI", 0, TSIG_NOW + 999))
+flipped = bytearray(signed); flipped[-10] ^= 1
+tsig_seeds = [
+    signed,                                                          # verifies
+    tsig_sign(tsig_query, t=TSIG_NOW - 1000)[0],                     # BADTIME
+    bytes(flipped),                                                  # BADSIG
+    tsig_sign(tsig_query, key=name("other-key"))[0],                 # BADKEY: unknown key
+    tsig_sign(tsig_query, alg=name("hmac-sha512"))[0],               # BADKEY: not the key's algorithm
+    tsig_sign(tsig_query, key=name("FUZZ-Key"), alg=name("HMAC-SHA256"))[0],  # names enter the MAC lowercased
+    tsig_sign(tsig_query, cut=16)[0],                                # BADTRUNC
+    tsig_sign(tsig_query, cut=8)[0],                                 # FORMERR: MAC too short
+    with_rr(signed, name("example.com") + struct.pack(">HHIH", 1, 1, 0, 4) + bytes([192, 0, 2, 1])),  # TSIG not last
+    tsig_sign(query("example.com", 6, edns=1232, flags=4 << 11, qid=0x7A7A))[0],  # signed NOTIFY with OPT
+    framed(m1, axfr_answer(2), m3),                                  # a signed sequence with an unsigned message
+    framed(m1),                                                      # a single signed answer
+    framed(m1, axfr_answer(2)),                                      # last message unsigned
+    framed(badtime_answer),                                          # signed BADTIME answer
+    framed(with_rr(axfr_answer(0), tsig_rr(TSIG_KEY, SHA256, TSIG_NOW, 300, b"", 0x7A7A, 17))),  # unsigned BADKEY
+]
+for seed in tsig_seeds:
+    save("tsig", seed)
 print("seeds written under", root)

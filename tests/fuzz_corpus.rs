@@ -48,3 +48,8 @@ fn zonefile_corpus() {
 fn rdata_corpus() {
     replay("rdata", fuzz_bodies::rdata);
 }
+
+#[test]
+fn tsig_corpus() {
+    replay("tsig", fuzz_bodies::tsig);
+}

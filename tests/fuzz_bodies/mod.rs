@@ -3,9 +3,10 @@
 //! input; where the input is accepted, it checks an invariant.
 
 use std::sync::OnceLock;
-use zonecast_proto::message::Message;
+use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::query::QueryView;
 use zonecast_proto::rdata::{format_presentation, parse_presentation, validate_wire, Token};
+use zonecast_proto::tsig::{self, Key, ResponseSigner};
 use zonecast_proto::{Name, Rtype};
 use zonecast_server::pipeline::{respond, Transport};
 use zonecast_zone::{Zone, ZoneSet};
@@ -167,4 +168,58 @@ fn tokenize(text: &str) -> Vec<Token<'_>> {
         }
     }
     out
+}
+
+/// The clock of the `tsig` target; its seeds (`fuzz/make_seeds.py`) are signed at this time.
+pub const FUZZ_TSIG_NOW: u64 = 1_700_000_000;
+/// The ID of the AXFR query whose answers the `tsig` target verifies.
+pub const FUZZ_TSIG_ID: u16 = 0x7a7a;
+
+/// The key of the `tsig` target: `fuzz-key`, HMAC-SHA256, secret "zonecast fuzz key".
+fn fuzz_tsig_key() -> Key {
+    Key::new("fuzz-key", "hmac-sha256", b"zonecast fuzz key".to_vec()).expect("constant key")
+}
+
+/// Any octets as a TSIG-signed request, and as a TCP stream (2-octet
+/// length prefixes) of signed answers to a fixed AXFR query: no panic; an
+/// accepted request can be answered signed, a refused one with its error
+/// TSIG RR.
+pub fn tsig(data: &[u8]) {
+    let key = fuzz_tsig_key();
+    let find = |n: &Name| (n == &key.name).then(|| key.clone());
+    match tsig::verify_request(data, find, FUZZ_TSIG_NOW) {
+        Ok(Some(verified)) => {
+            let mut answer = data.to_vec();
+            let fits = answer.len() + verified.response_tsig_len() <= 65535;
+            let signed = ResponseSigner::new(&verified).sign(&mut answer, FUZZ_TSIG_NOW);
+            assert_eq!(
+                signed.is_ok(),
+                fits,
+                "signing {} octets: {signed:?}",
+                data.len()
+            );
+        }
+        Ok(None) => {}
+        Err(failure) => {
+            let mut answer = data.to_vec();
+            let _ = tsig::append_error_tsig(&mut answer, &failure, FUZZ_TSIG_NOW);
+        }
+    }
+    let qname: Name = "example.com.".parse().expect("constant name");
+    let mut query = build_query(FUZZ_TSIG_ID, &qname, Rtype::AXFR, None);
+    let request = tsig::sign_request(&mut query, &key, FUZZ_TSIG_NOW, tsig::DEFAULT_FUDGE)
+        .expect("a small query can be signed");
+    let mut verifier = request.verifier();
+    let mut rest = data;
+    while let [hi, lo, tail @ ..] = rest {
+        let len = u16::from_be_bytes([*hi, *lo]) as usize;
+        let (Some(msg), Some(next)) = (tail.get(..len), tail.get(len..)) else {
+            break;
+        };
+        if verifier.verify(msg, FUZZ_TSIG_NOW).is_err() {
+            break;
+        }
+        rest = next;
+    }
+    let _ = verifier.finish();
 }

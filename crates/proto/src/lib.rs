@@ -2,10 +2,11 @@
 //!
 //! Sans-IO: nothing here touches sockets or files. Implements
 //! RFC 1035 §3–§4 (names, RRs, messages, compression), RFC 3597 (unknown types),
-//! RFC 6891 (EDNS0 OPT) and the rdata formats listed in [`rdata`].
+//! RFC 6891 (EDNS0 OPT), RFC 8945 (TSIG, in [`tsig`]) and the rdata formats
+//! listed in [`rdata`].
 //!
 //! Not implemented: DNSSEC signing/validation, EDNS options other than what
-//! is echoed (cookies, client subnet), TSIG (comes with the transfer work).
+//! is echoed (cookies, client subnet).
 
 #![warn(missing_docs)]
 
@@ -15,6 +16,7 @@ pub mod name;
 pub mod query;
 pub mod rdata;
 pub mod record;
+pub mod tsig;
 pub mod types;
 pub mod writer;
 

@@ -44,6 +44,11 @@ impl Name {
         Ok(Name { wire: wire.into() })
     }
 
+    /// Wraps wire octets known to be a valid uncompressed name (crate constants), unchecked.
+    pub(crate) fn from_trusted_wire(wire: &'static [u8]) -> Name {
+        Name { wire: wire.into() }
+    }
+
     /// Parses a possibly compressed name at `pos` in `msg`.
     ///
     /// Returns the name and the position just after it in the message (after
