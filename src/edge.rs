@@ -47,6 +47,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
             store: follower.local_store(),
         })),
         transfers: Some(crate::xfr::transfers(follower.local_store())),
+        keys: Some(Arc::new(crate::xfr::KeyCache::new(follower.local_store()))),
     };
     for addr in &o.dns_listen {
         let (bound, _threads) =

@@ -10,6 +10,7 @@ use zonecast_store::Store;
 
 mod cluster;
 mod edge;
+mod notify;
 mod xfr;
 
 /// The command line; the client options (`--api`, `--token`, `--json`) are
@@ -184,19 +185,45 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let service = zonecast_server::Service {
-        transfers: Some(xfr::transfers(xfr::ControlStore(control.clone()))),
-        ..Default::default()
-    };
     let workers = udp_workers(args.udp_workers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    let transfers = xfr::transfers(xfr::ControlStore(control.clone()));
+    let keys_from = control.clone();
+    let notify_out = zonecast_xfr::notify::NotifyOut::new(
+        zonecast_xfr::notify::NotifyConfig::default(),
+        runtime.handle().clone(),
+    )
+    .with_keys(std::sync::Arc::new(move |name: &str| {
+        xfr::stored_key(keys_from.store(), name)
+    }));
+    // In cluster mode only the leader sends NOTIFY (the others follow the same changes).
+    let sends: std::sync::Arc<dyn Fn() -> bool + Send + Sync> = match &_duties {
+        Some(d) => d.is_leader_fn(),
+        None => std::sync::Arc::new(|| true),
+    };
+    control.set_observer(std::sync::Arc::new(notify::Notifier::new(
+        notify_out.clone(),
+        sends,
+    )));
+    api_state = api_state.with_extras(std::sync::Arc::new(notify::Extras {
+        notify: notify_out,
+        xfr: transfers.stats(),
+    }));
+    let service = zonecast_server::Service {
+        transfers: Some(transfers),
+        keys: Some(std::sync::Arc::new(xfr::KeyCache::new(xfr::ControlStore(
+            control.clone(),
+        )))),
+        ..Default::default()
+    };
     runtime.block_on(async {
         for addr in &args.dns_listen {
-            let (bound, _threads) = zonecast_server::udp::spawn(*addr, workers, zones.clone())?;
+            let (bound, _threads) =
+                zonecast_server::udp::spawn_with(*addr, workers, zones.clone(), service.clone())?;
             let listener = zonecast_server::tcp::bind(bound).await?;
             tokio::spawn(zonecast_server::tcp::serve_with(
                 listener,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use tracing::warn;
+use zonecast_proto::tsig::Key;
 use zonecast_proto::Name;
 use zonecast_server::xfr::{Acl, Delta, TransferSource, Transfers, DEFAULT_MAX_TRANSFERS};
 use zonecast_store::Store;
@@ -25,6 +26,11 @@ impl<S: AsRef<Store> + Send + Sync> TransferSource for StoreSource<S> {
                 None
             }
         }
+    }
+
+    fn key(&self, name: &Name) -> Option<Key> {
+        let text = name.to_string();
+        stored_key(self.0.as_ref(), text.strip_suffix('.').unwrap_or(&text))
     }
 
     fn deltas(&self, zone: &Name, from: u32, to: u32) -> Option<Vec<Delta>> {
@@ -57,4 +63,68 @@ impl AsRef<Store> for ControlStore {
 /// The transfer service over `store`.
 pub fn transfers<S: AsRef<Store> + Send + Sync + 'static>(store: S) -> Transfers {
     Transfers::new(Arc::new(StoreSource(store)), DEFAULT_MAX_TRANSFERS)
+}
+
+/// The stored TSIG key of that name (any case), ready to sign and verify.
+pub fn stored_key(store: &Store, name: &str) -> Option<Key> {
+    match store.tsig_key(name) {
+        Ok(Some(row)) => match Key::new(&row.name, &row.algorithm, row.secret) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                warn!(key = %row.name, "stored TSIG key unusable: {e}");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            warn!(key = name, "reading TSIG key: {e}");
+            None
+        }
+    }
+}
+
+/// How long a looked-up TSIG key (or its absence) is used before the store is read again.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most key names remembered; junk names in queries must not grow memory.
+const KEY_CACHE_MAX: usize = 1024;
+
+type CachedKeys = std::collections::HashMap<String, (Option<Key>, std::time::Instant)>;
+
+/// TSIG keys for the listeners, read from a store at most every
+/// [`KEY_CACHE_TTL`] per name (a deleted key stops working within that time).
+pub struct KeyCache<S: AsRef<Store> + Send + Sync> {
+    store: S,
+    cache: std::sync::Mutex<CachedKeys>,
+}
+
+impl<S: AsRef<Store> + Send + Sync> KeyCache<S> {
+    pub fn new(store: S) -> KeyCache<S> {
+        KeyCache {
+            store,
+            cache: std::sync::Mutex::new(CachedKeys::new()),
+        }
+    }
+}
+
+impl<S: AsRef<Store> + Send + Sync> zonecast_server::KeyFinder for KeyCache<S> {
+    fn key(&self, name: &Name) -> Option<Key> {
+        let text = name.to_lowercase().to_string();
+        let stored = text.strip_suffix('.').unwrap_or(&text).to_string();
+        let now = std::time::Instant::now();
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((k, at)) = cache.get(&stored) {
+                if now.duration_since(*at) < KEY_CACHE_TTL {
+                    return k.clone();
+                }
+            }
+        }
+        let found = stored_key(self.store.as_ref(), &stored);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= KEY_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(stored, (found.clone(), now));
+        found
+    }
 }

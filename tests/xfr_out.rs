@@ -278,6 +278,61 @@ fn knot_secondary_takes_axfr_then_ixfr() {
     // zonecast's log shows the first transfer was an AXFR and the second incremental.
     wait_log(&z, &["transfer out", "kind=\"AXFR\""]);
     wait_log(&z, &["transfer out", "kind=\"IXFR\"", "incremental"]);
+    // NOTIFY out: with knotd in the zone's notify list, a change reaches it
+    // without a refresh, and the zone status shows the acknowledgement.
+    let (code, t) = curl(
+        &z,
+        "PATCH",
+        "/v1/zones/xfr.test.",
+        &format!(
+            r#"{{"allow_transfer": ["127.0.0.1"], "notify": ["{}"]}}"#,
+            knot.addr
+        ),
+    );
+    assert_eq!(code, 200, "{t}");
+    let serial1 = wait_serial(knot.addr, |_| true);
+    let (code, t) = curl(
+        &z,
+        "PUT",
+        "/v1/zones/xfr.test./rrsets/notified.xfr.test./A",
+        r#"{"ttl": 300, "records": ["192.0.2.100"]}"#,
+    );
+    assert_eq!(code, 200, "{t}");
+    let applied: serde_json::Value = serde_json::from_str(&t).unwrap();
+    let serial2 = applied["serial_to"].as_u64().unwrap() as u32;
+    assert_ne!(serial1, serial2);
+    let started = Instant::now();
+    wait_serial(knot.addr, |s| s == serial2);
+    eprintln!(
+        "knotd served serial {serial2} {:?} after the API's answer (NOTIFY + IXFR)",
+        started.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, status) = curl(&z, "GET", "/v1/zones/xfr.test./status", "");
+        let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+        let n = &v["notify"];
+        if n["serial"] == serial2 && n["targets"][0]["state"] == "acknowledged" {
+            assert_eq!(n["targets"][0]["target"], knot.addr.to_string());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no acknowledged NOTIFY in the status: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, metrics) = curl(&z, "GET", "/metrics", "");
+    assert!(
+        metrics.contains("zonecast_notify_acknowledged_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("zonecast_xfr_ixfr_out_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
 }
 
 fn wait_serial(addr: SocketAddr, ok: impl Fn(u32) -> bool) -> u32 {
@@ -317,7 +372,8 @@ impl KnotSecondary {
              control:\n    listen: {d}/knot.sock\n\
              remote:\n  - id: primary\n    address: {}@{}\n\
              template:\n  - id: default\n    storage: {d}/zones\n    zonefile-sync: -1\n    zonefile-load: none\n    journal-content: changes\n\
-             zone:\n  - domain: xfr.test.\n    master: primary\n",
+             acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n\
+             zone:\n  - domain: xfr.test.\n    master: primary\n    acl: notify_from_primary\n",
             primary.ip(),
             primary.port()
         );
@@ -359,4 +415,63 @@ impl Drop for KnotSecondary {
             );
         }
     }
+}
+
+const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=";
+
+fn kdig(args: &[String]) -> (bool, String) {
+    let out = Command::new(require_tool("kdig"))
+        .args(args)
+        .output()
+        .expect("running kdig");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// TSIG on transfers: a zone whose ACL names a key is refused unsigned,
+/// transferred to kdig signing with the key (kdig checks every signed
+/// message), and refused NOTAUTH (BADSIG) with a wrong secret.
+#[test]
+fn tsig_signed_transfers() {
+    let z = start();
+    let key = serde_json::json!({"name": "xfr-key", "algorithm": "hmac-sha256", "secret": SECRET});
+    let (code, t) = curl(&z, "POST", "/v1/tsig-keys", &key.to_string());
+    assert_eq!(code, 201, "{t}");
+    create(&z, 3000, &["key:xfr-key"]);
+    assert_eq!(
+        transfer(z.addr(), &axfr_query())[0].rcode(),
+        5,
+        "unsigned: REFUSED"
+    );
+    wait_log(&z, &["transfer refused", "requires a TSIG key"]);
+    let at = [
+        format!("@{}", z.addr().ip()),
+        "-p".into(),
+        z.addr().port().to_string(),
+    ];
+    let mut ok = at.to_vec();
+    ok.push(format!("-yhmac-sha256:xfr-key:{SECRET}"));
+    ok.extend(["AXFR".to_string(), "xfr.test.".to_string()]);
+    let (success, text) = kdig(&ok);
+    assert!(success, "{text}");
+    let records = text
+        .lines()
+        .filter(|l| l.starts_with("h1234.xfr.test."))
+        .count();
+    assert_eq!(records, 2, "{text}");
+    assert!(!text.contains("failed"), "{text}");
+    wait_log(&z, &["transfer out", "key=\"xfr-key.\""]);
+    let mut bad = at.to_vec();
+    bad.push("-yhmac-sha256:xfr-key:d3Jvbmctc2VjcmV0".into());
+    bad.extend(["AXFR".to_string(), "xfr.test.".to_string()]);
+    let (_, text) = kdig(&bad);
+    assert!(
+        text.contains("NOTAUTH") || text.contains("BADSIG"),
+        "{text}"
+    );
+    wait_log(&z, &["transfer refused", "BadSig"]);
 }

@@ -66,6 +66,17 @@ pub struct ClusterInfo {
     pub notifies_relayed: Arc<AtomicU64>,
 }
 
+/// What the binary adds to the API from services outside it (NOTIFY out, transfers, listeners).
+pub trait Extras: Send + Sync {
+    /// Extra fields of `GET /v1/zones/{zone}/status` (e.g. `notify`).
+    fn zone_status(
+        &self,
+        zone: &zonecast_proto::Name,
+    ) -> serde_json::Map<String, serde_json::Value>;
+    /// Extra `/metrics` lines, Prometheus text format with HELP and TYPE.
+    fn metrics(&self, out: &mut String);
+}
+
 /// What the handlers share: the write path, request metrics, key-use bookkeeping.
 #[derive(Clone)]
 pub struct ApiState {
@@ -75,6 +86,7 @@ pub struct ApiState {
 struct Inner {
     control: Arc<Control>,
     cluster: Option<ClusterInfo>,
+    extras: Option<Arc<dyn Extras>>,
     requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
     changes: AtomicU64,
     touched: Mutex<HashMap<String, i64>>,
@@ -87,6 +99,7 @@ impl ApiState {
             inner: Arc::new(Inner {
                 control,
                 cluster: None,
+                extras: None,
                 requests: Mutex::new(BTreeMap::new()),
                 changes: AtomicU64::new(0),
                 touched: Mutex::new(HashMap::new()),
@@ -103,6 +116,19 @@ impl ApiState {
             inner.cluster = Some(cluster);
         }
         self
+    }
+
+    /// Adds the binary's [`Extras`] (call before cloning the state).
+    pub fn with_extras(mut self, extras: Arc<dyn Extras>) -> ApiState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.extras = Some(extras);
+        }
+        self
+    }
+
+    /// The binary's extras, if any.
+    pub(crate) fn extras(&self) -> Option<&Arc<dyn Extras>> {
+        self.inner.extras.as_ref()
     }
 
     /// Cluster-mode information, `None` on an embedded node.

@@ -503,6 +503,11 @@ pub struct StatusOut {
     pub last_change: i64,
     /// Edges and their serials (none on a node without edges).
     pub edges: Vec<serde_json::Value>,
+    /// Fields of the node's other services: `notify` (the last NOTIFY out
+    /// and each target's outcome) when one was sent.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Zone status: serial, record count, last change.
@@ -516,6 +521,10 @@ pub async fn zone_status(
 ) -> Result<Json<StatusOut>, ApiError> {
     let zone = parse_zone_name(&zone)?;
     who.require_zone("zones:read", &zone)?;
+    let extra = state
+        .extras()
+        .map(|x| x.zone_status(&zone))
+        .unwrap_or_default();
     state
         .blocking(move |c| {
             let info = c.zone_info(&zone)?;
@@ -543,6 +552,7 @@ pub async fn zone_status(
                 record_count: info.record_count,
                 last_change: info.updated_at,
                 edges,
+                extra,
             }))
         })
         .await

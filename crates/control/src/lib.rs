@@ -204,6 +204,19 @@ pub struct Control {
     zones: SharedZones,
     /// Zone handles by apex; the write lock also serialises creation and deletion.
     state: RwLock<HashMap<Name, ZoneHandle>>,
+    /// Told about every version published (NOTIFY out).
+    observer: std::sync::OnceLock<Arc<dyn ZoneObserver>>,
+}
+
+/// Told about each zone version this node starts serving.
+///
+/// Called under the zone's lock, on whatever thread published the version
+/// (an API worker, the LISTEN thread of a control plane following another):
+/// it must not block. It may be told the same serial twice (a settings
+/// change publishes the zone again).
+pub trait ZoneObserver: Send + Sync {
+    /// `zone` is now served at `version`, with these settings.
+    fn published(&self, version: &Arc<Zone>, settings: &ZoneSettings);
 }
 
 fn lock(z: &ZoneHandle) -> MutexGuard<'_, ZoneState> {
@@ -260,6 +273,7 @@ impl Control {
             store,
             zones: Zones::new(),
             state: RwLock::new(HashMap::new()),
+            observer: std::sync::OnceLock::new(),
         };
         let mut map = HashMap::new();
         for row in control.store.zones()? {
@@ -342,9 +356,19 @@ impl Control {
     /// Publishes the zone's current version, or withdraws it while it has no SOA or apex NS.
     fn publish(&self, z: &ZoneState) {
         match &z.version {
-            Some(v) if z.has_apex_ns() => self.zones.publish(v.clone()),
+            Some(v) if z.has_apex_ns() => {
+                self.zones.publish(v.clone());
+                if let Some(o) = self.observer.get() {
+                    o.published(v, &z.settings);
+                }
+            }
             _ => self.zones.withdraw(&z.apex),
         }
+    }
+
+    /// Sets the observer told about every version published from now on (once; later calls are ignored).
+    pub fn set_observer(&self, observer: Arc<dyn ZoneObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     fn info(z: &ZoneState) -> ZoneInfo {

@@ -67,6 +67,9 @@ pub struct QueryView {
     pub question_end: usize,
     /// The OPT record's fields, if one was present.
     pub edns: Option<EdnsView>,
+    /// Whether the message holds a TSIG record (anywhere: where it must be
+    /// is checked when it is verified, [`crate::tsig::verify_request`]).
+    pub tsig: bool,
 }
 
 impl Default for QueryView {
@@ -82,6 +85,7 @@ impl Default for QueryView {
             qclass: Class(0),
             question_end: 12,
             edns: None,
+            tsig: false,
         }
     }
 }
@@ -106,6 +110,7 @@ impl QueryView {
         self.question_end = 12;
         self.qname_len = 0;
         self.edns = None;
+        self.tsig = false;
         if msg.len() < 12 {
             return Err(QueryProblem::Drop);
         }
@@ -187,6 +192,7 @@ impl QueryView {
                 parse_wire_into(msg, pos, &mut scratch).map_err(|_| QueryProblem::FormErr)?;
             let f = msg.get(next..next + 10).ok_or(QueryProblem::FormErr)?;
             let rtype = u16::from_be_bytes([f[0], f[1]]);
+            self.tsig |= rtype == Rtype::TSIG.0;
             let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
             let end = next + 10 + rdlen;
             if end > msg.len() {

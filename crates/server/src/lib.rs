@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod pipeline;
+mod signed;
 pub mod tcp;
 pub mod udp;
 pub mod xfr;
@@ -71,6 +72,17 @@ pub struct Service {
     pub notify: Option<std::sync::Arc<dyn NotifySink>>,
     /// Zone transfers out over TCP; `None` answers them NOTAUTH.
     pub transfers: Option<xfr::Transfers>,
+    /// TSIG keys for signed queries (RFC 8945); `None`: every key is unknown (BADKEY).
+    pub keys: Option<std::sync::Arc<dyn KeyFinder>>,
+}
+
+/// Finds TSIG keys for the listeners.
+///
+/// Called on a listener's thread for each signed message: answer from
+/// memory (a cache), reading a store only now and then.
+pub trait KeyFinder: Send + Sync {
+    /// The key named as in the message's TSIG record (any case); `None` when unknown.
+    fn key(&self, name: &zonecast_proto::Name) -> Option<zonecast_proto::tsig::Key>;
 }
 
 /// Largest EDNS UDP payload zonecast sends (the DNS Flag Day 2020 value, as Knot and NSD).

@@ -59,7 +59,26 @@ pub fn respond_with(
     service: &Service,
     peer: impl FnOnce() -> Option<SocketAddr>,
 ) -> Option<usize> {
-    let mut parsed = q.parse(query);
+    let parsed = q.parse(query);
+    if q.tsig && parsed != Err(QueryProblem::Drop) {
+        return crate::signed::respond(zones, query, out, transport, q, service, peer, parsed);
+    }
+    answer(zones, query, out, transport, q, service, peer, parsed, 0)
+}
+
+/// The answer to a parsed query, `reserve` octets left free at the end (for a TSIG record).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn answer(
+    zones: &ZoneSet,
+    query: &[u8],
+    out: &mut [u8],
+    transport: Transport,
+    q: &mut QueryView,
+    service: &Service,
+    peer: impl FnOnce() -> Option<SocketAddr>,
+    mut parsed: Result<(), QueryProblem>,
+    reserve: usize,
+) -> Option<usize> {
     let notify = match &service.notify {
         Some(sink) if parsed == Err(QueryProblem::NotImp) && q.opcode == OPCODE_NOTIFY => {
             let verdict = notify_verdict(zones, q, sink.as_ref(), peer());
@@ -79,6 +98,9 @@ pub fn respond_with(
     if q.edns.is_some() {
         limit -= OPT_LEN;
     }
+    limit = limit
+        .saturating_sub(reserve)
+        .max(12 + q.question_end.saturating_sub(12));
     let mut w = Writer::new(out, limit, q, query);
     // `q.edns` is set only when the whole message parsed: then BADVERS comes
     // before any other error (RFC 6891 §6.1.3), and the OPT is echoed with

@@ -41,6 +41,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use zonecast_proto::message::Message;
 use zonecast_proto::query::QueryView;
+use zonecast_proto::tsig::{append_error_tsig, verify_request, Key, ResponseSigner, TsigFailure};
 use zonecast_proto::types::serial_gt;
 use zonecast_proto::writer::Writer;
 use zonecast_proto::{Name, Record, Rtype};
@@ -76,6 +77,9 @@ pub trait TransferSource: Send + Sync {
     /// first; `None` when the journal does not reach back to `from` or does
     /// not lead to `to`. May block (it reads a store): called off the runtime.
     fn deltas(&self, zone: &Name, from: u32, to: u32) -> Option<Vec<Delta>>;
+    /// The TSIG key of that name (as the request's TSIG record names it,
+    /// any case); `None` when unknown. May block: called off the runtime.
+    fn key(&self, name: &Name) -> Option<Key>;
 }
 
 /// Counters of outgoing transfers, for `/metrics`.
@@ -162,40 +166,61 @@ pub(crate) async fn serve(
     } else {
         "IXFR"
     };
-    let msg = match Message::parse(query) {
-        Ok(m) => m,
-        Err(_) => return reply(stream, out, q, query, FORMERR).await,
+    let now = unix_now();
+    let (verified, acl) = {
+        let source = t.source.clone();
+        let (msg, z) = (query.to_vec(), apex.clone());
+        let looked = tokio::task::spawn_blocking(move || {
+            let v = verify_request(&msg, |n| source.key(n), now);
+            (v, source.acl(&z))
+        });
+        match looked.await {
+            Ok(r) => r,
+            Err(_) => return Handled::Close,
+        }
     };
-    if msg.additional.iter().any(|r| r.rtype == Rtype::TSIG) {
-        tracing::info!(zone = %apex, %peer, kind, "transfer refused: TSIG is not supported yet");
-        t.stats.refused.fetch_add(1, Ordering::Relaxed);
-        return reply(stream, out, q, query, NOTAUTH).await;
-    }
-    let source = t.source.clone();
-    let z = apex.clone();
-    let acl = tokio::task::spawn_blocking(move || source.acl(&z))
-        .await
-        .ok()
-        .flatten();
+    let mut signer = match verified {
+        Err(failure) => {
+            tracing::info!(zone = %apex, %peer, kind, key = ?failure.key_name().map(|k| k.to_string()), "transfer refused: {failure}");
+            t.stats.refused.fetch_add(1, Ordering::Relaxed);
+            return reply_tsig_error(stream, out, q, query, &failure, now).await;
+        }
+        Ok(v) => v.map(|v| {
+            (
+                v.key().name.clone(),
+                v.response_tsig_len(),
+                ResponseSigner::new(&v),
+            )
+        }),
+    };
+    let key_name = signer.as_ref().map(|(k, _, _)| k.clone());
+    let tsig_room = signer.as_ref().map_or(0, |(_, room, _)| *room);
+    let mut signer = signer.take().map(|(_, _, s)| s);
     let verdict = match acl {
         None => Err("no settings for the zone".to_string()),
-        Some(acl) => acl.check(peer.ip(), None).map_err(|d| d.to_string()),
+        Some(acl) => acl
+            .check(peer.ip(), key_name.as_ref())
+            .map_err(|d| d.to_string()),
     };
+    let key = key_name.as_ref().map(|k| k.to_string());
     if let Err(why) = verdict {
-        tracing::info!(zone = %apex, %peer, kind, "transfer refused: {why}");
+        tracing::info!(zone = %apex, %peer, kind, key, "transfer refused: {why}");
         t.stats.refused.fetch_add(1, Ordering::Relaxed);
-        return reply(stream, out, q, query, REFUSED).await;
+        return reply(stream, out, q, query, REFUSED, &mut signer).await;
     }
     let Ok(_permit) = t.slots.clone().try_acquire_owned() else {
-        tracing::warn!(zone = %apex, %peer, kind, limit = t.max, "transfer refused: concurrent transfer limit reached");
+        tracing::warn!(zone = %apex, %peer, kind, key, limit = t.max, "transfer refused: concurrent transfer limit reached");
         t.stats.limited.fetch_add(1, Ordering::Relaxed);
-        return reply(stream, out, q, query, REFUSED).await;
+        return reply(stream, out, q, query, REFUSED, &mut signer).await;
     };
     let started = Instant::now();
     let client_serial = if q.qtype == Rtype::IXFR {
-        match ixfr_serial(&msg, &apex) {
+        match Message::parse(query)
+            .ok()
+            .and_then(|m| ixfr_serial(&m, &apex))
+        {
             Some(s) => Some(s),
-            None => return reply(stream, out, q, query, FORMERR).await,
+            None => return reply(stream, out, q, query, FORMERR, &mut signer).await,
         }
     } else {
         None
@@ -203,13 +228,14 @@ pub(crate) async fn serve(
     let packer = Packer {
         q,
         query,
-        limit: u16::MAX as usize - TSIG_ROOM,
+        limit: u16::MAX as usize - tsig_room.max(TSIG_ROOM),
     };
+    let sig = &mut signer;
     let current = zone.serial();
     let (style, sent) = match client_serial {
         Some(from) if !serial_gt(current, from) => (
             "single SOA",
-            send(stream, out, &packer, soa(&zone).into_iter()).await,
+            send(stream, out, &packer, sig, soa(&zone).into_iter()).await,
         ),
         Some(from) => {
             let source = t.source.clone();
@@ -221,15 +247,18 @@ pub(crate) async fn serve(
             match deltas {
                 Some(d) => (
                     "incremental",
-                    send(stream, out, &packer, ixfr_rrs(&zone, &d)).await,
+                    send(stream, out, &packer, sig, ixfr_rrs(&zone, &d)).await,
                 ),
                 None => (
                     "AXFR-style",
-                    send(stream, out, &packer, axfr_rrs(&zone)).await,
+                    send(stream, out, &packer, sig, axfr_rrs(&zone)).await,
                 ),
             }
         }
-        None => ("AXFR", send(stream, out, &packer, axfr_rrs(&zone)).await),
+        None => (
+            "AXFR",
+            send(stream, out, &packer, sig, axfr_rrs(&zone)).await,
+        ),
     };
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     match sent {
@@ -241,7 +270,7 @@ pub(crate) async fn serve(
             };
             counter.fetch_add(1, Ordering::Relaxed);
             t.stats.records.fetch_add(records, Ordering::Relaxed);
-            tracing::info!(zone = %apex, %peer, kind, style, from = ?client_serial, serial = current, records, messages, ms = format!("{ms:.1}"), "transfer out");
+            tracing::info!(zone = %apex, %peer, kind, key, style, from = ?client_serial, serial = current, records, messages, ms = format!("{ms:.1}"), "transfer out");
             Handled::Done
         }
         Err(why) => {
@@ -327,6 +356,7 @@ async fn send<'a>(
     stream: &mut TcpStream,
     out: &mut [u8],
     packer: &Packer<'_>,
+    signer: &mut Option<ResponseSigner>,
     rrs: impl Iterator<Item = Rr<'a>>,
 ) -> Result<(u64, u64), String> {
     let mut rrs = rrs.peekable();
@@ -340,9 +370,7 @@ async fn send<'a>(
         };
         records += count;
         messages += 1;
-        let len = u16::try_from(n).map_err(|_| "message too long")?;
-        out[..2].copy_from_slice(&len.to_be_bytes());
-        write(stream, &out[..n + 2]).await?;
+        write_message(stream, out, n, signer).await?;
     }
     Ok((records, messages))
 }
@@ -359,23 +387,89 @@ async fn write(stream: &mut TcpStream, frame: &[u8]) -> Result<(), String> {
     }
 }
 
-/// A header-and-question answer with `rcode`.
+/// Writes the message in `out[2..2 + n]`, signed when there is a signer.
+async fn write_message(
+    stream: &mut TcpStream,
+    out: &mut [u8],
+    n: usize,
+    signer: &mut Option<ResponseSigner>,
+) -> Result<(), String> {
+    match signer {
+        Some(s) => {
+            let mut msg = out
+                .get(2..2 + n)
+                .ok_or("message beyond the buffer")?
+                .to_vec();
+            s.sign(&mut msg, unix_now())
+                .map_err(|e| format!("signing: {e}"))?;
+            write(stream, &framed(&msg)?).await
+        }
+        None => {
+            let len = u16::try_from(n).map_err(|_| "message too long")?;
+            out[..2].copy_from_slice(&len.to_be_bytes());
+            write(stream, &out[..n + 2]).await
+        }
+    }
+}
+
+fn framed(msg: &[u8]) -> Result<Vec<u8>, String> {
+    let len = u16::try_from(msg.len()).map_err(|_| "message too long")?;
+    let mut f = Vec::with_capacity(msg.len() + 2);
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(msg);
+    Ok(f)
+}
+
+/// A header-and-question answer with `rcode`, signed when the request was.
 async fn reply(
     stream: &mut TcpStream,
     out: &mut [u8],
     q: &QueryView,
     query: &[u8],
     rcode: u8,
+    signer: &mut Option<ResponseSigner>,
 ) -> Handled {
-    let Some(body) = out.get_mut(2..) else {
+    let Some(n) = error_message(out, q, query, rcode) else {
         return Handled::Close;
     };
-    let mut w = Writer::new(body, u16::MAX as usize, q, query);
-    w.set_rcode(rcode);
-    let n = w.finish();
-    out[..2].copy_from_slice(&(n as u16).to_be_bytes());
-    match write(stream, &out[..n + 2]).await {
+    match write_message(stream, out, n, signer).await {
         Ok(()) => Handled::Done,
         Err(_) => Handled::Close,
     }
+}
+
+/// A TSIG failure's answer (RFC 8945 §5.2): NOTAUTH with the TSIG error, or FORMERR.
+async fn reply_tsig_error(
+    stream: &mut TcpStream,
+    out: &mut [u8],
+    q: &QueryView,
+    query: &[u8],
+    failure: &TsigFailure,
+    now: u64,
+) -> Handled {
+    let Some(n) = error_message(out, q, query, NOTAUTH) else {
+        return Handled::Close;
+    };
+    let mut msg = out[2..2 + n].to_vec();
+    if append_error_tsig(&mut msg, failure, now).is_err() {
+        return Handled::Close;
+    }
+    match framed(&msg) {
+        Ok(f) if write(stream, &f).await.is_ok() => Handled::Done,
+        _ => Handled::Close,
+    }
+}
+
+/// Builds a header-and-question answer with `rcode` in `out[2..]`; its length.
+fn error_message(out: &mut [u8], q: &QueryView, query: &[u8], rcode: u8) -> Option<usize> {
+    let body = out.get_mut(2..)?;
+    let mut w = Writer::new(body, u16::MAX as usize - TSIG_ROOM, q, query);
+    w.set_rcode(rcode);
+    Some(w.finish())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
