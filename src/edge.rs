@@ -23,6 +23,7 @@ pub struct EdgeOptions {
     pub api_listen: SocketAddr,
     pub udp_workers: usize,
     pub max_lag_ms: u64,
+    pub transfers: crate::xfr::TransferArgs,
 }
 
 /// Runs an edge until SIGINT/SIGTERM.
@@ -41,12 +42,16 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     let follower = Follower::start(config).context("starting the edge")?;
     let status = follower.status();
     let zones = follower.zones();
+    // The edge's own journal (IXFR out from its snapshot): trimmed like the primary's.
+    crate::xfr::trim_journal_every_minute(follower.local_store(), &o.transfers, Arc::new(|| true));
+    let transfers = crate::xfr::transfers(follower.local_store(), &o.transfers);
+    let xfr_stats = transfers.stats();
     let service = Service {
         notify: Some(Arc::new(Relay {
             notifier: follower.notifier(),
             store: follower.local_store(),
         })),
-        transfers: Some(crate::xfr::transfers(follower.local_store())),
+        transfers: Some(transfers),
         keys: Some(Arc::new(crate::xfr::KeyCache::new(follower.local_store()))),
     };
     for addr in &o.dns_listen {
@@ -66,7 +71,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");
     tokio::spawn(zonecast_api::serve_edge(
         api,
-        Arc::new(Probe(status)),
+        Arc::new(Probe(status, xfr_stats)),
         zones,
     ));
     crate::shutdown_signal().await;
@@ -109,7 +114,7 @@ fn redacted(url: &str) -> String {
 }
 
 /// The edge's report for its HTTP API, from the follower's status.
-struct Probe(StatusHandle);
+struct Probe(StatusHandle, Arc<zonecast_server::xfr::XfrStats>);
 
 impl EdgeProbe for Probe {
     fn report(&self) -> EdgeReport {
@@ -178,6 +183,9 @@ impl EdgeProbe for Probe {
                 m.notifies_dropped,
             ),
         ];
+        for (name, help, value) in crate::xfr::xfr_counters(&self.1) {
+            metrics.push(counter(name, help, value));
+        }
         metrics.push(Metric {
             name: "zonecast_edge_apply_us_max",
             help: "Longest apply of one transaction (decode, new versions, publish, persist), microseconds.",

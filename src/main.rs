@@ -58,6 +58,8 @@ struct ServeArgs {
     /// Bootstrap admin token for the API (otherwise generated on first start and printed once).
     #[arg(long, env = "ZONECAST_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    #[command(flatten)]
+    transfers: xfr::TransferArgs,
 }
 
 #[derive(Parser)]
@@ -83,6 +85,8 @@ struct EdgeArgs {
     /// Replication lag above which GET /v1/health answers 503 (not ready), milliseconds.
     #[arg(long, default_value_t = 5000)]
     max_lag_ms: u64,
+    #[command(flatten)]
+    transfers: xfr::TransferArgs,
 }
 
 fn main() {
@@ -191,7 +195,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let transfers = xfr::transfers(xfr::ControlStore(control.clone()));
+    let transfers = xfr::transfers(xfr::ControlStore(control.clone()), &args.transfers);
     let keys_from = control.clone();
     let notify_out = zonecast_xfr::notify::NotifyOut::new(
         zonecast_xfr::notify::NotifyConfig::default(),
@@ -207,12 +211,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     control.set_observer(std::sync::Arc::new(notify::Notifier::new(
         notify_out.clone(),
-        sends,
+        sends.clone(),
     )));
     api_state = api_state.with_extras(std::sync::Arc::new(notify::Extras {
         notify: notify_out,
         xfr: transfers.stats(),
     }));
+    xfr::trim_journal_every_minute(
+        xfr::ControlStore(control.clone()),
+        &args.transfers,
+        sends.clone(),
+    );
     let service = zonecast_server::Service {
         transfers: Some(transfers),
         keys: Some(std::sync::Arc::new(xfr::KeyCache::new(xfr::ControlStore(
@@ -259,6 +268,7 @@ fn edge(args: EdgeArgs) -> anyhow::Result<()> {
         api_listen: args.api_listen,
         udp_workers: udp_workers(args.udp_workers),
         max_lag_ms: args.max_lag_ms,
+        transfers: args.transfers,
     }))
 }
 

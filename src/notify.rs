@@ -101,38 +101,11 @@ impl zonecast_api::Extras for Extras {
                 "NOTIFY deliveries that failed.",
                 n.failed.load(Ordering::Relaxed),
             ),
-            (
-                "zonecast_xfr_axfr_out_total",
-                "AXFR answers sent (AXFR-style IXFR included).",
-                self.xfr.axfr.load(Ordering::Relaxed),
-            ),
-            (
-                "zonecast_xfr_ixfr_out_total",
-                "Incremental IXFR answers sent.",
-                self.xfr.ixfr.load(Ordering::Relaxed),
-            ),
-            (
-                "zonecast_xfr_refused_total",
-                "Transfers refused by ACL or TSIG.",
-                self.xfr.refused.load(Ordering::Relaxed),
-            ),
-            (
-                "zonecast_xfr_limited_total",
-                "Transfers refused at the concurrent-transfer limit.",
-                self.xfr.limited.load(Ordering::Relaxed),
-            ),
-            (
-                "zonecast_xfr_failed_total",
-                "Transfers cut off.",
-                self.xfr.failed.load(Ordering::Relaxed),
-            ),
-            (
-                "zonecast_xfr_records_out_total",
-                "Records sent by transfers.",
-                self.xfr.records.load(Ordering::Relaxed),
-            ),
         ];
-        for (name, help, v) in counters {
+        for (name, help, v) in counters
+            .into_iter()
+            .chain(crate::xfr::xfr_counters(&self.xfr))
+        {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
             ));

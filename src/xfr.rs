@@ -60,9 +60,64 @@ impl AsRef<Store> for ControlStore {
     }
 }
 
+/// Zone transfer and journal settings, shared by `serve` and `edge`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct TransferArgs {
+    /// Most zone transfers out (AXFR/IXFR over TCP) at once; more are answered REFUSED.
+    #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS)]
+    pub max_transfers: usize,
+    /// Journal entries kept per zone (IXFR history); older ones are deleted every minute.
+    #[arg(long, default_value_t = 1000)]
+    pub journal_keep: u32,
+    /// Age in seconds beyond which journal entries are deleted (the newest of each zone stays).
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    pub journal_max_age: u64,
+}
+
 /// The transfer service over `store`.
-pub fn transfers<S: AsRef<Store> + Send + Sync + 'static>(store: S) -> Transfers {
-    Transfers::new(Arc::new(StoreSource(store)), DEFAULT_MAX_TRANSFERS)
+pub fn transfers<S: AsRef<Store> + Send + Sync + 'static>(
+    store: S,
+    args: &TransferArgs,
+) -> Transfers {
+    Transfers::new(Arc::new(StoreSource(store)), args.max_transfers.max(1))
+}
+
+/// Trims the store's journal every minute while `runs()` (the leader, in cluster mode).
+pub fn trim_journal_every_minute<S: AsRef<Store> + Send + Sync + 'static>(
+    store: S,
+    args: &TransferArgs,
+    runs: Arc<dyn Fn() -> bool + Send + Sync>,
+) {
+    let (keep, max_age_ms) = (
+        args.journal_keep,
+        i64::try_from(args.journal_max_age.saturating_mul(1000)).unwrap_or(i64::MAX),
+    );
+    let spawned = std::thread::Builder::new()
+        .name("journal-trim".into())
+        .spawn(move || loop {
+            if runs() {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                match store
+                    .as_ref()
+                    .trim_journal(keep, now.saturating_sub(max_age_ms))
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        removed = n,
+                        keep,
+                        max_age_s = max_age_ms / 1000,
+                        "journal trimmed"
+                    ),
+                    Err(e) => warn!("trimming the journal: {e}"),
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        });
+    if let Err(e) = spawned {
+        warn!("journal trimming not started: {e}");
+    }
 }
 
 /// The stored TSIG key of that name (any case), ready to sign and verify.
@@ -127,4 +182,41 @@ impl<S: AsRef<Store> + Send + Sync> zonecast_server::KeyFinder for KeyCache<S> {
         cache.insert(stored, (found.clone(), now));
         found
     }
+}
+
+/// The transfer counters as (name, help, value), for `/metrics` on serve and edge.
+pub fn xfr_counters(x: &zonecast_server::xfr::XfrStats) -> Vec<(&'static str, &'static str, u64)> {
+    use std::sync::atomic::Ordering::Relaxed;
+    vec![
+        (
+            "zonecast_xfr_axfr_out_total",
+            "AXFR answers sent (AXFR-style IXFR included).",
+            x.axfr.load(Relaxed),
+        ),
+        (
+            "zonecast_xfr_ixfr_out_total",
+            "Incremental IXFR answers sent (single-SOA answers included).",
+            x.ixfr.load(Relaxed),
+        ),
+        (
+            "zonecast_xfr_refused_total",
+            "Transfers refused by ACL or TSIG.",
+            x.refused.load(Relaxed),
+        ),
+        (
+            "zonecast_xfr_limited_total",
+            "Transfers refused at the concurrent-transfer limit.",
+            x.limited.load(Relaxed),
+        ),
+        (
+            "zonecast_xfr_failed_total",
+            "Transfers cut off (peer gone or too slow).",
+            x.failed.load(Relaxed),
+        ),
+        (
+            "zonecast_xfr_records_out_total",
+            "Records sent by transfers.",
+            x.records.load(Relaxed),
+        ),
+    ]
 }

@@ -853,3 +853,75 @@ fn readme_cluster_demo_runs() {
         "both edges listed with the zone:\n{stdout}"
     );
 }
+
+/// Reads a TCP transfer answer from `addr` until its final SOA; the answer records.
+fn transfer_records(addr: SocketAddr, query: &[u8]) -> Vec<zonecast_proto::Record> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(query);
+    s.write_all(&framed).unwrap();
+    let mut out: Vec<zonecast_proto::Record> = Vec::new();
+    loop {
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).unwrap();
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf).unwrap();
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.rcode(), 0, "transfer answered rcode {}", m.rcode());
+        out.extend(m.answer);
+        let soas = out.iter().filter(|r| r.rtype == Rtype::SOA).count();
+        let first = out.first().cloned();
+        let single = out.len() == 1;
+        if (soas >= 2 || single && query_is(query, Rtype::IXFR)) && out.last() == first.as_ref() {
+            return out;
+        }
+    }
+}
+
+fn query_is(query: &[u8], t: Rtype) -> bool {
+    Message::parse(query).is_ok_and(|m| m.questions[0].qtype == t)
+}
+
+/// Issue 8: every node that answers queries serves transfers, the edges
+/// included, AXFR from their version and IXFR from their local journal.
+#[test]
+fn edges_serve_axfr_and_ixfr_from_their_snapshot() {
+    let mut c = Cluster::start();
+    c.add_edge();
+    let body = serde_json::json!({"name": ZONE, "zonefile": ZONEFILE, "serial_policy": "increment",
+        "allow_transfer": ["127.0.0.0/8"]})
+    .to_string();
+    let (status, text) = c.api("POST", "/v1/zones", &body);
+    assert_eq!(status, 201, "{text}");
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    assert_eq!(put_a(&c, 0, "www", "192.0.2.11"), 200);
+    assert_eq!(put_a(&c, 0, "www", "192.0.2.12"), 200);
+    wait_edges(&c, "www.example.com.", "192.0.2.12");
+    let edge = c.edges[0].dns;
+    let zone: Name = ZONE.parse().unwrap();
+    let axfr = transfer_records(edge, &build_query(1, &zone, Rtype::AXFR, None));
+    let plane = transfer_records(c.planes[0].dns, &build_query(1, &zone, Rtype::AXFR, None));
+    let sorted = |mut v: Vec<zonecast_proto::Record>| {
+        v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        v
+    };
+    assert_eq!(
+        sorted(axfr),
+        sorted(plane),
+        "the edge's AXFR is the control plane's"
+    );
+    // IXFR from the creation serial (1): two difference sequences from the edge's journal.
+    let mut q = build_query(2, &zone, Rtype::IXFR, None);
+    q[9] = 1;
+    q.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0, 0, 0, 0, 1]);
+    q.extend_from_slice(&[0u8; 16]);
+    let ixfr = transfer_records(edge, &q);
+    let soas = ixfr.iter().filter(|r| r.rtype == Rtype::SOA).count();
+    assert_eq!((soas, ixfr.len()), (6, 10), "{ixfr:?}");
+    let log = c.edges[0].log_text();
+    assert!(
+        log.contains("transfer out") && log.contains("incremental"),
+        "{log}"
+    );
+}

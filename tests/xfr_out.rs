@@ -191,6 +191,8 @@ fn refusals_and_ixfr() {
     create(&z, 10, &[]);
     let r = transfer(z.addr(), &axfr_query());
     assert_eq!(r[0].rcode(), 5, "REFUSED");
+    let udp = Message::parse(&query_udp(z.addr(), &ixfr_query(1)).unwrap()).unwrap();
+    assert_eq!(udp.rcode(), 5, "IXFR over UDP refused too");
     wait_log(&z, &["transfer refused", "allow_transfer is empty"]);
     // A zone not served: NOTAUTH.
     let q = build_query(
@@ -217,6 +219,12 @@ fn refusals_and_ixfr() {
     );
     assert_eq!(code, 200, "{t}");
     let serial0 = soa_serial(&transfer(z.addr(), &axfr_query())[0].answer[0]);
+    // IXFR over UDP (RFC 1995 §2): the current SOA alone, also for a client behind.
+    std::thread::sleep(Duration::from_millis(2100)); // the UDP path caches the ACL for 2 s
+    let udp = Message::parse(&query_udp(z.addr(), &ixfr_query(serial0.wrapping_sub(5))).unwrap())
+        .unwrap();
+    assert_eq!((udp.rcode(), udp.answer.len()), (0, 1), "{udp:?}");
+    assert!(udp.header.aa && soa_serial(&udp.answer[0]) == serial0);
     // Current serial: the single SOA.
     let r = transfer(z.addr(), &ixfr_query(serial0));
     assert!(is_single_soa(&r[0]), "{:?}", r[0].answer);

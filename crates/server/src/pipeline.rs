@@ -63,7 +63,9 @@ pub fn respond_with(
     if q.tsig && parsed != Err(QueryProblem::Drop) {
         return crate::signed::respond(zones, query, out, transport, q, service, peer, parsed);
     }
-    answer(zones, query, out, transport, q, service, peer, parsed, 0)
+    answer(
+        zones, query, out, transport, q, service, peer, parsed, 0, None,
+    )
 }
 
 /// The answer to a parsed query, `reserve` octets left free at the end (for a TSIG record).
@@ -78,10 +80,13 @@ pub(crate) fn answer(
     peer: impl FnOnce() -> Option<SocketAddr>,
     mut parsed: Result<(), QueryProblem>,
     reserve: usize,
+    key: Option<&zonecast_proto::Name>,
 ) -> Option<usize> {
+    let mut peer = Some(peer);
+    let mut peer_addr = || peer.take().and_then(|f| f());
     let notify = match &service.notify {
         Some(sink) if parsed == Err(QueryProblem::NotImp) && q.opcode == OPCODE_NOTIFY => {
-            let verdict = notify_verdict(zones, q, sink.as_ref(), peer());
+            let verdict = notify_verdict(zones, q, sink.as_ref(), peer_addr());
             parsed = Ok(());
             Some(verdict)
         }
@@ -143,11 +148,15 @@ pub(crate) fn answer(
     } else if q.qtype == Rtype::AXFR && transport == Transport::Udp {
         w.set_rcode(NOTIMP);
     } else if transfer {
-        // Transfers are not implemented: NOTAUTH for AXFR over TCP and IXFR
-        // over either transport, in or out of our zones, as Knot answers when
-        // no ACL allows the transfer (it would answer IXFR over UDP with the
-        // SOA, RFC 1995 §2, if one did).
-        w.set_rcode(NOTAUTH);
+        // Over TCP the listener serves transfers of our zones itself
+        // (crate::xfr); what comes here is IXFR over UDP, or a transfer of
+        // a zone this node does not serve (NOTAUTH, as Knot).
+        match (&service.transfers, q.qtype, transport) {
+            (Some(t), Rtype::IXFR, Transport::Udp) => {
+                crate::xfr::ixfr_over_udp(t, zones, q, peer_addr(), key, &mut w)
+            }
+            _ => w.set_rcode(NOTAUTH),
+        }
     } else {
         // DS belongs to the parent side of a cut: a DS query for a zone's
         // apex is answered from the parent zone when it is served too (RFC

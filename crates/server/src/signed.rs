@@ -39,10 +39,24 @@ pub(crate) fn respond(
             append_error_tsig(&mut msg, &failure, now).ok()?;
             copy_back(out, &msg, transport, q)
         }
-        Ok(None) => answer(zones, query, out, transport, q, service, peer, parsed, 0),
+        Ok(None) => answer(
+            zones, query, out, transport, q, service, peer, parsed, 0, None,
+        ),
         Ok(Some(v)) => {
             let room = v.response_tsig_len();
-            let n = answer(zones, query, out, transport, q, service, peer, parsed, room)?;
+            let key = v.key().name.clone();
+            let n = answer(
+                zones,
+                query,
+                out,
+                transport,
+                q,
+                service,
+                peer,
+                parsed,
+                room,
+                Some(&key),
+            )?;
             let mut msg = out.get(..n)?.to_vec();
             ResponseSigner::new(&v).sign(&mut msg, now).ok()?;
             copy_back(out, &msg, transport, q)

@@ -43,6 +43,8 @@ pub(crate) trait Backend: Send + Sync {
     ) -> Result<Vec<(JournalEntry, Vec<i64>)>, StoreError>;
     fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError>;
     fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError>;
+    /// See [`crate::Store::trim_journal`] (`keep` at least 1); rows removed.
+    fn trim_journal(&self, keep: i64, cutoff_ms: i64) -> Result<u64, StoreError>;
     fn delete_zone(&self, zone: &Name) -> Result<bool, StoreError>;
     fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;

@@ -282,3 +282,12 @@ pub(crate) fn check_channel(channel: &str) -> Result<(), StoreError> {
         Err(StoreError::InvalidChannel(channel.to_string()))
     }
 }
+
+/// Deletes journal rows beyond the newest `$1` per zone or committed
+/// before `$2`, never the newest of a zone (SQLite and PostgreSQL alike).
+pub(crate) const TRIM_JOURNAL_SQL: &str = "DELETE FROM journal WHERE seq IN (
+    SELECT seq FROM (
+        SELECT seq, committed_at,
+               ROW_NUMBER() OVER (PARTITION BY zone_id ORDER BY seq DESC) AS rn
+        FROM journal) t
+    WHERE rn > 1 AND (rn > $1 OR committed_at < $2))";

@@ -317,6 +317,20 @@ impl Backend for SqliteStore {
         )
     }
 
+    fn trim_journal(&self, keep: i64, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.write(
+            || "trimming the journal".to_string(),
+            |tx| {
+                let sql = crate::common::TRIM_JOURNAL_SQL
+                    .replace("$1", "?1")
+                    .replace("$2", "?2");
+                tx.execute(&sql, params![keep, cutoff_ms])
+                    .map(|n| n as u64)
+                    .map_err(db(|| "trimming the journal".to_string()))
+            },
+        )
+    }
+
     fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {
         let mut conn = self.reader()?;
         let ctx = || format!("reading the journal of zone {zone}");

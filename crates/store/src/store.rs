@@ -293,6 +293,25 @@ impl Store {
         self.backend.journal_since(zone, serial)
     }
 
+    /// Trims every zone's journal: entries beyond the newest `keep`, and
+    /// entries committed before `cutoff_ms` (unix milliseconds), go; the
+    /// newest entry of each zone always stays. Returns how many went.
+    ///
+    /// IXFR from a serial whose entries are gone falls back to a full
+    /// zone (RFC 1995 §4), and a control plane that far behind reloads the
+    /// zone; nothing else reads old entries. In cluster mode the deletions
+    /// are not replicated (the journal publication carries inserts only):
+    /// each edge trims its own local journal.
+    pub fn trim_journal(&self, keep: u32, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let n = self
+            .backend
+            .trim_journal(i64::from(keep.max(1)), cutoff_ms)?;
+        if n > 0 {
+            tracing::debug!(removed = n, keep, cutoff_ms, "journal trimmed");
+        }
+        Ok(n)
+    }
+
     /// Every journal entry of the zone, its creation included, oldest first.
     pub fn journal(&self, zone: &Name) -> Result<Vec<JournalEntry>, StoreError> {
         self.backend.journal(zone)

@@ -22,9 +22,13 @@
 //! - Each transfer is logged (peer, zone, type, serials, records, messages,
 //!   duration) and counted ([`XfrStats`]).
 //!
-//! Limitations: no TSIG yet (a signed request is refused NOTAUTH);
-//! IXFR over UDP is answered by the pipeline (NOTAUTH); messages carry the
-//! question each (RFC 5936 §2.2.1 allows it).
+//! - **IXFR over UDP** (RFC 1995 §2): the current SOA alone ([`ixfr_over_udp`]).
+//! - **TSIG** (RFC 8945): a signed request is verified (failures answered as
+//!   §5.2 says, NOTAUTH with the TSIG error, or FORMERR), every message of
+//!   the answer is signed, and the key is what `key:NAME` ACL entries match.
+//!
+//! Limitations: messages carry the question each (RFC 5936 §2.2.1 allows
+//! it); every message is signed (RFC 8945 allows up to 99 unsigned between).
 
 pub mod acl;
 mod pack;
@@ -99,13 +103,21 @@ pub struct XfrStats {
     pub records: AtomicU64,
 }
 
-/// The transfer service of a node's TCP listeners.
+/// How long a zone's ACL read for a UDP IXFR is used before it is read again.
+const ACL_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Most zones whose ACL is remembered for UDP IXFR.
+const ACL_CACHE_MAX: usize = 10_000;
+
+type AclCache = std::sync::Mutex<std::collections::HashMap<Name, (Option<Acl>, Instant)>>;
+
+/// The transfer service of a node's listeners.
 #[derive(Clone)]
 pub struct Transfers {
     source: Arc<dyn TransferSource>,
     slots: Arc<Semaphore>,
     max: usize,
     stats: Arc<XfrStats>,
+    acls: Arc<AclCache>,
 }
 
 impl Transfers {
@@ -116,7 +128,29 @@ impl Transfers {
             slots: Arc::new(Semaphore::new(max)),
             max,
             stats: Arc::new(XfrStats::default()),
+            acls: Arc::default(),
         }
+    }
+
+    /// The zone's ACL for a UDP worker: from memory, read from the source
+    /// at most every [`ACL_CACHE_TTL`] (a settings change applies within it).
+    fn acl_cached(&self, zone: &Name) -> Option<Acl> {
+        let now = Instant::now();
+        {
+            let cache = self.acls.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((acl, at)) = cache.get(zone) {
+                if now.duration_since(*at) < ACL_CACHE_TTL {
+                    return acl.clone();
+                }
+            }
+        }
+        let acl = self.source.acl(zone);
+        let mut cache = self.acls.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= ACL_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(zone.clone(), (acl.clone(), now));
+        acl
     }
 
     /// The counters.
@@ -138,6 +172,44 @@ pub(crate) enum Handled {
     Done,
     /// The connection must close (write failed or timed out).
     Close,
+}
+
+/// IXFR over UDP (RFC 1995 §2): the current SOA alone, for a peer the
+/// zone's ACL allows; it tells a client that is behind to ask again over
+/// TCP, and one that is current that nothing changed. REFUSED otherwise,
+/// NOTAUTH for a zone this node does not serve.
+pub(crate) fn ixfr_over_udp(
+    t: &Transfers,
+    zones: &zonecast_zone::ZoneSet,
+    q: &QueryView,
+    peer: Option<SocketAddr>,
+    key: Option<&Name>,
+    w: &mut Writer<'_>,
+) {
+    let Some(slot) = zones.find(q.qname()) else {
+        return w.set_rcode(NOTAUTH);
+    };
+    let zone = slot.load();
+    if !zone.apex().as_wire().eq_ignore_ascii_case(q.qname()) {
+        return w.set_rcode(NOTAUTH);
+    }
+    let verdict = match (t.acl_cached(zone.apex()), peer) {
+        (Some(acl), Some(p)) => acl.check(p.ip(), key).map_err(|d| d.to_string()),
+        (None, _) => Err("no settings for the zone".into()),
+        (_, None) => Err("no peer address".into()),
+    };
+    match verdict {
+        Ok(()) => {
+            zone.answer(q.qname(), Rtype::SOA, w);
+            t.stats.ixfr.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(why) => {
+            // Debug only: a UDP source may be spoofed, and a log line per packet would be a flood.
+            tracing::debug!(zone = %zone.apex(), peer = ?peer, "IXFR over UDP refused: {why}");
+            t.stats.refused.fetch_add(1, Ordering::Relaxed);
+            w.set_rcode(REFUSED);
+        }
+    }
 }
 
 /// Whether a parsed query asks for a zone transfer over TCP.

@@ -1263,6 +1263,16 @@ impl Backend for PgStore {
         )
     }
 
+    fn trim_journal(&self, keep: i64, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.write(
+            || "trimming the journal".to_string(),
+            |t| {
+                t.execute(crate::common::TRIM_JOURNAL_SQL, &[&keep, &cutoff_ms])
+                    .map_err(pg(|| "trimming the journal".to_string()))
+            },
+        )
+    }
+
     fn journal_since(&self, zone: &Name, serial: u32) -> Result<Vec<JournalEntry>, StoreError> {
         let ctx = || format!("reading the journal of zone {zone}");
         self.read(ctx, |t| {

@@ -334,6 +334,54 @@ pub(super) fn commit_changes_groups_chained_changes(t: &Target) {
     assert_eq!(store.commit_changes(&z, &[]).unwrap(), vec![]);
 }
 
+pub(super) fn trim_journal_keeps_the_newest_per_zone(t: &Target) {
+    let store = t.open();
+    let z = name("example.com.");
+    store
+        .create_zone(&z, ZoneKind::Primary, &example(1))
+        .unwrap();
+    let other = name("other.example.");
+    store
+        .create_zone(&other, ZoneKind::Primary, &[soa("other.example.", 1)])
+        .unwrap();
+    for s in 1..=5u32 {
+        store
+            .commit_change(
+                &z,
+                &bump(s, s + 1, vec![], vec![a(&format!("n{s}.example.com."), 1)]),
+            )
+            .unwrap();
+    }
+    assert_eq!(store.journal(&z).unwrap().len(), 6, "creation + 5 changes");
+    // Keep the newest 3 of each zone: the creation and two changes go.
+    assert_eq!(store.trim_journal(3, 0).unwrap(), 3);
+    let left: Vec<u32> = store
+        .journal(&z)
+        .unwrap()
+        .iter()
+        .map(|e| e.change.serial_from)
+        .collect();
+    assert_eq!(left, vec![3, 4, 5]);
+    assert_eq!(
+        store.journal(&other).unwrap().len(),
+        1,
+        "the other zone's only entry stays"
+    );
+    assert!(matches!(
+        store.journal_since(&z, 1),
+        Err(StoreError::JournalGap { .. })
+    ));
+    assert_eq!(store.journal_since(&z, 3).unwrap().len(), 3);
+    // By age: everything older than now goes, except each zone's newest.
+    let future = i64::MAX / 2;
+    assert_eq!(store.trim_journal(1000, future).unwrap(), 2);
+    assert_eq!(store.journal(&z).unwrap().len(), 1);
+    assert_eq!(store.journal_since(&z, 5).unwrap().len(), 1);
+    assert_eq!(store.trim_journal(1000, future).unwrap(), 0);
+    // The records are untouched.
+    assert_eq!(store.zone(&z).unwrap().unwrap().serial, 6);
+}
+
 pub(super) fn refused_group_commit_applies_none(t: &Target) {
     let store = t.open();
     let z = name("example.com.");

@@ -140,6 +140,7 @@ battery! {
         commit_change_applies_everything,
         refused_changes_leave_everything_unchanged,
         commit_changes_groups_chained_changes,
+        trim_journal_keeps_the_newest_per_zone,
         refused_group_commit_applies_none,
         journal_since_builds_chains,
         journal_since_takes_the_latest_start,
