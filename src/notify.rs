@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use zonecast_control::{parse_server, ZoneObserver, ZoneSettings};
-use zonecast_proto::Name;
+use zonecast_proto::{Name, Rtype};
 use zonecast_server::xfr::XfrStats;
 use zonecast_xfr::notify::{NotifyOut, TargetState};
 use zonecast_zone::Zone;
@@ -39,17 +39,79 @@ impl ZoneObserver for Notifier {
                 return; // republished (settings), not a new serial
             }
         }
-        if settings.notify.is_empty() || !(self.sends)() {
+        if (settings.notify.is_empty() && !settings.notify_ns) || !(self.sends)() {
             return;
         }
-        let targets: Vec<SocketAddr> = settings
+        let mut targets: Vec<SocketAddr> = settings
             .notify
             .iter()
             .filter_map(|t| parse_server(t))
             .collect();
-        self.out
-            .notify(zone, serial, &targets, settings.tsig_key.as_deref());
+        let key = settings.tsig_key.clone();
+        if !settings.notify_ns {
+            self.out.notify(zone, serial, &targets, key.as_deref());
+            return;
+        }
+        let (in_zone, elsewhere) = ns_targets(version);
+        targets.extend(in_zone);
+        let (out, zone) = (self.out.clone(), zone.clone());
+        // Names outside the zone need the resolver: off this (locked) thread.
+        self.out.runtime().spawn(async move {
+            for name in elsewhere {
+                match tokio::net::lookup_host((name.as_str(), 53)).await {
+                    Ok(addrs) => targets.extend(addrs),
+                    Err(e) => {
+                        tracing::warn!(%zone, ns = %name, "NOTIFY: cannot resolve NS name: {e}")
+                    }
+                }
+            }
+            targets.sort();
+            targets.dedup();
+            out.notify(&zone, serial, &targets, key.as_deref());
+        });
     }
+}
+
+/// The zone's NS names other than the SOA MNAME: the addresses of those in
+/// the zone (their A/AAAA records, port 53), and the names of the others.
+fn ns_targets(version: &Zone) -> (Vec<SocketAddr>, Vec<String>) {
+    let apex = version.apex_node();
+    let mname = apex
+        .rrset(Rtype::SOA)
+        .and_then(|s| s.rdatas().next())
+        .and_then(|rd| Name::parse_wire(rd, 0).ok())
+        .map(|(n, _)| n.to_lowercase());
+    let Some(ns) = apex.rrset(Rtype::NS) else {
+        return (Vec::new(), Vec::new());
+    };
+    let (mut addrs, mut names) = (Vec::new(), Vec::new());
+    for rd in ns.rdatas() {
+        let Ok((name, _)) = Name::parse_wire(rd, 0) else {
+            continue;
+        };
+        let name = name.to_lowercase();
+        if Some(&name) == mname.as_ref() {
+            continue;
+        }
+        if !name.is_subdomain_of(version.apex()) {
+            names.push(name.to_string());
+            continue;
+        }
+        let Some(node) = version.node_named(&name) else {
+            continue;
+        };
+        for rtype in [Rtype::A, Rtype::AAAA] {
+            for rd in node.rrset(rtype).into_iter().flat_map(|s| s.rdatas()) {
+                let ip: Option<std::net::IpAddr> = match rd.len() {
+                    4 => <[u8; 4]>::try_from(rd).ok().map(Into::into),
+                    16 => <[u8; 16]>::try_from(rd).ok().map(Into::into),
+                    _ => None,
+                };
+                addrs.extend(ip.map(|ip| SocketAddr::new(ip, 53)));
+            }
+        }
+    }
+    (addrs, names)
 }
 
 /// The API's view of NOTIFY out and transfers.
@@ -110,5 +172,28 @@ impl zonecast_api::Extras for Extras {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ns_targets_skip_the_mname_and_split_in_zone_from_outside() {
+        let apex: Name = "example.com.".parse().unwrap();
+        let text = "$TTL 300\n@ SOA ns1 host 1 3600 900 604800 60\n@ NS ns1\n@ NS ns2\n@ NS ns.other.example.\n\
+                    ns1 A 192.0.2.1\nns2 A 192.0.2.2\nns2 AAAA 2001:db8::2\n";
+        let data = zonecast_zonefile::load_str(text, &apex, "t").unwrap();
+        let zone = Zone::build(&apex, &data.records).unwrap();
+        let (addrs, names) = ns_targets(&zone);
+        let mut addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+        addrs.sort();
+        assert_eq!(
+            addrs,
+            vec!["192.0.2.2:53", "[2001:db8::2]:53"],
+            "ns1 is the MNAME"
+        );
+        assert_eq!(names, vec!["ns.other.example.".to_string()]);
     }
 }

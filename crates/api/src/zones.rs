@@ -117,6 +117,8 @@ pub struct CreateZone {
     tsig_key: Option<String>,
     /// NOTIFY targets, `IP` or `IP:port`.
     notify: Option<Vec<String>>,
+    /// Also NOTIFY the addresses of the zone's NS names (except the SOA MNAME).
+    notify_ns: Option<bool>,
     /// Who may transfer the zone: `IP`, `IP/prefix` or `key:NAME`.
     allow_transfer: Option<Vec<String>>,
 }
@@ -140,6 +142,8 @@ pub struct PatchZone {
     tsig_key: Option<Option<String>>,
     /// NOTIFY targets.
     notify: Option<Vec<String>>,
+    /// Also NOTIFY the addresses of the zone's NS names.
+    notify_ns: Option<bool>,
     /// Transfer ACL.
     allow_transfer: Option<Vec<String>>,
 }
@@ -294,6 +298,7 @@ pub async fn create_zone(
         primaries: body.primaries.unwrap_or_default(),
         tsig_key: body.tsig_key,
         notify: body.notify.unwrap_or_default(),
+        notify_ns: body.notify_ns.unwrap_or(false),
         allow_transfer: body.allow_transfer.unwrap_or_default(),
     });
     if kind == ZoneKind::Secondary && body.zonefile.is_some() {
@@ -379,6 +384,9 @@ pub async fn patch_zone(
             }
             if let Some(n) = body.notify {
                 s.notify = n;
+            }
+            if let Some(n) = body.notify_ns {
+                s.notify_ns = n;
             }
             if let Some(a) = body.allow_transfer {
                 s.allow_transfer = a;

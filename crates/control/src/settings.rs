@@ -17,6 +17,10 @@ pub struct ZoneSettings {
     pub tsig_key: Option<String>,
     /// Servers sent NOTIFY after each change, `ADDR[:PORT]`.
     pub notify: Vec<String>,
+    /// Also NOTIFY the addresses of the zone's NS names, except the SOA's
+    /// MNAME (as BIND's `notify yes`): in-zone names by their A/AAAA
+    /// records, others by the system resolver.
+    pub notify_ns: bool,
     /// Who may transfer the zone: addresses, `ADDR/PREFIX` networks, or `key:NAME`.
     pub allow_transfer: Vec<String>,
 }

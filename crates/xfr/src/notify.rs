@@ -182,6 +182,11 @@ impl NotifyOut {
         lock(&self.status).get(&zone.to_lowercase()).cloned()
     }
 
+    /// The runtime deliveries run on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
     /// The counters.
     pub fn stats(&self) -> Arc<NotifyStats> {
         self.stats.clone()
