@@ -925,3 +925,55 @@ fn edges_serve_axfr_and_ixfr_from_their_snapshot() {
         "{log}"
     );
 }
+
+/// Issue 8: with two control planes, exactly one (the leader) sends NOTIFY
+/// for each change, wherever the change was made.
+#[test]
+fn one_control_plane_sends_notify() {
+    let mut c = Cluster::start();
+    c.add_plane();
+    let target = UdpSocket::bind("127.0.0.1:0").unwrap();
+    target
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let body = serde_json::json!({"name": ZONE, "zonefile": ZONEFILE, "serial_policy": "increment",
+        "notify": [target.local_addr().unwrap().to_string()]})
+    .to_string();
+    let (status, text) = c.api("POST", "/v1/zones", &body);
+    assert_eq!(status, 201, "{text}");
+    // One change through each control plane, a second apart.
+    for (plane, ip) in [(0, "192.0.2.31"), (1, "192.0.2.32")] {
+        assert_eq!(put_a(&c, plane, "www", ip), 200);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Answer every NOTIFY (so none is retried) and count them per serial.
+    let mut seen: Vec<(SocketAddr, u16)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        let Ok((n, from)) = target.recv_from(&mut buf) else {
+            continue;
+        };
+        let m = Message::parse(&buf[..n]).unwrap();
+        assert_eq!(m.header.opcode, 4, "a NOTIFY");
+        let mut reply = buf[..n].to_vec();
+        reply[2] |= 0x80;
+        target.send_to(&reply, from).unwrap();
+        seen.push((from, m.header.id));
+    }
+    seen.dedup();
+    // Serial 1 (the zone's creation), 2 and 3: one NOTIFY each, not one per control plane.
+    assert_eq!(
+        seen.len(),
+        3,
+        "one NOTIFY per new serial: {seen:?}\n{}",
+        c.logs()
+    );
+    let leaders: usize = (0..2)
+        .filter(|&p| {
+            let (_, text) = http(c.planes[p].api, "GET", "/v1/health", "");
+            json(&text)["leader"] == true
+        })
+        .count();
+    assert_eq!(leaders, 1);
+}
