@@ -483,3 +483,369 @@ fn tsig_signed_transfers() {
     );
     wait_log(&z, &["transfer refused", "BadSig"]);
 }
+
+/// A signed AXFR query for xfr.test. with `key`, signed at `time`.
+fn signed_axfr(key: &zonecast_proto::tsig::Key, time: u64) -> Vec<u8> {
+    let mut q = axfr_query();
+    zonecast_proto::tsig::sign_request(&mut q, key, time, 300).unwrap();
+    q
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The TSIG error field of the answer's TSIG record (0 when none).
+fn tsig_error(m: &Message) -> Option<u16> {
+    let r = m.additional.iter().find(|r| r.rtype == Rtype::TSIG)?;
+    // Algorithm name, time (6), fudge (2), MAC size + MAC, original id (2), error (2).
+    let (_, mut pos) = Name::parse_wire(&r.rdata, 0).ok()?;
+    pos += 8;
+    let mac = u16::from_be_bytes([r.rdata[pos], r.rdata[pos + 1]]) as usize;
+    pos += 2 + mac + 2;
+    Some(u16::from_be_bytes([r.rdata[pos], r.rdata[pos + 1]]))
+}
+
+type Case = (&'static str, Vec<u8>, u8, Option<u16>, &'static str);
+
+/// Every TSIG failure of a transfer request, answered and logged as RFC
+/// 8945 §5.2 says, and `dig -y` succeeding with the right key.
+#[test]
+fn tsig_failures_are_refused_precisely() {
+    use zonecast_proto::tsig::{Key, BADKEY, BADSIG, BADTIME, BADTRUNC};
+    let z = start();
+    let key = serde_json::json!({"name": "xfr-key", "algorithm": "hmac-sha256", "secret": SECRET});
+    let (code, t) = curl(&z, "POST", "/v1/tsig-keys", &key.to_string());
+    assert_eq!(code, 201, "{t}");
+    create(&z, 10, &["key:xfr-key"]);
+    let secret = base64_decode(SECRET);
+    let good = Key::new("xfr-key", "hmac-sha256", secret.clone()).unwrap();
+    // (what, query, rcode, TSIG error field, what the log line says)
+    let cases: Vec<Case> = vec![
+        (
+            "wrong key name",
+            signed_axfr(
+                &Key::new("other-key", "hmac-sha256", secret.clone()).unwrap(),
+                now(),
+            ),
+            9,
+            Some(BADKEY),
+            "BadKey",
+        ),
+        (
+            "wrong secret",
+            signed_axfr(
+                &Key::new("xfr-key", "hmac-sha256", b"wrong".to_vec()).unwrap(),
+                now(),
+            ),
+            9,
+            Some(BADSIG),
+            "BadSig",
+        ),
+        (
+            "wrong algorithm",
+            signed_axfr(
+                &Key::new("xfr-key", "hmac-sha512", secret.clone()).unwrap(),
+                now(),
+            ),
+            9,
+            Some(BADKEY),
+            "BadKey",
+        ),
+        (
+            "expired time",
+            signed_axfr(&good, now() - 3600),
+            9,
+            Some(BADTIME),
+            "BadTime",
+        ),
+        (
+            "truncated MAC",
+            truncate_mac(signed_axfr(&good, now()), 16),
+            9,
+            Some(BADTRUNC),
+            "BadTrunc",
+        ),
+        (
+            "MAC cut below the minimum",
+            truncate_mac(signed_axfr(&good, now()), 8),
+            1,
+            None,
+            "FormErr",
+        ),
+        (
+            "TSIG not the last record",
+            misplaced_tsig(signed_axfr(&good, now())),
+            1,
+            None,
+            "FormErr",
+        ),
+        (
+            "unsigned to a key-only zone",
+            axfr_query(),
+            5,
+            None,
+            "requires a TSIG key",
+        ),
+    ];
+    for (what, query, rcode, error, logged) in cases {
+        let r = transfer(z.addr(), &query);
+        assert_eq!(r.len(), 1, "{what}: one answer");
+        assert_eq!(r[0].rcode(), u16::from(rcode), "{what}");
+        assert!(r[0].answer.is_empty(), "{what}: nothing transferred");
+        assert_eq!(tsig_error(&r[0]), error, "{what}: TSIG error field");
+        wait_log(&z, &["transfer refused", logged]);
+    }
+    // The right key: dig and kdig transfer the zone.
+    let at = format!("@{}", z.addr().ip());
+    let port = z.addr().port().to_string();
+    let dig = Command::new(require_tool("dig"))
+        .args([
+            &at,
+            "-p",
+            &port,
+            "-y",
+            &format!("hmac-sha256:xfr-key:{SECRET}"),
+            "AXFR",
+            "xfr.test.",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&dig.stdout);
+    assert!(
+        text.contains("h9.xfr.test.") && !text.contains("failed"),
+        "{text}"
+    );
+    assert!(text.contains("XFR size: 29 records"), "{text}");
+    let (ok, text) = kdig(&[
+        at,
+        "-p".into(),
+        port,
+        format!("-yhmac-sha256:xfr-key:{SECRET}"),
+        "AXFR".into(),
+        "xfr.test.".into(),
+    ]);
+    assert!(ok && text.contains("h9.xfr.test."), "{text}");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let table = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').map(table).collect();
+    bytes
+        .chunks(4)
+        .flat_map(|c| {
+            let v = c.iter().fold(0u32, |acc, &x| acc << 6 | u32::from(x)) << (6 * (4 - c.len()));
+            let out = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+            out[..c.len() - 1].to_vec()
+        })
+        .collect()
+}
+
+/// The TSIG record (the last) of a signed query with its MAC cut to `keep` octets.
+fn truncate_mac(mut q: Vec<u8>, keep: usize) -> Vec<u8> {
+    let m = Message::parse(&q).unwrap();
+    let tsig = m.additional.last().unwrap().clone();
+    let tsig_len = {
+        let mut w = Vec::new();
+        zonecast_proto::message::write_records_uncompressed(std::slice::from_ref(&tsig), &mut w);
+        w.len()
+    };
+    q.truncate(q.len() - tsig_len);
+    let mut rd = tsig.rdata.to_vec();
+    let (_, pos) = Name::parse_wire(&rd, 0).unwrap();
+    let at = pos + 8;
+    let mac = u16::from_be_bytes([rd[at], rd[at + 1]]) as usize;
+    rd.drain(at + 2 + keep..at + 2 + mac);
+    rd[at..at + 2].copy_from_slice(&(keep as u16).to_be_bytes());
+    let cut = Record {
+        rdata: rd.into(),
+        ..tsig
+    };
+    zonecast_proto::message::write_records_uncompressed(std::slice::from_ref(&cut), &mut q);
+    q
+}
+
+/// A signed query with an extra record after its TSIG.
+fn misplaced_tsig(mut q: Vec<u8>) -> Vec<u8> {
+    let extra = Record {
+        owner: "x.xfr.test.".parse().unwrap(),
+        rtype: Rtype::A,
+        class: zonecast_proto::Class::IN,
+        ttl: 0,
+        rdata: vec![192, 0, 2, 1].into(),
+    };
+    zonecast_proto::message::write_records_uncompressed(&[extra], &mut q);
+    q[11] += 1;
+    q
+}
+
+/// Bad transfer requests get precise answers and change nothing.
+#[test]
+fn bad_transfer_requests() {
+    let z = start();
+    create(&z, 10, &["127.0.0.1"]);
+    let serial = soa_serial(&transfer(z.addr(), &axfr_query())[0].answer[0]);
+    // IXFR whose authority SOA is garbage (rdata too short), or of another zone.
+    let mut garbage = build_query(3, &"xfr.test.".parse::<Name>().unwrap(), Rtype::IXFR, None);
+    garbage[9] = 1;
+    garbage.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
+    assert_eq!(transfer(z.addr(), &garbage)[0].rcode(), 1, "FORMERR");
+    let mut other = build_query(4, &"xfr.test.".parse::<Name>().unwrap(), Rtype::IXFR, None);
+    other[9] = 1;
+    other.extend_from_slice(&[1, b'x', 0, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
+    other.extend_from_slice(&[0u8; 20]);
+    assert_eq!(
+        transfer(z.addr(), &other)[0].rcode(),
+        1,
+        "an SOA of another zone: FORMERR"
+    );
+    // IXFR with no SOA at all.
+    let bare = build_query(5, &"xfr.test.".parse::<Name>().unwrap(), Rtype::IXFR, None);
+    assert_eq!(transfer(z.addr(), &bare)[0].rcode(), 1, "FORMERR");
+    // A transfer of a name inside the zone, not its apex: NOTAUTH.
+    let inside = build_query(
+        6,
+        &"www.xfr.test.".parse::<Name>().unwrap(),
+        Rtype::AXFR,
+        None,
+    );
+    assert_eq!(transfer(z.addr(), &inside)[0].rcode(), 9, "NOTAUTH");
+    // A NOTIFY to a control plane (nothing takes NOTIFY here yet): not acted on.
+    let mut notify = build_query(7, &"xfr.test.".parse::<Name>().unwrap(), Rtype::SOA, None);
+    notify[2] = (4 << 3) | 0x04;
+    let m = Message::parse(&query_udp(z.addr(), &notify).unwrap()).unwrap();
+    assert_ne!(m.rcode(), 0, "not accepted");
+    // Nothing changed, and the server still transfers.
+    let again = transfer(z.addr(), &axfr_query());
+    assert_eq!(soa_serial(&again[0].answer[0]), serial);
+    assert_eq!(
+        again.iter().map(|m| m.answer.len()).sum::<usize>(),
+        8 + 20 + 1
+    );
+}
+
+/// Transfers while changes commit every 10 ms: each copy is exactly the
+/// content of its serial (change k sets m.xfr.test. A to 10.255.k/256.k%256 and adds n{k}).
+#[test]
+fn transfers_during_changes_are_consistent_versions() {
+    let z = start();
+    let base_names = 2000;
+    create(&z, base_names, &["127.0.0.1"]);
+    let serial0 = soa_serial(&transfer(z.addr(), &axfr_query())[0].answer[0]);
+    let api = z.api_addr().unwrap();
+    let dir = z.dir().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut serials = vec![serial0];
+            let mut k = 1u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && k < 400 {
+                let edits = serde_json::json!([
+                    {"name": "m", "type": "A", "ttl": 300, "records": [format!("10.255.{}.{}", k / 256, k % 256)]},
+                    {"name": format!("n{k}"), "type": "A", "ttl": 300, "records": ["192.0.2.9"]},
+                ]);
+                let (code, text) = curl_at(
+                    api,
+                    &dir,
+                    "PATCH",
+                    "/v1/zones/xfr.test./rrsets",
+                    &edits.to_string(),
+                );
+                assert_eq!(code, 200, "{text}");
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                serials.push(v["serial_to"].as_u64().unwrap() as u32);
+                k += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            serials
+        })
+    };
+    let mut copies = Vec::new();
+    for _ in 0..15 {
+        copies.push(transfer(z.addr(), &axfr_query()));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let serials = writer.join().unwrap();
+    let mut distinct = std::collections::BTreeSet::new();
+    for msgs in copies {
+        let recs: Vec<&Record> = msgs.iter().flat_map(|m| m.answer.iter()).collect();
+        let serial = soa_serial(recs[0]);
+        assert_eq!(
+            soa_serial(recs[recs.len() - 1]),
+            serial,
+            "the closing SOA is the opening one"
+        );
+        let k = serials
+            .iter()
+            .position(|&s| s == serial)
+            .expect("a serial the API answered") as u32;
+        distinct.insert(k);
+        let marker: Vec<String> = recs
+            .iter()
+            .filter(|r| r.rtype == Rtype::A && r.owner.to_string() == "m.xfr.test.")
+            .map(|r| zonecast_proto::rdata::format_presentation(r.rtype, &r.rdata))
+            .collect();
+        let added = recs
+            .iter()
+            .filter(|r| {
+                let o = r.owner.to_string();
+                o.starts_with('n') && o.as_bytes().get(1).is_some_and(u8::is_ascii_digit)
+            })
+            .count() as u32;
+        if k == 0 {
+            assert!(marker.is_empty() && added == 0);
+        } else {
+            assert_eq!(
+                marker,
+                vec![format!("10.255.{}.{}", k / 256, k % 256)],
+                "serial {serial}"
+            );
+            assert_eq!(added, k, "serial {serial}: n1..n{k} and nothing else");
+        }
+        assert_eq!(
+            recs.len() as u32,
+            8 + 2 * base_names as u32 + 1 + added + u32::from(k > 0)
+        );
+    }
+    assert!(
+        distinct.len() >= 3,
+        "transfers saw several versions: {distinct:?}"
+    );
+}
+
+fn curl_at(
+    api: SocketAddr,
+    dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let file = dir.join(format!("body-w-{}.json", rand_suffix()));
+    std::fs::write(&file, body).unwrap();
+    let out = Command::new(require_tool("curl"))
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
+        .args([
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("http://{api}{path}"))
+        .output()
+        .expect("running curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}

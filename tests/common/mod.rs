@@ -9,7 +9,11 @@
 //! `scripts/test.sh` installs them. Servers are killed and reaped on Drop
 //! (SIGTERM, then SIGKILL after 5 s) and their temporary directory removed.
 //!
-//! Not implemented: IPv6 listeners, DNS over TLS/HTTPS, named (BIND) as a peer.
+//! Secondaries for transfer tests (knotd, named, nsd) are in [`peers`].
+//!
+//! Not implemented: IPv6 listeners, DNS over TLS/HTTPS.
+
+pub mod peers;
 
 use rand::Rng;
 use std::collections::BTreeSet;

@@ -128,9 +128,11 @@ mod tests {
             primaries: vec!["192.0.2.1:5353".into()],
             tsig_key: Some("transfer-key".into()),
             notify: vec!["2001:db8::1".into()],
+            notify_ns: true,
             allow_transfer: vec!["192.0.2.0/24".into(), "key:transfer-key".into()],
         };
         let json = s.to_json();
+        assert!(json.contains("\"notify_ns\":true"), "{json}");
         assert!(json.contains("\"serial_policy\":\"unixtime\""), "{json}");
         assert_eq!(ZoneSettings::from_json(&json).unwrap(), s);
         assert!(ZoneSettings::from_json("{\"bogus\": 1}").is_err());

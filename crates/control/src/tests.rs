@@ -1163,7 +1163,7 @@ fn a_batch_on_a_stale_version_applies_nothing() {
         rtype: Rtype::SOA,
         class: Class::IN,
         ttl: soa[0].ttl,
-        rdata: soa[0].rdatas[0].clone().into(),
+        rdata: soa[0].rdatas[0].clone(),
     };
     let new_soa = with_serial(&apex(), vec![old_soa.clone()], serial + 1);
     c.store()

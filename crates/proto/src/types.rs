@@ -177,6 +177,14 @@ impl fmt::Debug for Class {
     }
 }
 
+/// RFC 1982 §3.2: true when SOA serial `a` is newer than `b`.
+///
+/// Serials half the space apart compare as neither newer nor older (both
+/// directions are false), as the RFC leaves that case undefined.
+pub fn serial_gt(a: u32, b: u32) -> bool {
+    a != b && (a.wrapping_sub(b) as i32) > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,12 +200,4 @@ mod tests {
         assert!(Rtype::from_text("TYPE").is_err());
         assert_eq!(Class::from_text("class1").unwrap(), Class::IN);
     }
-}
-
-/// RFC 1982 §3.2: true when SOA serial `a` is newer than `b`.
-///
-/// Serials half the space apart compare as neither newer nor older (both
-/// directions are false), as the RFC leaves that case undefined.
-pub fn serial_gt(a: u32, b: u32) -> bool {
-    a != b && (a.wrapping_sub(b) as i32) > 0
 }

@@ -150,7 +150,7 @@ async fn signed_notify_needs_a_signed_answer() {
             )
             .expect("our NOTIFY verifies")
             .expect("and is signed");
-            let mut reply = buf[..n - 0].to_vec();
+            let mut reply = buf[..n].to_vec();
             // The answer: the request's header and question only, QR set.
             let m = Message::parse(&reply).unwrap();
             let mut plain = build_query(m.header.id, &m.questions[0].qname, Rtype::SOA, None);
