@@ -25,6 +25,7 @@ pub mod tcp;
 pub mod udp;
 pub mod xfr;
 
+pub use tcp::{TcpLimits, TcpStats};
 pub use zonecast_zone::SharedZones;
 
 /// Errors of the listeners.
