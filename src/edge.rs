@@ -24,6 +24,7 @@ pub struct EdgeOptions {
     pub udp_workers: usize,
     pub max_lag_ms: u64,
     pub transfers: crate::xfr::TransferArgs,
+    pub tcp: crate::listen::TcpArgs,
 }
 
 /// Runs an edge until SIGINT/SIGTERM.
@@ -54,24 +55,23 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
         transfers: Some(transfers),
         keys: Some(Arc::new(crate::xfr::KeyCache::new(follower.local_store()))),
     };
-    for addr in &o.dns_listen {
-        let (bound, _threads) =
-            zonecast_server::udp::spawn_with(*addr, o.udp_workers, zones.clone(), service.clone())?;
-        let listener = zonecast_server::tcp::bind(bound).await?;
-        tokio::spawn(zonecast_server::tcp::serve_with(
-            listener,
-            zones.clone(),
-            service.clone(),
-        ));
-        info!(%bound, "DNS listening on UDP and TCP");
-    }
+    let tcp_stats = Arc::new(zonecast_server::TcpStats::default());
+    crate::listen::start(
+        &o.dns_listen,
+        o.udp_workers,
+        &zones,
+        &service,
+        &o.tcp,
+        tcp_stats.clone(),
+    )
+    .await?;
     let api = tokio::net::TcpListener::bind(o.api_listen)
         .await
         .with_context(|| format!("edge API cannot listen on {}", o.api_listen))?;
     info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");
     tokio::spawn(zonecast_api::serve_edge(
         api,
-        Arc::new(Probe(status, xfr_stats)),
+        Arc::new(Probe(status, xfr_stats, tcp_stats)),
         zones,
     ));
     crate::shutdown_signal().await;
@@ -114,7 +114,11 @@ fn redacted(url: &str) -> String {
 }
 
 /// The edge's report for its HTTP API, from the follower's status.
-struct Probe(StatusHandle, Arc<zonecast_server::xfr::XfrStats>);
+struct Probe(
+    StatusHandle,
+    Arc<zonecast_server::xfr::XfrStats>,
+    Arc<zonecast_server::TcpStats>,
+);
 
 impl EdgeProbe for Probe {
     fn report(&self) -> EdgeReport {
@@ -185,6 +189,14 @@ impl EdgeProbe for Probe {
         ];
         for (name, help, value) in crate::xfr::xfr_counters(&self.1) {
             metrics.push(counter(name, help, value));
+        }
+        for (name, help, kind, value) in self.2.samples() {
+            metrics.push(Metric {
+                name,
+                help,
+                kind,
+                value: value as f64,
+            });
         }
         metrics.push(Metric {
             name: "zonecast_edge_apply_us_max",

@@ -10,6 +10,7 @@ use zonecast_store::Store;
 
 mod cluster;
 mod edge;
+mod listen;
 mod notify;
 mod xfr;
 
@@ -60,6 +61,8 @@ struct ServeArgs {
     api_token: Option<String>,
     #[command(flatten)]
     transfers: xfr::TransferArgs,
+    #[command(flatten)]
+    tcp: listen::TcpArgs,
 }
 
 #[derive(Parser)]
@@ -87,6 +90,8 @@ struct EdgeArgs {
     max_lag_ms: u64,
     #[command(flatten)]
     transfers: xfr::TransferArgs,
+    #[command(flatten)]
+    tcp: listen::TcpArgs,
 }
 
 fn main() {
@@ -213,9 +218,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         notify_out.clone(),
         sends.clone(),
     )));
+    let tcp_stats = std::sync::Arc::new(zonecast_server::TcpStats::default());
     api_state = api_state.with_extras(std::sync::Arc::new(notify::Extras {
         notify: notify_out,
         xfr: transfers.stats(),
+        tcp: tcp_stats.clone(),
     }));
     xfr::trim_journal_every_minute(
         xfr::ControlStore(control.clone()),
@@ -230,17 +237,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     runtime.block_on(async {
-        for addr in &args.dns_listen {
-            let (bound, _threads) =
-                zonecast_server::udp::spawn_with(*addr, workers, zones.clone(), service.clone())?;
-            let listener = zonecast_server::tcp::bind(bound).await?;
-            tokio::spawn(zonecast_server::tcp::serve_with(
-                listener,
-                zones.clone(),
-                service.clone(),
-            ));
-            info!(%bound, udp_workers = workers, "DNS listening on UDP and TCP");
-        }
+        listen::start(
+            &args.dns_listen,
+            workers,
+            &zones,
+            &service,
+            &args.tcp,
+            tcp_stats,
+        )
+        .await?;
         let api = tokio::net::TcpListener::bind(args.api_listen)
             .await
             .with_context(|| format!("API cannot listen on {}", args.api_listen))?;
@@ -269,6 +274,7 @@ fn edge(args: EdgeArgs) -> anyhow::Result<()> {
         udp_workers: udp_workers(args.udp_workers),
         max_lag_ms: args.max_lag_ms,
         transfers: args.transfers,
+        tcp: args.tcp,
     }))
 }
 

@@ -118,6 +118,7 @@ fn ns_targets(version: &Zone) -> (Vec<SocketAddr>, Vec<String>) {
 pub struct Extras {
     pub notify: NotifyOut,
     pub xfr: Arc<XfrStats>,
+    pub tcp: Arc<zonecast_server::TcpStats>,
 }
 
 impl zonecast_api::Extras for Extras {
@@ -164,6 +165,11 @@ impl zonecast_api::Extras for Extras {
                 n.failed.load(Ordering::Relaxed),
             ),
         ];
+        for (name, help, kind, v) in self.tcp.samples() {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
+        }
         for (name, help, v) in counters
             .into_iter()
             .chain(crate::xfr::xfr_counters(&self.xfr))

@@ -196,22 +196,17 @@ fn restarts_reloads_rejects_and_stops_cleanly() {
     assert!(log.contains("example.com.zone:5"), "{log}");
 }
 
-/// The default addresses of `serve --dns-listen` and `--api-listen`, read from its short help (`-h`: one line per option).
+/// The default addresses of `serve --dns-listen` and `--api-listen`, read from its short help.
 fn default_ports() -> Vec<u16> {
-    let help = Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["serve", "-h"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&help.stdout).to_string();
-    let ports: Vec<u16> = text
-        .lines()
-        .filter(|l| l.contains("--dns-listen") || l.contains("--api-listen"))
-        .filter_map(|l| l.split("[default: ").nth(1))
-        .filter_map(|d| d.trim_end_matches(']').parse::<SocketAddr>().ok())
-        .map(|a| a.port())
-        .collect();
-    assert_eq!(ports.len(), 2, "defaults not found in: {text}");
-    ports
+    ["--dns-listen", "--api-listen"]
+        .iter()
+        .map(|f| {
+            let d = common::serve_default(f);
+            d.parse::<SocketAddr>()
+                .unwrap_or_else(|e| panic!("default of {f} '{d}': {e}"))
+                .port()
+        })
+        .collect()
 }
 
 /// Local ports of the sockets process `pid` holds, from /proc (TCP and UDP, IPv4).

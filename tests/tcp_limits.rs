@@ -13,15 +13,11 @@
 //! timeouts, the pipeline limit) are tested with small values against
 //! `tcp::serve_limited` in `crates/server/src/tcp/tests.rs`.
 //!
-//! `hostage_comparison_with_knot_and_nsd` (ignored: run it with
-//! `cargo test --test tcp_limits -- --ignored --nocapture`) runs the same
-//! attack against knotd and nsd and prints the figures.
-//!
 //! [`TcpLimits`]: zonecast_server::tcp::TcpLimits
 
 pub mod common;
 
-use common::{zones_dir, Knot, Nsd, Zonecast};
+use common::{zones_dir, Zonecast};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -420,44 +416,6 @@ fn hostages_that_reconnect_at_once_do_not_stop_fresh_clients_either() {
 #[test]
 fn with_the_usual_1024_descriptors_fresh_clients_are_still_answered() {
     zonecast_survives(false, Some(1024));
-}
-
-/// Both attacks against knotd and nsd as started by `tests/common` (and
-/// zonecast again), printed, not asserted.
-#[test]
-#[ignore = "a comparison that takes two minutes: run with --ignored --nocapture"]
-fn hostage_comparison_with_knot_and_nsd() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    need_descriptors();
-    let zone = zone();
-    for reconnect in [false, true] {
-        let mode = if reconnect {
-            "hostages reconnecting"
-        } else {
-            "hostages not reconnecting"
-        };
-        {
-            let z = Zonecast::start(std::slice::from_ref(&zone.1));
-            let s = attack_and_probe(z.addr(), reconnect);
-            println!("{}", s.line(&format!("zonecast (defaults), {mode}")));
-        }
-        {
-            let k = Knot::start(std::slice::from_ref(&zone));
-            let s = attack_and_probe(k.addr(), reconnect);
-            println!(
-                "{}",
-                s.line(&format!("knotd (tcp-workers 1, other defaults), {mode}"))
-            );
-        }
-        {
-            let n = Nsd::start(std::slice::from_ref(&zone));
-            let s = attack_and_probe(n.addr(), reconnect);
-            println!(
-                "{}",
-                s.line(&format!("nsd (server-count 1, other defaults), {mode}"))
-            );
-        }
-    }
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -18,21 +18,12 @@ use zonecast_proto::{Name, Rtype};
 
 const README: &str = include_str!("../README.md");
 /// Where "Try it" leaves its server: `zonecast serve` without address flags,
-/// so the defaults of `--dns-listen` and `--api-listen` (read from `serve -h`, one line per option).
+/// so the defaults of `--dns-listen` and `--api-listen` (read from `serve -h`).
 fn try_it_addresses() -> (String, String) {
-    let help = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["serve", "-h"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&help.stdout).to_string();
-    let default_of = |flag: &str| {
-        text.lines()
-            .find(|l| l.contains(flag))
-            .and_then(|l| l.split("[default: ").nth(1))
-            .map(|d| d.trim_end_matches(']').to_string())
-            .unwrap_or_else(|| panic!("no default for {flag} in: {text}"))
-    };
-    (default_of("--dns-listen"), default_of("--api-listen"))
+    (
+        common::serve_default("--dns-listen"),
+        common::serve_default("--api-listen"),
+    )
 }
 /// How the README calls the binary.
 const BIN: &str = "target/release/zonecast";

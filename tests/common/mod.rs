@@ -763,3 +763,25 @@ pub fn strip_comment(line: &str) -> &str {
 pub fn owners(records: &[ScannedRecord]) -> BTreeSet<Name> {
     records.iter().map(|r| r.owner.clone()).collect()
 }
+
+/// The default of `zonecast serve`'s option `flag`, read from `serve -h`.
+///
+/// clap puts an option's help on its line, or on the next one when the
+/// lines would be too long: both layouts are read.
+pub fn serve_default(flag: &str) -> String {
+    let help = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args(["serve", "-h"])
+        .output()
+        .unwrap_or_else(|e| panic!("running zonecast serve -h: {e}"));
+    let text = String::from_utf8_lossy(&help.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(flag))
+        .unwrap_or_else(|| panic!("{flag} not in: {text}"));
+    lines[at..lines.len().min(at + 2)]
+        .iter()
+        .find_map(|l| l.split("[default: ").nth(1))
+        .map(|d| d.trim_end().trim_end_matches(']').to_string())
+        .unwrap_or_else(|| panic!("no default for {flag} in: {text}"))
+}
