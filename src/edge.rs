@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::{info, warn};
 use zonecast_api::{EdgeProbe, EdgeReport, Metric};
-use zonecast_control::{parse_server, ZoneSettings};
 use zonecast_proto::Name;
 use zonecast_replica::{Follower, FollowerConfig, Notifier, StatusHandle};
 use zonecast_server::{NotifySink, NotifyVerdict, Service};
-use zonecast_store::{Store, ZoneKind};
+use zonecast_store::Store;
 
 /// What `zonecast edge` was given.
 pub struct EdgeOptions {
@@ -231,31 +230,12 @@ struct Relay {
 
 impl NotifySink for Relay {
     fn notify(&self, zone: &Name, _served: bool, peer: SocketAddr) -> NotifyVerdict {
-        let row = match self.store.zone(zone) {
-            Ok(Some(row)) => row,
-            Ok(None) => return NotifyVerdict::NotAuth,
-            Err(e) => {
-                warn!(%zone, %peer, "NOTIFY refused: local snapshot unreadable: {e}");
-                return NotifyVerdict::Refused;
-            }
-        };
-        if row.kind != ZoneKind::Secondary {
-            info!(%zone, %peer, "NOTIFY refused: not a secondary zone");
-            return NotifyVerdict::Refused;
+        let verdict = crate::notify::notify_in_verdict(&self.store, zone, peer);
+        if verdict == NotifyVerdict::Accepted {
+            self.notifier
+                .relay_notify(&zone.to_string(), &peer.to_string());
+            info!(%zone, %peer, "NOTIFY relayed to the control planes");
         }
-        let settings = ZoneSettings::from_json(&row.settings).unwrap_or_default();
-        let from_primary = settings
-            .primaries
-            .iter()
-            .filter_map(|p| parse_server(p))
-            .any(|p| p.ip() == peer.ip());
-        if !from_primary {
-            info!(%zone, %peer, "NOTIFY refused: not from one of the zone's primaries");
-            return NotifyVerdict::Refused;
-        }
-        self.notifier
-            .relay_notify(&zone.to_string(), &peer.to_string());
-        info!(%zone, %peer, "NOTIFY relayed to the control planes");
-        NotifyVerdict::Accepted
+        verdict
     }
 }

@@ -230,11 +230,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sends.clone(),
     );
     let service = zonecast_server::Service {
+        notify: Some(std::sync::Arc::new(notify::ControlNotify(control.clone()))),
         transfers: Some(transfers),
         keys: Some(std::sync::Arc::new(xfr::KeyCache::new(xfr::ControlStore(
             control.clone(),
         )))),
-        ..Default::default()
     };
     runtime.block_on(async {
         listen::start(

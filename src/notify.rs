@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use zonecast_control::{parse_server, ZoneObserver, ZoneSettings};
 use zonecast_proto::{Name, Rtype};
 use zonecast_server::xfr::XfrStats;
+use zonecast_server::NotifyVerdict;
+use zonecast_store::{Store, ZoneKind};
 use zonecast_xfr::notify::{NotifyOut, TargetState};
 use zonecast_zone::Zone;
 
@@ -112,6 +114,50 @@ fn ns_targets(version: &Zone) -> (Vec<SocketAddr>, Vec<String>) {
         }
     }
     (addrs, names)
+}
+
+/// How a NOTIFY reaching this node is answered (RFC 1996 §3.10, §4.7):
+/// NOTAUTH for a zone it does not hold; REFUSED, logged, for a primary
+/// zone or a peer that is not one of the secondary zone's primaries;
+/// accepted from a primary (the caller acts on it).
+pub fn notify_in_verdict(store: &Store, zone: &Name, peer: SocketAddr) -> NotifyVerdict {
+    let row = match store.zone(zone) {
+        Ok(Some(row)) => row,
+        Ok(None) => return NotifyVerdict::NotAuth,
+        Err(e) => {
+            tracing::warn!(%zone, %peer, "NOTIFY refused: store unreadable: {e}");
+            return NotifyVerdict::Refused;
+        }
+    };
+    if row.kind != ZoneKind::Secondary {
+        tracing::info!(%zone, %peer, "NOTIFY refused: not a secondary zone");
+        return NotifyVerdict::Refused;
+    }
+    let settings = ZoneSettings::from_json(&row.settings).unwrap_or_default();
+    let from_primary = settings
+        .primaries
+        .iter()
+        .filter_map(|p| parse_server(p))
+        .any(|p| p.ip() == peer.ip());
+    if !from_primary {
+        tracing::info!(%zone, %peer, "NOTIFY refused: not from one of the zone's primaries");
+        return NotifyVerdict::Refused;
+    }
+    NotifyVerdict::Accepted
+}
+
+/// NOTIFY reaching a control plane: answered by [`notify_in_verdict`].
+pub struct ControlNotify(pub Arc<zonecast_control::Control>);
+
+impl zonecast_server::NotifySink for ControlNotify {
+    fn notify(&self, zone: &Name, _served: bool, peer: SocketAddr) -> NotifyVerdict {
+        let verdict = notify_in_verdict(self.0.store(), zone, peer);
+        if verdict == NotifyVerdict::Accepted {
+            // The secondary role (issue 9) refreshes the zone; until then the NOTIFY is only acknowledged.
+            tracing::info!(%zone, %peer, "NOTIFY from a primary of the zone (secondary refresh is not built yet)");
+        }
+        verdict
+    }
 }
 
 /// The API's view of NOTIFY out and transfers.

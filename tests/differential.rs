@@ -456,15 +456,15 @@ fn only_duplicates_removed(theirs: &[Record], ours: &[Record]) -> bool {
 
 /// True when `c`'s additional section is `r`'s plus only A/AAAA records of
 /// the owner of a ServiceMode SVCB/HTTPS answer whose TargetName is ".".
-/// A TCP transfer of a zone we serve, NOTAUTH from Knot and REFUSED from us.
+/// A transfer of a zone we serve that no ACL allows: NOTAUTH from Knot,
+/// REFUSED from us. Over TCP (AXFR and IXFR, class IN: other classes go to
+/// the query path, NOTAUTH as Knot) and IXFR over UDP (class IN or ANY).
 fn refused_transfer(q: &Query, r: &Message, c: &Message) -> bool {
-    matches!(q.qtype, Rtype::AXFR | Rtype::IXFR)
-        && q.transport == Transport::Tcp
-        && q.qclass == Class::IN
-        && r.rcode() == 9
-        && c.rcode() == 5
-        && c.answer.is_empty()
-        && c.authority.is_empty()
+    let kind = match q.transport {
+        Transport::Tcp => matches!(q.qtype, Rtype::AXFR | Rtype::IXFR) && q.qclass == Class::IN,
+        _ => q.qtype == Rtype::IXFR && (q.qclass == Class::IN || q.qclass == Class::ANY),
+    };
+    kind && r.rcode() == 9 && c.rcode() == 5 && c.answer.is_empty() && c.authority.is_empty()
 }
 
 fn svcb_self_target_addresses(q: &Query, r: &Message, c: &Message) -> bool {
@@ -1227,7 +1227,7 @@ fn refused_transfer_exception_is_narrow() {
     ));
     assert!(
         !refused_transfer(&q(Rtype::AXFR, Transport::Udp), &answer(9), &answer(5)),
-        "UDP"
+        "AXFR over UDP"
     );
     assert!(
         !refused_transfer(&q(Rtype::SOA, Transport::Tcp), &answer(9), &answer(5)),
@@ -1240,6 +1240,10 @@ fn refused_transfer_exception_is_narrow() {
     assert!(
         !refused_transfer(&q(Rtype::AXFR, Transport::Tcp), &answer(5), &answer(9)),
         "reversed"
+    );
+    assert!(
+        refused_transfer(&q(Rtype::IXFR, Transport::Udp), &answer(9), &answer(5)),
+        "IXFR over UDP"
     );
 }
 

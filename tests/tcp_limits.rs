@@ -422,3 +422,137 @@ fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// Idle connections (connected, nothing sent) from 127.0.0.42 to .81, 50 each, held until dropped.
+struct Idlers {
+    stop: Arc<AtomicBool>,
+    open: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Idlers {
+    fn start(server: SocketAddr, n: usize) -> Idlers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(AtomicU64::new(0));
+        let (s, o) = (stop.clone(), open.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let mut held = Vec::new();
+                for i in 0..n {
+                    let source = Ipv4Addr::new(127, 0, 0, 42 + (i / 50) as u8);
+                    if let Some(c) = connect_from(source, server).await {
+                        o.fetch_add(1, Ordering::Relaxed);
+                        held.push(c);
+                    }
+                }
+                while !s.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+        });
+        Idlers {
+            stop,
+            open,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Idlers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// The issue's TCP abuse: 2,000 connections that never read plus 2,000
+/// idle ones. Fresh TCP and UDP clients are answered within 1 s all along,
+/// and the server's memory stays bounded (it grows by less than 64 MiB).
+#[test]
+fn non_readers_and_idle_connections_leave_tcp_and_udp_answered_and_memory_bounded() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let soft = raise_nofile();
+    let need = (2 * HOSTAGES + 1024 + 200) as u64;
+    assert!(
+        soft >= need,
+        "RLIMIT_NOFILE is {soft}; this test needs {need}"
+    );
+    let (_, path) = zone();
+    let z = Zonecast::start(&[path]);
+    let wire = query();
+    probe(z.addr(), &wire).unwrap_or_else(|e| panic!("no answer before the attack: {e}"));
+    let before = rss_kib(z.pid());
+    let idlers = Idlers::start(z.addr(), HOSTAGES);
+    let hostages = Hostages::start(z.addr(), true);
+    hostages.wait_connected();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(PROBE_LIMIT)).unwrap();
+    let (mut tcp_ok, mut udp_ok, mut failures, mut peak) = (0, 0, Vec::new(), before);
+    let started = Instant::now();
+    while started.elapsed() < PROBING {
+        match probe(z.addr(), &wire) {
+            Ok(d) if d <= PROBE_LIMIT => tcp_ok += 1,
+            other => failures.push(format!("TCP at {:?}: {other:?}", started.elapsed())),
+        }
+        let t = Instant::now();
+        udp.send_to(&wire, z.addr()).unwrap();
+        let mut buf = [0u8; 1232];
+        match udp.recv_from(&mut buf) {
+            Ok((n, _))
+                if t.elapsed() <= PROBE_LIMIT
+                    && Message::parse(&buf[..n]).is_ok_and(|m| m.rcode() == 0) =>
+            {
+                udp_ok += 1
+            }
+            other => failures.push(format!(
+                "UDP at {:?}: {:?}",
+                started.elapsed(),
+                other.map(|(n, _)| n)
+            )),
+        }
+        peak = peak.max(rss_kib(z.pid()));
+        std::thread::sleep(PROBE_EVERY);
+    }
+    let idle_open = idlers.open.load(Ordering::Relaxed);
+    drop(hostages);
+    drop(idlers);
+    println!(
+        "zonecast under 2,000 non-readers + {idle_open} idle connections: TCP {tcp_ok} and UDP {udp_ok} probes answered within 1 s, \
+         {} failures; RSS {before} KiB before, peak {peak} KiB",
+        failures.len()
+    );
+    assert!(
+        idle_open >= (HOSTAGES * 9 / 10) as u64,
+        "the idle connections were not made: {idle_open}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{failures:?}\n{}",
+        tail(&z.log_text(), 20)
+    );
+    assert!(
+        tcp_ok > 50 && udp_ok > 50,
+        "too few probes: {tcp_ok} TCP, {udp_ok} UDP"
+    );
+    assert!(
+        peak < before + 64 * 1024,
+        "RSS grew from {before} KiB to {peak} KiB"
+    );
+}

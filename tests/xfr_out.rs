@@ -719,11 +719,16 @@ fn bad_transfer_requests() {
         None,
     );
     assert_eq!(transfer(z.addr(), &inside)[0].rcode(), 9, "NOTAUTH");
-    // A NOTIFY to a control plane (nothing takes NOTIFY here yet): not acted on.
+    // NOTIFY for a primary zone: REFUSED and logged; for a zone not served: NOTAUTH.
     let mut notify = build_query(7, &"xfr.test.".parse::<Name>().unwrap(), Rtype::SOA, None);
     notify[2] = (4 << 3) | 0x04;
     let m = Message::parse(&query_udp(z.addr(), &notify).unwrap()).unwrap();
-    assert_ne!(m.rcode(), 0, "not accepted");
+    assert_eq!(m.rcode(), 5, "REFUSED");
+    wait_log(&z, &["NOTIFY refused", "not a secondary zone"]);
+    let mut elsewhere = build_query(8, &"other.test.".parse::<Name>().unwrap(), Rtype::SOA, None);
+    elsewhere[2] = (4 << 3) | 0x04;
+    let m = Message::parse(&query_udp(z.addr(), &elsewhere).unwrap()).unwrap();
+    assert_eq!(m.rcode(), 9, "NOTAUTH");
     // Nothing changed, and the server still transfers.
     let again = transfer(z.addr(), &axfr_query());
     assert_eq!(soa_serial(&again[0].answer[0]), serial);
@@ -770,9 +775,12 @@ fn transfers_during_changes_are_consistent_versions() {
             serials
         })
     };
+    // Transfers every 100 ms for 3 s, while the changes commit.
     let mut copies = Vec::new();
-    for _ in 0..15 {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
         copies.push(transfer(z.addr(), &axfr_query()));
+        std::thread::sleep(Duration::from_millis(100));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let serials = writer.join().unwrap();
