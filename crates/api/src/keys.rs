@@ -15,12 +15,16 @@ use zonecast_proto::Name;
 use zonecast_store::{ApiKeyRow, StoreError, TsigKeyRow};
 
 /// TSIG algorithms accepted (RFC 8945 §6), with the secret size generated for each (the digest size).
-pub const TSIG_ALGORITHMS: [(&str, usize); 5] = [
+///
+/// HMAC-MD5 (RFC 8945 §6: "deprecated") is never a default: only a key
+/// created with `"algorithm": "hmac-md5"` uses it, for old peers.
+pub const TSIG_ALGORITHMS: [(&str, usize); 6] = [
     ("hmac-sha256", 32),
     ("hmac-sha1", 20),
     ("hmac-sha224", 28),
     ("hmac-sha384", 48),
     ("hmac-sha512", 64),
+    ("hmac-md5", 16),
 ];
 
 /// `POST /v1/tsig-keys` body.

@@ -501,9 +501,17 @@ fn tsig_keys() {
     );
     let r = s.post(
         "/v1/tsig-keys",
-        &json!({"name": "x", "algorithm": "hmac-md5"}),
+        &json!({"name": "x", "algorithm": "hmac-md4"}),
     );
     assert_eq!((r.status, r.field().as_str()), (422, "algorithm"));
+    // HMAC-MD5 only when asked for by name (old peers), never by default.
+    let md5 = s.post(
+        "/v1/tsig-keys",
+        &json!({"name": "old-peer", "algorithm": "hmac-md5"}),
+    );
+    assert_eq!(md5.status, 201, "{}", md5.body);
+    assert_eq!(md5.json()["algorithm"], "hmac-md5");
+    assert_eq!(s.delete("/v1/tsig-keys/old-peer").status, 204);
     let r = s.post(
         "/v1/tsig-keys",
         &json!({"name": "x", "secret": "not base64!"}),

@@ -424,7 +424,7 @@ pub enum TsigCommand {
     Create {
         /// Key name, e.g. transfer-key.
         name: String,
-        /// hmac-sha256 (default), hmac-sha1, hmac-sha224, hmac-sha384 or hmac-sha512.
+        /// hmac-sha256 (default), hmac-sha1, hmac-sha224, hmac-sha384, hmac-sha512, or hmac-md5 (old peers only).
         #[arg(long)]
         algorithm: Option<String>,
         /// Secret, base64.
