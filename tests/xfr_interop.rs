@@ -5,9 +5,8 @@
 pub mod common;
 
 use common::peers::{canonical, Peer, PeerKey};
-use common::{free_port, query_udp, require_tool, Zonecast};
+use common::{free_port, query_udp, Zonecast};
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::{Name, Rtype};
@@ -23,24 +22,7 @@ fn curl(
     path: &str,
     body: &str,
 ) -> (u16, String) {
-    let file = dir.join("body.json");
-    std::fs::write(&file, body).unwrap();
-    let out = Command::new(require_tool("curl"))
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
-        .args([
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .arg("--data-binary")
-        .arg(format!("@{}", file.display()))
-        .arg(format!("http://{api}{path}"))
-        .output()
-        .expect("running curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
+    common::curl_api(api, TOKEN, dir, method, path, body)
 }
 
 fn zone_text() -> String {

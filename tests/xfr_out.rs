@@ -35,24 +35,7 @@ fn start() -> Zonecast {
 
 fn curl(z: &Zonecast, method: &str, path: &str, body: &str) -> (u16, String) {
     let api = z.api_addr().expect("the harness chose an API address");
-    let file = z.dir().join(format!("body-{}.json", rand_suffix()));
-    std::fs::write(&file, body).unwrap();
-    let out = Command::new(require_tool("curl"))
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
-        .args([
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .arg("--data-binary")
-        .arg(format!("@{}", file.display()))
-        .arg(format!("http://{api}{path}"))
-        .output()
-        .expect("running curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
+    common::curl_api(api, TOKEN, z.dir(), method, path, body)
 }
 
 /// Waits (up to 5 s) until the server's log has a line with every one of `needles`.
@@ -69,12 +52,6 @@ fn wait_log(z: &Zonecast, needles: &[&str]) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
 }
 
 fn create(z: &Zonecast, names: usize, allow: &[&str]) {
@@ -838,22 +815,5 @@ fn curl_at(
     path: &str,
     body: &str,
 ) -> (u16, String) {
-    let file = dir.join(format!("body-w-{}.json", rand_suffix()));
-    std::fs::write(&file, body).unwrap();
-    let out = Command::new(require_tool("curl"))
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
-        .args([
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .arg("--data-binary")
-        .arg(format!("@{}", file.display()))
-        .arg(format!("http://{api}{path}"))
-        .output()
-        .expect("running curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
+    common::curl_api(api, TOKEN, dir, method, path, body)
 }

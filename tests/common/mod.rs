@@ -785,3 +785,31 @@ pub fn serve_default(flag: &str) -> String {
         .map(|d| d.trim_end().trim_end_matches(']').to_string())
         .unwrap_or_else(|| panic!("no default for {flag} in: {text}"))
 }
+
+/// An API request with `curl` (a JSON body from a file in `dir`, bearer
+/// `token`): the status and the body.
+pub fn curl_api(
+    api: SocketAddr,
+    token: &str,
+    dir: &Path,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = dir.join(format!("curl-body-{}-{n}.json", std::process::id()));
+    std::fs::write(&file, body).unwrap_or_else(|e| panic!("writing {}: {e}", file.display()));
+    let out = Command::new(require_tool("curl"))
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["-H", "Content-Type: application/json"])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("http://{api}{path}"))
+        .output()
+        .unwrap_or_else(|e| panic!("running curl: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
