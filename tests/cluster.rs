@@ -854,34 +854,7 @@ fn readme_cluster_demo_runs() {
     );
 }
 
-/// Reads a TCP transfer answer from `addr` until its final SOA; the answer records.
-fn transfer_records(addr: SocketAddr, query: &[u8]) -> Vec<zonecast_proto::Record> {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(query);
-    s.write_all(&framed).unwrap();
-    let mut out: Vec<zonecast_proto::Record> = Vec::new();
-    loop {
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).unwrap();
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        s.read_exact(&mut buf).unwrap();
-        let m = Message::parse(&buf).unwrap();
-        assert_eq!(m.rcode(), 0, "transfer answered rcode {}", m.rcode());
-        out.extend(m.answer);
-        let soas = out.iter().filter(|r| r.rtype == Rtype::SOA).count();
-        let first = out.first().cloned();
-        let single = out.len() == 1;
-        if (soas >= 2 || single && query_is(query, Rtype::IXFR)) && out.last() == first.as_ref() {
-            return out;
-        }
-    }
-}
-
-fn query_is(query: &[u8], t: Rtype) -> bool {
-    Message::parse(query).is_ok_and(|m| m.questions[0].qtype == t)
-}
+use common::peers::answer_records as transfer_records;
 
 /// Issue 8: every node that answers queries serves transfers, the edges
 /// included, AXFR from their version and IXFR from their local journal.

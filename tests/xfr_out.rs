@@ -3,10 +3,9 @@
 
 pub mod common;
 
-use common::{free_port, query_udp, require_tool, TempDir, Zonecast};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use common::{free_port, query_udp, require_tool, Zonecast};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::{Name, Record, Rtype};
@@ -60,56 +59,10 @@ fn create(z: &Zonecast, names: usize, allow: &[&str]) {
     assert_eq!(code, 201, "{text}");
 }
 
-/// Sends a transfer query over TCP and reads messages until the answer is complete.
-fn transfer(addr: SocketAddr, query: &[u8]) -> Vec<Message> {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(query);
-    s.write_all(&framed).unwrap();
-    let mut out = Vec::new();
-    let mut soas = 0;
-    loop {
-        let mut len = [0u8; 2];
-        if s.read_exact(&mut len).is_err() {
-            break;
-        }
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        s.read_exact(&mut buf).unwrap();
-        let m = Message::parse(&buf).expect("a well-formed transfer message");
-        soas += m.answer.iter().filter(|r| r.rtype == Rtype::SOA).count();
-        let done = m.rcode() != 0
-            || m.answer.len() == 1
-                && out.is_empty()
-                && soas == 1
-                && query_is_ixfr(query)
-                && is_single_soa(&m)
-            || (soas >= 2
-                && m.answer.last().is_some_and(|r| r.rtype == Rtype::SOA)
-                && !query_is_ixfr(query))
-            || (query_is_ixfr(query) && soas >= 2 && ixfr_complete(&out, &m));
-        out.push(m);
-        if done {
-            break;
-        }
-    }
-    out
-}
-
-fn query_is_ixfr(q: &[u8]) -> bool {
-    Message::parse(q).is_ok_and(|m| m.questions[0].qtype == Rtype::IXFR)
-}
+use common::peers::transfer;
 
 fn is_single_soa(m: &Message) -> bool {
     m.answer.len() == 1 && m.answer[0].rtype == Rtype::SOA
-}
-
-/// An IXFR answer ends with the SOA it started with.
-fn ixfr_complete(before: &[Message], last: &Message) -> bool {
-    let first = before.first().unwrap_or(last).answer.first().cloned();
-    let end = last.answer.last().cloned();
-    let all: usize = before.iter().map(|m| m.answer.len()).sum::<usize>() + last.answer.len();
-    all > 1 && first.is_some() && first == end
 }
 
 fn soa_serial(r: &Record) -> u32 {
@@ -246,7 +199,7 @@ fn refusals_and_ixfr() {
 fn knot_secondary_takes_axfr_then_ixfr() {
     let z = start();
     create(&z, 200, &["127.0.0.1"]);
-    let knot = KnotSecondary::start(z.addr());
+    let knot = common::peers::Peer::start("knotd", free_port(), z.addr(), "xfr.test", None);
     let serial0 = wait_serial(knot.addr, |_| true);
     let (code, t) = curl(
         &z,
@@ -255,7 +208,7 @@ fn knot_secondary_takes_axfr_then_ixfr() {
         r#"{"ttl": 300, "records": ["192.0.2.99"]}"#,
     );
     assert_eq!(code, 200, "{t}");
-    knot.refresh();
+    knot.refresh("xfr.test");
     wait_serial(knot.addr, |s| s != serial0);
     let q = build_query(3, &"new.xfr.test.".parse::<Name>().unwrap(), Rtype::A, None);
     let m = Message::parse(&query_udp(knot.addr, &q).unwrap()).unwrap();
@@ -336,70 +289,6 @@ fn wait_serial(addr: SocketAddr, ok: impl Fn(u32) -> bool) -> u32 {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("the secondary at {addr} never served the expected serial");
-}
-
-struct KnotSecondary {
-    child: Child,
-    addr: SocketAddr,
-    dir: TempDir,
-}
-
-impl KnotSecondary {
-    fn start(primary: SocketAddr) -> KnotSecondary {
-        let dir = TempDir::new("knot-secondary");
-        let d = dir.path().display().to_string();
-        let port = free_port();
-        std::fs::create_dir_all(dir.path().join("zones")).unwrap();
-        let conf = format!(
-            "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\n    pidfile: {d}/knot.pid\n\
-             log:\n  - target: stderr\n    any: info\n\
-             database:\n    storage: {d}/db\n\
-             control:\n    listen: {d}/knot.sock\n\
-             remote:\n  - id: primary\n    address: {}@{}\n\
-             template:\n  - id: default\n    storage: {d}/zones\n    zonefile-sync: -1\n    zonefile-load: none\n    journal-content: changes\n\
-             acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n\
-             zone:\n  - domain: xfr.test.\n    master: primary\n    acl: notify_from_primary\n",
-            primary.ip(),
-            primary.port()
-        );
-        std::fs::write(dir.path().join("knot.conf"), conf).unwrap();
-        let log = std::fs::File::create(dir.path().join("knot.log")).unwrap();
-        let child = Command::new(require_tool("knotd"))
-            .arg("-c")
-            .arg(dir.path().join("knot.conf"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("starting knotd");
-        KnotSecondary {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
-        }
-    }
-
-    fn refresh(&self) {
-        let st = Command::new(require_tool("knotc"))
-            .arg("-s")
-            .arg(self.dir.path().join("knot.sock"))
-            .args(["zone-refresh", "xfr.test."])
-            .status()
-            .expect("running knotc");
-        assert!(st.success(), "knotc zone-refresh failed");
-    }
-}
-
-impl Drop for KnotSecondary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "knotd log:\n{}",
-                std::fs::read_to_string(self.dir.path().join("knot.log")).unwrap_or_default()
-            );
-        }
-    }
 }
 
 const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=";

@@ -195,6 +195,39 @@ impl Drop for Peer {
     }
 }
 
+/// Sends a transfer query (AXFR or IXFR) over TCP and reads messages until
+/// the answer is complete: an error rcode, an IXFR answered by the single
+/// current SOA, or else the SOA the answer began with as its last record.
+pub fn transfer(addr: SocketAddr, query: &[u8]) -> Vec<Message> {
+    let ixfr = Message::parse(query)
+        .is_ok_and(|m| m.questions.first().is_some_and(|q| q.qtype == Rtype::IXFR));
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(query);
+    s.write_all(&framed).unwrap();
+    let mut out: Vec<Message> = Vec::new();
+    loop {
+        let mut len = [0u8; 2];
+        if s.read_exact(&mut len).is_err() {
+            return out;
+        }
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf).unwrap();
+        let m = Message::parse(&buf).expect("a well-formed transfer message");
+        let single_soa =
+            ixfr && out.is_empty() && m.answer.len() == 1 && m.answer[0].rtype == Rtype::SOA;
+        let error = m.rcode() != 0;
+        out.push(m);
+        let mut records = out.iter().flat_map(|m| m.answer.iter());
+        let first = records.next();
+        let closed = first.is_some_and(|f| f.rtype == Rtype::SOA && records.last() == Some(f));
+        if error || single_soa || closed {
+            return out;
+        }
+    }
+}
+
 /// An unsigned AXFR of `zone` from `addr`: every record once (the closing SOA dropped).
 pub fn axfr_records(addr: SocketAddr, zone: &str) -> Vec<Record> {
     let q = build_query(
@@ -203,30 +236,25 @@ pub fn axfr_records(addr: SocketAddr, zone: &str) -> Vec<Record> {
         Rtype::AXFR,
         None,
     );
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    s.write_all(&framed).unwrap();
-    let mut out: Vec<Record> = Vec::new();
-    loop {
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).unwrap();
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        s.read_exact(&mut buf).unwrap();
-        let m = Message::parse(&buf).unwrap();
-        assert_eq!(
-            m.rcode(),
-            0,
-            "AXFR from {addr} answered rcode {}",
-            m.rcode()
-        );
-        out.extend(m.answer);
-        if out.len() > 1 && out.last().is_some_and(|r| r.rtype == Rtype::SOA) {
-            out.pop();
-            return out;
-        }
-    }
+    let mut out = answer_records(addr, &q);
+    out.pop();
+    out
+}
+
+/// The answer records of a transfer, every message NOERROR (else a panic).
+pub fn answer_records(addr: SocketAddr, query: &[u8]) -> Vec<Record> {
+    transfer(addr, query)
+        .into_iter()
+        .flat_map(|m| {
+            assert_eq!(
+                m.rcode(),
+                0,
+                "transfer from {addr} answered rcode {}",
+                m.rcode()
+            );
+            m.answer
+        })
+        .collect()
 }
 
 /// Records as comparable text: owner lowercased, TTL, type, rdata.
