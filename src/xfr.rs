@@ -143,20 +143,18 @@ const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Most key names remembered; junk names in queries must not grow memory.
 const KEY_CACHE_MAX: usize = 1024;
 
-type CachedKeys = std::collections::HashMap<String, (Option<Key>, std::time::Instant)>;
-
 /// TSIG keys for the listeners, read from a store at most every
 /// [`KEY_CACHE_TTL`] per name (a deleted key stops working within that time).
 pub struct KeyCache<S: AsRef<Store> + Send + Sync> {
     store: S,
-    cache: std::sync::Mutex<CachedKeys>,
+    cache: zonecast_server::cache::TtlCache<String, Option<Key>>,
 }
 
 impl<S: AsRef<Store> + Send + Sync> KeyCache<S> {
     pub fn new(store: S) -> KeyCache<S> {
         KeyCache {
             store,
-            cache: std::sync::Mutex::new(CachedKeys::new()),
+            cache: zonecast_server::cache::TtlCache::new(KEY_CACHE_TTL, KEY_CACHE_MAX),
         }
     }
 }
@@ -165,22 +163,8 @@ impl<S: AsRef<Store> + Send + Sync> zonecast_server::KeyFinder for KeyCache<S> {
     fn key(&self, name: &Name) -> Option<Key> {
         let text = name.to_lowercase().to_string();
         let stored = text.strip_suffix('.').unwrap_or(&text).to_string();
-        let now = std::time::Instant::now();
-        {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((k, at)) = cache.get(&stored) {
-                if now.duration_since(*at) < KEY_CACHE_TTL {
-                    return k.clone();
-                }
-            }
-        }
-        let found = stored_key(self.store.as_ref(), &stored);
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= KEY_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(stored, (found.clone(), now));
-        found
+        self.cache
+            .get_or_load(&stored, || stored_key(self.store.as_ref(), &stored))
     }
 }
 

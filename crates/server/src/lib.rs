@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod pipeline;
 mod signed;
 pub mod tcp;

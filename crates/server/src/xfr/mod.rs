@@ -108,8 +108,6 @@ const ACL_CACHE_TTL: Duration = Duration::from_secs(2);
 /// Most zones whose ACL is remembered for UDP IXFR.
 const ACL_CACHE_MAX: usize = 10_000;
 
-type AclCache = std::sync::Mutex<std::collections::HashMap<Name, (Option<Acl>, Instant)>>;
-
 /// The transfer service of a node's listeners.
 #[derive(Clone)]
 pub struct Transfers {
@@ -117,7 +115,7 @@ pub struct Transfers {
     slots: Arc<Semaphore>,
     max: usize,
     stats: Arc<XfrStats>,
-    acls: Arc<AclCache>,
+    acls: Arc<crate::cache::TtlCache<Name, Option<Acl>>>,
 }
 
 impl Transfers {
@@ -128,29 +126,14 @@ impl Transfers {
             slots: Arc::new(Semaphore::new(max)),
             max,
             stats: Arc::new(XfrStats::default()),
-            acls: Arc::default(),
+            acls: Arc::new(crate::cache::TtlCache::new(ACL_CACHE_TTL, ACL_CACHE_MAX)),
         }
     }
 
     /// The zone's ACL for a UDP worker: from memory, read from the source
     /// at most every [`ACL_CACHE_TTL`] (a settings change applies within it).
     fn acl_cached(&self, zone: &Name) -> Option<Acl> {
-        let now = Instant::now();
-        {
-            let cache = self.acls.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((acl, at)) = cache.get(zone) {
-                if now.duration_since(*at) < ACL_CACHE_TTL {
-                    return acl.clone();
-                }
-            }
-        }
-        let acl = self.source.acl(zone);
-        let mut cache = self.acls.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= ACL_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(zone.clone(), (acl.clone(), now));
-        acl
+        self.acls.get_or_load(zone, || self.source.acl(zone))
     }
 
     /// The counters.
