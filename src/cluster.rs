@@ -3,11 +3,12 @@
 //! and take the NOTIFY messages edges relay.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tracing::{debug, info, warn};
 use zonecast_control::Control;
 use zonecast_store::{ChangeNotice, LeaderLock, ListenEvent, CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL};
+use zonecast_xfr::secondary::Secondaries;
 
 /// How often the leader writes the heartbeat row edges measure their lag by.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
@@ -22,7 +23,11 @@ pub struct Duties {
 
 impl Duties {
     /// Starts competing for leadership, the heartbeat and the listener.
-    pub fn start(control: Arc<Control>, node: String) -> anyhow::Result<Duties> {
+    pub fn start(
+        control: Arc<Control>,
+        node: String,
+        secondaries: Arc<OnceLock<Secondaries>>,
+    ) -> anyhow::Result<Duties> {
         let leader = Arc::new(control.store().leader_lock()?);
         let stop = Arc::new(AtomicBool::new(false));
         let notifies_relayed = Arc::new(AtomicU64::new(0));
@@ -32,7 +37,7 @@ impl Duties {
         })?;
         spawn("listen", {
             let (control, stop, relayed) = (control, stop.clone(), notifies_relayed.clone());
-            move || listen(&control, &stop, &relayed)
+            move || listen(&control, &stop, &relayed, &secondaries)
         })?;
         Ok(Duties {
             leader,
@@ -86,8 +91,45 @@ fn heartbeat(control: &Control, leader: &LeaderLock, stop: &AtomicBool, node: &s
     }
 }
 
+/// A NOTIFY relayed by an edge, or a manual control relayed by another
+/// control plane: acted on by the leader's refresh machine.
+fn relayed_action(payload: &str, secondaries: Option<&Secondaries>) {
+    let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    let (zone, from) = (
+        v["zone"].as_str().unwrap_or("?"),
+        v["from"].as_str().unwrap_or("?"),
+    );
+    let action = v["action"].as_str().unwrap_or("notify");
+    let edge = v["edge"].as_str().unwrap_or("-");
+    let Some(s) = secondaries.filter(|s| s.is_active()) else {
+        debug!(
+            zone,
+            from, edge, action, "relayed secondary action left to the leader"
+        );
+        return;
+    };
+    let Ok(name) = zone.parse::<zonecast_proto::Name>() else {
+        debug!(payload, "relayed action for an unreadable zone");
+        return;
+    };
+    info!(zone, from, edge, action, "relayed secondary action");
+    let taken = match action {
+        "retransfer" => s.retransfer(&name).is_ok(),
+        "refresh" => s.refresh(&name).is_ok(),
+        _ => s.notify(&name),
+    };
+    if !taken {
+        debug!(zone, "relayed action for a zone that is not secondary here");
+    }
+}
+
 /// Follows changes made by other control planes and relayed NOTIFY messages.
-fn listen(control: &Control, stop: &AtomicBool, relayed: &AtomicU64) {
+fn listen(
+    control: &Control,
+    stop: &AtomicBool,
+    relayed: &AtomicU64,
+    secondaries: &OnceLock<Secondaries>,
+) {
     let channels = [CHANGE_CHANNEL, DNS_NOTIFY_CHANNEL];
     let result = control
         .store()
@@ -110,13 +152,7 @@ fn listen(control: &Control, stop: &AtomicBool, relayed: &AtomicU64) {
             }
             ListenEvent::Notification { payload, .. } => {
                 relayed.fetch_add(1, Ordering::Relaxed);
-                let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-                info!(
-                    zone = v["zone"].as_str().unwrap_or("?"),
-                    from = v["from"].as_str().unwrap_or("?"),
-                    edge = v["edge"].as_str().unwrap_or("?"),
-                    "NOTIFY relayed by an edge (a refresh of secondary zones is not built yet)"
-                );
+                relayed_action(payload, secondaries.get());
             }
         });
     if let Err(e) = result {

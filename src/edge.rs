@@ -229,8 +229,14 @@ struct Relay {
 }
 
 impl NotifySink for Relay {
-    fn notify(&self, zone: &Name, _served: bool, peer: SocketAddr) -> NotifyVerdict {
-        let verdict = crate::notify::notify_in_verdict(&self.store, zone, peer);
+    fn notify(
+        &self,
+        zone: &Name,
+        _served: bool,
+        peer: SocketAddr,
+        key: Option<&Name>,
+    ) -> NotifyVerdict {
+        let verdict = crate::notify::notify_in_verdict(&self.store, zone, peer, key);
         if verdict == NotifyVerdict::Accepted {
             self.notifier
                 .relay_notify(&zone.to_string(), &peer.to_string());

@@ -12,6 +12,7 @@ mod cluster;
 mod edge;
 mod listen;
 mod notify;
+mod secondary;
 mod xfr;
 
 /// The command line; the client options (`--api`, `--token`, `--json`) are
@@ -63,6 +64,8 @@ struct ServeArgs {
     transfers: xfr::TransferArgs,
     #[command(flatten)]
     tcp: listen::TcpArgs,
+    #[command(flatten)]
+    secondary: secondary::SecondaryArgs,
 }
 
 #[derive(Parser)]
@@ -183,9 +186,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     release_startup_memory();
     let control = std::sync::Arc::new(control);
     let mut api_state = zonecast_api::ApiState::new(control.clone());
+    let secondaries_slot = std::sync::Arc::new(std::sync::OnceLock::new());
     let _duties = if control.store().is_cluster() {
         let node = format!("{}:{}", hostname(), std::process::id());
-        let duties = cluster::Duties::start(control.clone(), node)?;
+        let duties = cluster::Duties::start(control.clone(), node, secondaries_slot.clone())?;
         api_state = api_state.with_cluster(zonecast_api::ClusterInfo {
             is_leader: duties.is_leader_fn(),
             notifies_relayed: duties.notifies_relayed.clone(),
@@ -214,6 +218,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(d) => d.is_leader_fn(),
         None => std::sync::Arc::new(|| true),
     };
+    let keys_from = control.clone();
+    let secondaries = zonecast_xfr::secondary::Secondaries::start(
+        control.clone(),
+        runtime.handle().clone(),
+        args.secondary.config(),
+        std::sync::Arc::new(move |name: &str| xfr::stored_key(keys_from.store(), name)),
+        sends.clone(),
+    );
+    let _ = secondaries_slot.set(secondaries.clone());
     control.set_observer(std::sync::Arc::new(notify::Notifier::new(
         notify_out.clone(),
         sends.clone(),
@@ -223,6 +236,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         notify: notify_out,
         xfr: transfers.stats(),
         tcp: tcp_stats.clone(),
+        control: control.clone(),
+        secondaries: secondaries.clone(),
     }));
     xfr::trim_journal_every_minute(
         xfr::ControlStore(control.clone()),
@@ -230,7 +245,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sends.clone(),
     );
     let service = zonecast_server::Service {
-        notify: Some(std::sync::Arc::new(notify::ControlNotify(control.clone()))),
+        notify: Some(std::sync::Arc::new(notify::ControlNotify {
+            control: control.clone(),
+            secondaries,
+        })),
         transfers: Some(transfers),
         keys: Some(std::sync::Arc::new(xfr::KeyCache::new(xfr::ControlStore(
             control.clone(),

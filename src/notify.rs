@@ -11,6 +11,7 @@ use zonecast_server::xfr::XfrStats;
 use zonecast_server::NotifyVerdict;
 use zonecast_store::{Store, ZoneKind};
 use zonecast_xfr::notify::{NotifyOut, TargetState};
+use zonecast_xfr::secondary::{Secondaries, SecondaryStatus};
 use zonecast_zone::Zone;
 
 /// Sends NOTIFY for every new serial of a zone that has `notify` targets,
@@ -118,9 +119,15 @@ fn ns_targets(version: &Zone) -> (Vec<SocketAddr>, Vec<String>) {
 
 /// How a NOTIFY reaching this node is answered (RFC 1996 §3.10, §4.7):
 /// NOTAUTH for a zone it does not hold; REFUSED, logged, for a primary
-/// zone or a peer that is not one of the secondary zone's primaries;
+/// zone, a peer that is not one of the secondary zone's primaries, or,
+/// when the zone has a TSIG key, a NOTIFY not signed with that key;
 /// accepted from a primary (the caller acts on it).
-pub fn notify_in_verdict(store: &Store, zone: &Name, peer: SocketAddr) -> NotifyVerdict {
+pub fn notify_in_verdict(
+    store: &Store,
+    zone: &Name,
+    peer: SocketAddr,
+    key: Option<&Name>,
+) -> NotifyVerdict {
     let row = match store.zone(zone) {
         Ok(Some(row)) => row,
         Ok(None) => return NotifyVerdict::NotAuth,
@@ -143,33 +150,142 @@ pub fn notify_in_verdict(store: &Store, zone: &Name, peer: SocketAddr) -> Notify
         tracing::info!(%zone, %peer, "NOTIFY refused: not from one of the zone's primaries");
         return NotifyVerdict::Refused;
     }
+    if let Some(wanted) = &settings.tsig_key {
+        let signed_with = key.map(|k| k.to_string().trim_end_matches('.').to_ascii_lowercase());
+        if signed_with.as_deref()
+            != Some(wanted.trim_end_matches('.').to_ascii_lowercase().as_str())
+        {
+            tracing::info!(%zone, %peer, key = ?key.map(|k| k.to_string()), wanted, "NOTIFY refused: not signed with the zone's TSIG key");
+            return NotifyVerdict::Refused;
+        }
+    }
     NotifyVerdict::Accepted
 }
 
-/// NOTIFY reaching a control plane: answered by [`notify_in_verdict`].
-pub struct ControlNotify(pub Arc<zonecast_control::Control>);
+/// NOTIFY reaching a control plane: answered by [`notify_in_verdict`];
+/// an accepted one wakes the zone's refresh (or is relayed to the leader
+/// in cluster mode when this control plane does not lead).
+pub struct ControlNotify {
+    pub control: Arc<zonecast_control::Control>,
+    pub secondaries: Secondaries,
+}
 
 impl zonecast_server::NotifySink for ControlNotify {
-    fn notify(&self, zone: &Name, _served: bool, peer: SocketAddr) -> NotifyVerdict {
-        let verdict = notify_in_verdict(self.0.store(), zone, peer);
+    fn notify(
+        &self,
+        zone: &Name,
+        _served: bool,
+        peer: SocketAddr,
+        key: Option<&Name>,
+    ) -> NotifyVerdict {
+        let verdict = notify_in_verdict(self.control.store(), zone, peer, key);
         if verdict == NotifyVerdict::Accepted {
-            // The secondary role (issue 9) refreshes the zone; until then the NOTIFY is only acknowledged.
-            tracing::info!(%zone, %peer, "NOTIFY from a primary of the zone (secondary refresh is not built yet)");
+            tracing::info!(%zone, %peer, "NOTIFY accepted from a primary of the zone");
+            if self.secondaries.is_active() {
+                self.secondaries.notify(zone);
+            } else {
+                relay_action(&self.control, zone, "notify", &peer.to_string());
+            }
         }
         verdict
     }
 }
 
-/// The API's view of NOTIFY out and transfers.
+/// Hands a secondary-zone action to the leading control plane (cluster
+/// mode) on the channel edges relay NOTIFY on. Runs off the caller's thread.
+pub fn relay_action(
+    control: &Arc<zonecast_control::Control>,
+    zone: &Name,
+    action: &str,
+    from: &str,
+) {
+    let payload =
+        serde_json::json!({"zone": zone.to_string(), "action": action, "from": from}).to_string();
+    let control = control.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = control
+            .store()
+            .notify(zonecast_store::DNS_NOTIFY_CHANNEL, &payload)
+        {
+            tracing::warn!("secondary action not relayed to the leader: {e}");
+        }
+    });
+}
+
+/// The API's manual controls of secondary zones.
+pub fn secondary_action(
+    control: &Arc<zonecast_control::Control>,
+    secondaries: &Secondaries,
+    zone: &Name,
+    action: zonecast_api::SecondaryAction,
+) -> Result<(), String> {
+    use zonecast_api::SecondaryAction;
+    let name = match action {
+        SecondaryAction::Refresh => "refresh",
+        SecondaryAction::Retransfer => "retransfer",
+    };
+    if !secondaries.is_active() {
+        relay_action(control, zone, name, "api");
+        return Ok(());
+    }
+    let r = match action {
+        SecondaryAction::Refresh => secondaries.refresh(zone),
+        SecondaryAction::Retransfer => secondaries.retransfer(zone),
+    };
+    r.map_err(|e| e.to_string())
+}
+
+/// The API's view of NOTIFY out, transfers and secondary zones.
 pub struct Extras {
     pub notify: NotifyOut,
     pub xfr: Arc<XfrStats>,
     pub tcp: Arc<zonecast_server::TcpStats>,
+    pub control: Arc<zonecast_control::Control>,
+    pub secondaries: Secondaries,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A secondary zone's status on a control plane that does not run the
+/// machine (cluster mode, not leading): the persisted one, as the leader saved it.
+fn persisted_status(control: &zonecast_control::Control, zone: &Name) -> Option<SecondaryStatus> {
+    let text = control
+        .store()
+        .meta_get(&format!("secondary:{}", zone.to_lowercase()))
+        .ok()??;
+    serde_json::from_str(&text).ok()
 }
 
 impl zonecast_api::Extras for Extras {
+    fn secondary_action(
+        &self,
+        zone: &Name,
+        action: zonecast_api::SecondaryAction,
+    ) -> Result<(), String> {
+        secondary_action(&self.control, &self.secondaries, zone, action)
+    }
+
+    fn zone_changed(&self, _zone: &Name) {
+        self.secondaries.zones_changed();
+    }
+
     fn zone_status(&self, zone: &Name) -> serde_json::Map<String, serde_json::Value> {
         let mut m = serde_json::Map::new();
+        let secondary = if self.secondaries.is_active() {
+            self.secondaries.status(zone)
+        } else {
+            persisted_status(&self.control, zone)
+        };
+        if let Some(st) = secondary {
+            m.insert(
+                "secondary".into(),
+                crate::secondary::status_json(&st, now_ms()),
+            );
+        }
         if let Some(n) = self.notify.status(zone) {
             let targets: Vec<serde_json::Value> = n
                 .targets
@@ -193,6 +309,7 @@ impl zonecast_api::Extras for Extras {
     }
 
     fn metrics(&self, out: &mut String) {
+        crate::secondary::metrics(&self.secondaries, now_ms(), out);
         let n = self.notify.stats();
         let counters = [
             (

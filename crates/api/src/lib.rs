@@ -42,7 +42,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
@@ -75,6 +75,26 @@ pub trait Extras: Send + Sync {
     ) -> serde_json::Map<String, serde_json::Value>;
     /// Extra `/metrics` lines, Prometheus text format with HELP and TYPE.
     fn metrics(&self, out: &mut String);
+    /// A manual control of a secondary zone (`POST .../refresh`, `.../retransfer`);
+    /// `Err` says why it was not taken. The zone exists and is secondary.
+    fn secondary_action(
+        &self,
+        _zone: &zonecast_proto::Name,
+        _action: SecondaryAction,
+    ) -> Result<(), String> {
+        Err("this node does not refresh secondary zones".into())
+    }
+    /// A zone was created, changed or deleted through this API.
+    fn zone_changed(&self, _zone: &zonecast_proto::Name) {}
+}
+
+/// The manual controls of a secondary zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondaryAction {
+    /// Ask the primaries for the SOA now, and transfer when newer.
+    Refresh,
+    /// Take a full AXFR now, whatever the serials.
+    Retransfer,
 }
 
 /// What the handlers share: the write path, request metrics, key-use bookkeeping.
@@ -176,6 +196,13 @@ impl ApiState {
     pub(crate) fn count_change(&self) {
         self.inner.changes.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Tells the extras a zone was created, changed or deleted (`name` as the API shows it).
+    pub(crate) fn zone_changed(&self, name: &str) {
+        if let (Some(x), Ok(n)) = (self.extras(), name.parse::<zonecast_proto::Name>()) {
+            x.zone_changed(&n);
+        }
+    }
 }
 
 /// The API's routes, with body limits, metrics and JSON errors for unknown routes.
@@ -199,6 +226,8 @@ pub fn router(state: ApiState) -> Router {
                 .delete(zones::delete_zone),
         )
         .route("/v1/zones/{zone}/status", get(zones::zone_status))
+        .route("/v1/zones/{zone}/refresh", post(zones::refresh_zone))
+        .route("/v1/zones/{zone}/retransfer", post(zones::retransfer_zone))
         .route(
             "/v1/zones/{zone}/rrsets",
             get(rrsets::list_rrsets).patch(rrsets::patch_rrsets),

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         health, metrics,
         zones::list_zones, zones::create_zone, zones::get_zone, zones::patch_zone, zones::delete_zone,
-        zones::get_zonefile, zones::put_zonefile, zones::zone_status, zones::edges,
+        zones::get_zonefile, zones::put_zonefile, zones::zone_status, zones::refresh_zone, zones::retransfer_zone, zones::edges,
         rrsets::list_rrsets, rrsets::get_rrset, rrsets::put_rrset, rrsets::delete_rrset, rrsets::patch_rrsets,
         rrsets::list_records, rrsets::create_record, rrsets::get_record, rrsets::put_record, rrsets::delete_record,
         keys::create_tsig, keys::list_tsig, keys::delete_tsig,

@@ -324,6 +324,7 @@ pub async fn create_zone(
         })
         .await?;
     state.count_change();
+    state.zone_changed(&out.name);
     let loc = format!("/v1/zones/{}", out.name);
     let mut resp = (StatusCode::CREATED, Json(out)).into_response();
     if let Ok(v) = HeaderValue::from_str(&loc) {
@@ -397,6 +398,7 @@ pub async fn patch_zone(
             Ok(zone_out(c, info))
         })
         .await?;
+    state.zone_changed(&out.name);
     Ok(Json(out))
 }
 
@@ -413,10 +415,12 @@ pub async fn delete_zone(
     let zone = parse_zone_name(&zone)?;
     who.require_zone("zones:write", &zone)?;
     let cond = if_match(&headers)?;
+    let z = zone.clone();
     state
-        .blocking(move |c| Ok(c.delete_zone(&zone, cond)?))
+        .blocking(move |c| Ok(c.delete_zone(&z, cond)?))
         .await?;
     state.count_change();
+    state.zone_changed(&zone.to_string());
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -564,6 +568,80 @@ pub async fn zone_status(
             }))
         })
         .await
+}
+
+/// What a manual control of a secondary zone answers.
+#[derive(Serialize, ToSchema)]
+pub struct ActionOut {
+    /// The zone.
+    pub zone: String,
+    /// `refresh` or `retransfer`.
+    pub action: String,
+    /// Always true: the check runs in the background; follow it in the zone status.
+    pub queued: bool,
+}
+
+/// Check a secondary zone's primaries now (SOA query, transfer when newer).
+#[utoipa::path(post, path = "/v1/zones/{zone}/refresh", tag = "zones",
+    params(("zone" = String, Path, description = "zone name")),
+    responses((status = 202, body = ActionOut), (status = 404), (status = 409, description = "not a secondary zone")),
+    security(("bearer" = [])))]
+pub async fn refresh_zone(
+    State(state): State<ApiState>,
+    who: Principal,
+    PathParams(zone): PathParams<String>,
+) -> Result<Response, ApiError> {
+    secondary_action(state, who, zone, crate::SecondaryAction::Refresh).await
+}
+
+/// Take a full AXFR of a secondary zone now, whatever the serials.
+#[utoipa::path(post, path = "/v1/zones/{zone}/retransfer", tag = "zones",
+    params(("zone" = String, Path, description = "zone name")),
+    responses((status = 202, body = ActionOut), (status = 404), (status = 409, description = "not a secondary zone")),
+    security(("bearer" = [])))]
+pub async fn retransfer_zone(
+    State(state): State<ApiState>,
+    who: Principal,
+    PathParams(zone): PathParams<String>,
+) -> Result<Response, ApiError> {
+    secondary_action(state, who, zone, crate::SecondaryAction::Retransfer).await
+}
+
+async fn secondary_action(
+    state: ApiState,
+    who: Principal,
+    zone: String,
+    action: crate::SecondaryAction,
+) -> Result<Response, ApiError> {
+    let zone = parse_zone_name(&zone)?;
+    who.require_zone("zones:write", &zone)?;
+    let z = zone.clone();
+    let info = state.blocking(move |c| Ok(c.zone_info(&z)?)).await?;
+    if info.kind != ZoneKind::Secondary {
+        return Err(ApiError::conflict(format!(
+            "zone {} is a primary zone; refresh and retransfer apply to secondary zones",
+            info.name
+        )));
+    }
+    let extras = state
+        .extras()
+        .cloned()
+        .ok_or_else(|| ApiError::conflict("this node does not refresh secondary zones"))?;
+    let name = info.name.clone();
+    tokio::task::spawn_blocking(move || extras.secondary_action(&name, action))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(ApiError::conflict)?;
+    let out = ActionOut {
+        zone: info.name.to_string(),
+        action: match action {
+            crate::SecondaryAction::Refresh => "refresh",
+            crate::SecondaryAction::Retransfer => "retransfer",
+        }
+        .into(),
+        queued: true,
+    };
+    Ok((StatusCode::ACCEPTED, Json(out)).into_response())
 }
 
 /// Edges following the store, with what each last reported (empty on an embedded node).

@@ -41,12 +41,14 @@
 #![warn(missing_docs)]
 
 mod combine;
+mod secondary;
 mod serial;
 mod settings;
 mod state;
 mod sync;
 mod transfer;
 
+pub use secondary::Transferred;
 pub use serial::{date_serial, next_serial, serial_gt, SerialPolicy};
 pub use settings::{parse_server, ZoneSettings};
 pub use state::Edit;
@@ -311,6 +313,7 @@ impl Control {
             updated_at: row.updated_at,
             version,
             deleted: false,
+            expired: false,
         }
     }
 
@@ -357,6 +360,10 @@ impl Control {
     fn publish(&self, z: &ZoneState) {
         match &z.version {
             Some(v) if z.has_apex_ns() => {
+                if z.expired {
+                    self.zones.publish(Arc::new(v.with_expired(true)));
+                    return;
+                }
                 self.zones.publish(v.clone());
                 if let Some(o) = self.observer.get() {
                     o.published(v, &z.settings);
@@ -476,6 +483,7 @@ impl Control {
             updated_at: row.updated_at,
             version,
             deleted: false,
+            expired: false,
         };
         self.publish(&z);
         let info = Control::info(&z);

@@ -75,6 +75,8 @@ pub(crate) struct ZoneState {
     pub version: Option<Arc<Zone>>,
     /// Set when the zone was deleted while a writer waited for it.
     pub deleted: bool,
+    /// A secondary zone past its SOA expire: published answering SERVFAIL.
+    pub expired: bool,
 }
 
 /// The net effect of an edit list: records out and in, SOA excluded.

@@ -58,12 +58,15 @@ pub enum NotifyVerdict {
 /// Called on the listener's thread (a UDP worker): it must not block;
 /// queue the work elsewhere.
 pub trait NotifySink: Send + Sync {
-    /// A NOTIFY for `zone` (lowercase) from `peer`; `served` says whether this node serves the zone.
+    /// A NOTIFY for `zone` (lowercase) from `peer`; `served` says whether
+    /// this node serves the zone; `key` names the TSIG key the NOTIFY was
+    /// signed and verified with (`None`: unsigned).
     fn notify(
         &self,
         zone: &zonecast_proto::Name,
         served: bool,
         peer: std::net::SocketAddr,
+        key: Option<&zonecast_proto::Name>,
     ) -> NotifyVerdict;
 }
 

@@ -86,7 +86,7 @@ pub(crate) fn answer(
     let mut peer_addr = || peer.take().and_then(|f| f());
     let notify = match &service.notify {
         Some(sink) if parsed == Err(QueryProblem::NotImp) && q.opcode == OPCODE_NOTIFY => {
-            let verdict = notify_verdict(zones, q, sink.as_ref(), peer_addr());
+            let verdict = notify_verdict(zones, q, sink.as_ref(), peer_addr(), key);
             parsed = Ok(());
             Some(verdict)
         }
@@ -186,6 +186,7 @@ fn notify_verdict(
     q: &QueryView,
     sink: &dyn crate::NotifySink,
     peer: Option<SocketAddr>,
+    key: Option<&zonecast_proto::Name>,
 ) -> NotifyVerdict {
     let Some(peer) = peer else {
         return NotifyVerdict::Refused;
@@ -199,7 +200,7 @@ fn notify_verdict(
     let served = zones
         .find(q.qname())
         .is_some_and(|slot| *slot.load().apex() == zone);
-    sink.notify(&zone, served, peer)
+    sink.notify(&zone, served, peer, key)
 }
 
 #[cfg(test)]
@@ -237,7 +238,13 @@ mod tests {
     struct Sink(std::sync::Mutex<Vec<(Name, bool, SocketAddr)>>);
 
     impl crate::NotifySink for Sink {
-        fn notify(&self, zone: &Name, served: bool, peer: SocketAddr) -> NotifyVerdict {
+        fn notify(
+            &self,
+            zone: &Name,
+            served: bool,
+            peer: SocketAddr,
+            _key: Option<&Name>,
+        ) -> NotifyVerdict {
             self.0.lock().unwrap().push((zone.clone(), served, peer));
             match (served, peer.ip().to_string().as_str()) {
                 (false, _) => NotifyVerdict::NotAuth,

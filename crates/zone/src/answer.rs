@@ -57,6 +57,8 @@ const MAX_ADDITIONAL: usize = 32;
 
 /// Response codes used here.
 pub const NOERROR: u8 = 0;
+/// The server failed (an expired secondary zone).
+pub const SERVFAIL: u8 = 2;
 /// Name does not exist.
 pub const NXDOMAIN: u8 = 3;
 /// DNAME substitution overflowed (RFC 6672 §2.2).
@@ -75,6 +77,8 @@ pub enum Outcome {
     Referral,
     /// The response did not fit and was truncated.
     Truncated,
+    /// SERVFAIL: the zone is expired ([`Zone::with_expired`]).
+    ServFail,
 }
 
 /// Who owns the records written in one step: the question name, another
@@ -249,6 +253,10 @@ impl Zone {
     ///
     /// `w` already holds the header and question. Sets AA, rcode and TC.
     pub fn answer(&self, qname: &[u8], qtype: Rtype, w: &mut Writer<'_>) -> Outcome {
+        if self.is_expired() {
+            w.set_rcode(SERVFAIL);
+            return Outcome::ServFail;
+        }
         let outcome = self.answer_inner(qname, qtype, w);
         if w.is_tc() {
             Outcome::Truncated

@@ -82,6 +82,8 @@ pub struct Zone {
     negative_header: [u8; 8],
     nodes: Trie<Node>,
     record_count: usize,
+    /// A secondary zone past its SOA expire: answered SERVFAIL (RFC 1034 §4.3.5).
+    expired: bool,
 }
 
 impl Zone {
@@ -151,6 +153,24 @@ impl Zone {
             ed.set_node(&key, sets)?;
         }
         ed.finish()
+    }
+
+    /// This version marked expired (or not): the same data, every query
+    /// answered SERVFAIL and transfers refused while expired.
+    ///
+    /// A secondary zone whose primaries could not be reached for the SOA
+    /// expire interval is published so (RFC 1034 §4.3.5); the data is kept
+    /// for the next refresh to compare with. Costs one clone of the root.
+    pub fn with_expired(&self, expired: bool) -> Zone {
+        Zone {
+            expired,
+            ..self.clone()
+        }
+    }
+
+    /// Whether this version is marked expired ([`Zone::with_expired`]).
+    pub fn is_expired(&self) -> bool {
+        self.expired
     }
 
     /// The apex name (lowercase).
@@ -487,6 +507,7 @@ impl Editor {
             negative_header,
             nodes: self.nodes,
             record_count: self.records,
+            expired: false,
         })
     }
 }

@@ -53,6 +53,7 @@ use zonecast_zone::Zone;
 
 /// Response codes.
 const FORMERR: u8 = 1;
+const SERVFAIL: u8 = 2;
 const REFUSED: u8 = 5;
 const NOTAUTH: u8 = 9;
 /// Octets left free at the end of each message for a TSIG record.
@@ -262,6 +263,12 @@ pub(crate) async fn serve(
         tracing::info!(zone = %apex, %peer, kind, key, "transfer refused: {why}");
         t.stats.refused.fetch_add(1, Ordering::Relaxed);
         return reply(stream, out, q, query, REFUSED, &mut signer).await;
+    }
+    if zone.is_expired() {
+        // RFC 1034 §4.3.5: an expired zone is not given out.
+        tracing::info!(zone = %apex, %peer, kind, key, "transfer refused: the zone is expired");
+        t.stats.refused.fetch_add(1, Ordering::Relaxed);
+        return reply(stream, out, q, query, SERVFAIL, &mut signer).await;
     }
     let Ok(_permit) = t.slots.clone().try_acquire_owned() else {
         tracing::warn!(zone = %apex, %peer, kind, key, limit = t.max, "transfer refused: concurrent transfer limit reached");
