@@ -14,6 +14,7 @@
 //! Not implemented: IPv6 listeners, DNS over TLS/HTTPS.
 
 pub mod peers;
+pub mod primaries;
 
 use rand::Rng;
 use std::collections::BTreeSet;
@@ -480,7 +481,8 @@ impl Zonecast {
         Zonecast::start_with_args(&args)
     }
 
-    /// Runs `zonecast serve --data-dir TMP --dns-listen 127.0.0.1:PORT ARGS...`.
+    /// Runs `zonecast serve --data-dir TMP --dns-listen 127.0.0.1:PORT ARGS...`
+    /// (`--data-dir` from `args` instead when they name one, so a test can restart on the same store).
     ///
     /// Ready when every `--zone-file` in `args` answers SOA, or, without zone
     /// files, when anything answers. When the binary has `--api-listen` and
@@ -500,10 +502,11 @@ impl Zonecast {
         let mut api = None;
         let mut build = |dir: &Path, port: u16| {
             let mut cmd = Command::new(&bin);
-            cmd.arg("serve")
-                .arg("--data-dir")
-                .arg(dir.join("data"))
-                .arg("--dns-listen")
+            cmd.arg("serve");
+            if !args.iter().any(|a| a == "--data-dir") {
+                cmd.arg("--data-dir").arg(dir.join("data"));
+            }
+            cmd.arg("--dns-listen")
                 .arg(format!("127.0.0.1:{port}"));
             if set_api {
                 let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
