@@ -181,3 +181,40 @@ tsig_seeds = [
 for seed in tsig_seeds:
     save("tsig", seed)
 print("seeds written under", root)
+
+# xfr_in/: a mode octet (even: AXFR, odd: IXFR from serial 1) then TCP-framed
+# response messages to ID 0x4242 for example.com (tests/fuzz_bodies xfr_in).
+def rr(owner, rtype, rdata, ttl=300, cls=1):
+    return name(owner) + struct.pack(">HHIH", rtype, cls, ttl, len(rdata)) + rdata
+
+def soa_rr(serial, refresh=3600):
+    rdata = name("ns1.example.com") + name("host.example.com") + struct.pack(">IIIII", serial, refresh, 600, 604800, 300)
+    return rr("example.com", 6, rdata)
+
+def a_rr(owner, last):
+    return rr(owner, 1, bytes([192, 0, 2, last]))
+
+def xfr_msg(qtype, answers, question=True, qid=0x4242, rcode=0):
+    q = name("example.com") + struct.pack(">HH", qtype, 1) if question else b""
+    return struct.pack(">HHHHHH", qid, 0x8400 | rcode, 1 if question else 0, len(answers), 0, 0) + q + b"".join(answers)
+
+ns = rr("example.com", 2, name("ns1.example.com"))
+www = a_rr("www.example.com", 1)
+xfr_seeds = [
+    b"\0" + framed(xfr_msg(252, [soa_rr(5), ns, www, soa_rr(5)])),                           # AXFR, one message
+    b"\0" + framed(xfr_msg(252, [soa_rr(5), ns]), xfr_msg(252, [www, soa_rr(5)], False)),   # AXFR, two messages
+    b"\0" + framed(xfr_msg(252, [soa_rr(5), ns, www, soa_rr(6)])),                           # last SOA differs
+    b"\0" + framed(xfr_msg(252, [ns, soa_rr(5)])),                                           # no SOA first
+    b"\0" + framed(xfr_msg(252, [soa_rr(5), rr("www.example.net", 1, bytes(4)), soa_rr(5)])),  # outside the zone
+    b"\0" + framed(xfr_msg(252, [soa_rr(5), a_rr("x.example.com", 1)[:-2]])),               # truncated record
+    b"\0" + framed(xfr_msg(252, [], rcode=5)),                                               # REFUSED
+    b"\0" + framed(xfr_msg(252, [soa_rr(5), soa_rr(5)], qid=0x1111)),                        # another ID
+    b"\1" + framed(xfr_msg(251, [soa_rr(3), soa_rr(1), www, soa_rr(2), soa_rr(2), soa_rr(3), a_rr("n.example.com", 9), soa_rr(3)])),  # two changes
+    b"\1" + framed(xfr_msg(251, [soa_rr(1)])),                                               # up to date
+    b"\1" + framed(xfr_msg(251, [soa_rr(3), soa_rr(2), soa_rr(3), soa_rr(3)])),              # starts at the wrong serial
+    b"\1" + framed(xfr_msg(251, [soa_rr(5), soa_rr(1), soa_rr(2), soa_rr(3), soa_rr(5), soa_rr(5)])),  # does not chain
+    b"\1" + framed(xfr_msg(251, [soa_rr(4), ns, www, soa_rr(4)])),                           # AXFR-style
+    b"\1" + framed(xfr_msg(251, [soa_rr(4)]), xfr_msg(251, [soa_rr(1)], False), xfr_msg(251, [soa_rr(4), soa_rr(4)], False)),  # one record per message
+]
+for seed in xfr_seeds:
+    save("xfr_in", seed)

@@ -53,3 +53,8 @@ fn rdata_corpus() {
 fn tsig_corpus() {
     replay("tsig", fuzz_bodies::tsig);
 }
+
+#[test]
+fn xfr_in_corpus() {
+    replay("xfr_in", fuzz_bodies::xfr_in);
+}

@@ -223,3 +223,46 @@ pub fn tsig(data: &[u8]) {
     }
     let _ = verifier.finish();
 }
+
+/// The transfer-in reader (`zonecast_xfr::response`): the first octet picks
+/// AXFR or IXFR from serial 1, the rest is a TCP-framed stream of response
+/// messages to query ID 0x4242 for example.com. Whatever comes, the reader
+/// answers an error or a transfer, never a panic; a complete transfer
+/// starts at our serial (IXFR) or holds its SOA once (AXFR).
+pub fn xfr_in(data: &[u8]) {
+    use zonecast_xfr::response::{Ask, Received, TransferReader};
+    let Some((&mode, mut rest)) = data.split_first() else {
+        return;
+    };
+    let ask = if mode & 1 == 0 {
+        Ask::Axfr
+    } else {
+        Ask::Ixfr { serial: 1 }
+    };
+    let zone: Name = "example.com.".parse().unwrap_or_else(|_| Name::root());
+    let mut reader = TransferReader::new(&zone, ask, 0x4242, 10_000);
+    while let [a, b, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*a, *b])).min(tail.len());
+        let (msg, next) = tail.split_at(len);
+        rest = next;
+        match reader.feed(msg) {
+            Ok(true) | Err(_) => break,
+            Ok(false) => {}
+        }
+    }
+    if let Ok(received) = reader.finish() {
+        match received {
+            Received::Incremental { deltas } => {
+                assert_eq!(deltas.first().map(|d| d.from), Some(1));
+                for pair in deltas.windows(2) {
+                    assert_eq!(pair[0].to, pair[1].from, "changes chain");
+                }
+            }
+            Received::Full { records } => {
+                let soas = records.iter().filter(|r| r.rtype == Rtype::SOA).count();
+                assert_eq!(soas, 1, "the SOA once");
+            }
+            Received::UpToDate { .. } => {}
+        }
+    }
+}
