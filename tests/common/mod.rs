@@ -506,8 +506,7 @@ impl Zonecast {
             if !args.iter().any(|a| a == "--data-dir") {
                 cmd.arg("--data-dir").arg(dir.join("data"));
             }
-            cmd.arg("--dns-listen")
-                .arg(format!("127.0.0.1:{port}"));
+            cmd.arg("--dns-listen").arg(format!("127.0.0.1:{port}"));
             if set_api {
                 let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
                 cmd.arg("--api-listen").arg(addr.to_string());

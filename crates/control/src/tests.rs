@@ -1202,3 +1202,207 @@ fn a_batch_on_a_stale_version_applies_nothing() {
         .unwrap();
     assert_eq!((a.serial_from, a.serial_to), (serial + 1, serial + 2));
 }
+
+/// A secondary zone (no data) on an in-memory store.
+fn secondary() -> Control {
+    let control = Control::open(Store::open_in_memory().unwrap()).unwrap();
+    let settings = ZoneSettings {
+        primaries: vec!["192.0.2.53".into()],
+        ..Default::default()
+    };
+    control
+        .create_zone(&apex(), ZoneKind::Secondary, settings, None)
+        .unwrap();
+    control
+}
+
+fn soa_rec(serial: u32) -> Record {
+    rec(
+        "@",
+        Rtype::SOA,
+        300,
+        &format!("ns1 host {serial} 3600 900 604800 60"),
+    )
+}
+
+fn full(serial: u32, extra: &[Record]) -> Transferred {
+    let mut r = vec![
+        soa_rec(serial),
+        rec("@", Rtype::NS, 300, "ns1"),
+        rec("ns1", Rtype::A, 300, "192.0.2.1"),
+    ];
+    r.extend_from_slice(extra);
+    Transferred::Full(r)
+}
+
+fn delta(from: u32, to: u32, removed: &[Record], added: &[Record]) -> Change {
+    let mut r = vec![soa_rec(from)];
+    r.extend_from_slice(removed);
+    let mut a = vec![soa_rec(to)];
+    a.extend_from_slice(added);
+    Change {
+        serial_from: from,
+        serial_to: to,
+        removed: r,
+        added: a,
+    }
+}
+
+#[test]
+fn transfers_apply_as_changes_keeping_the_primarys_serial() {
+    let c = secondary();
+    assert!(
+        c.zones().load().get(&apex()).is_none(),
+        "not served before data"
+    );
+    let www = rec("www", Rtype::A, 300, "192.0.2.2");
+    // The first AXFR: created, served, journaled with the primary's serial.
+    let a = c
+        .apply_transfer(&apex(), full(2_000_000_000, &[www.clone()]))
+        .unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (0, 2_000_000_000));
+    assert_eq!(
+        c.zones().load().get(&apex()).unwrap().serial(),
+        2_000_000_000
+    );
+    // An IXFR of two changes: two journal entries, one new version, serials as sent.
+    let mail = rec("mail", Rtype::A, 300, "192.0.2.25");
+    let ixfr = Transferred::Incremental(vec![
+        delta(
+            2_000_000_000,
+            2_000_000_005,
+            &[www.clone()],
+            &[mail.clone()],
+        ),
+        delta(2_000_000_005, 7, &[], &[www.clone()]),
+    ]);
+    let a = c.apply_transfer(&apex(), ixfr).unwrap();
+    assert_eq!(
+        (a.serial_from, a.serial_to),
+        (2_000_000_000, 7),
+        "wraps as RFC 1982 allows"
+    );
+    assert!(has(&c, "mail", Rtype::A, "192.0.2.25") && has(&c, "www", Rtype::A, "192.0.2.2"));
+    let journal = c.store().journal(&apex()).unwrap();
+    let serials: Vec<(u32, u32)> = journal
+        .iter()
+        .map(|e| (e.change.serial_from, e.change.serial_to))
+        .collect();
+    assert_eq!(
+        serials[serials.len() - 2..],
+        [(2_000_000_000, 2_000_000_005), (2_000_000_005, 7)]
+    );
+    // The journal replays to the zone: IXFR out serves the same sequence.
+    assert_eq!(replay(&journal), set_of(&c));
+    // A later AXFR is journaled as the difference.
+    let a = c.apply_transfer(&apex(), full(8, &[mail.clone()])).unwrap();
+    assert_eq!((a.serial_from, a.serial_to), (7, 8));
+    assert!(!has(&c, "www", Rtype::A, "192.0.2.2"));
+    assert_eq!(replay(&c.store().journal(&apex()).unwrap()), set_of(&c));
+    // The same AXFR again changes nothing.
+    let a = c.apply_transfer(&apex(), full(8, &[mail])).unwrap();
+    assert_eq!(a.serial_from, a.serial_to);
+}
+
+#[test]
+fn a_broken_transfer_leaves_the_zone_exactly_as_it_was() {
+    let c = secondary();
+    let www = rec("www", Rtype::A, 300, "192.0.2.2");
+    c.apply_transfer(&apex(), full(1, &[www.clone()])).unwrap();
+    let before = observe(&c);
+    let ghost = rec("ghost", Rtype::A, 300, "192.0.2.9");
+    let new = rec("new", Rtype::A, 300, "192.0.2.10");
+    let cases: Vec<(&str, Transferred)> = vec![
+        (
+            "deletes a record that does not exist",
+            Transferred::Incremental(vec![delta(1, 2, &[ghost], &[])]),
+        ),
+        (
+            "starts at another serial",
+            Transferred::Incremental(vec![delta(3, 4, &[], &[new.clone()])]),
+        ),
+        (
+            "a good change, then a bad one: nothing of either",
+            Transferred::Incremental(vec![
+                delta(1, 2, &[], &[new.clone()]),
+                delta(2, 3, &[rec("nope", Rtype::A, 300, "192.0.2.1")], &[]),
+            ]),
+        ),
+        (
+            "adds a record that exists",
+            Transferred::Incremental(vec![delta(1, 2, &[], &[www.clone()])]),
+        ),
+        (
+            "CNAME beside other data",
+            Transferred::Incremental(vec![delta(
+                1,
+                2,
+                &[],
+                &[rec("www", Rtype::CNAME, 300, "ns1")],
+            )]),
+        ),
+        (
+            "no SOA swap",
+            Transferred::Incremental(vec![Change {
+                serial_from: 1,
+                serial_to: 2,
+                removed: vec![],
+                added: vec![new.clone()],
+            }]),
+        ),
+        (
+            "outside the zone",
+            full(
+                2,
+                &[Record {
+                    owner: "x.example.net.".parse().unwrap(),
+                    ..new.clone()
+                }],
+            ),
+        ),
+        ("no NS", Transferred::Full(vec![soa_rec(2), new.clone()])),
+    ];
+    for (what, t) in cases {
+        let e = c.apply_transfer(&apex(), t);
+        assert!(e.is_err(), "{what}: applied {e:?}");
+        assert_eq!(observe(&c), before, "{what}: the zone changed");
+    }
+}
+
+#[test]
+fn expiry_serves_servfail_and_a_transfer_ends_it() {
+    let c = secondary();
+    c.apply_transfer(&apex(), full(1, &[])).unwrap();
+    c.set_expired(&apex(), true).unwrap();
+    let z = c.zones().load().get(&apex()).unwrap();
+    assert!(z.is_expired());
+    assert_eq!(z.serial(), 1, "the data is kept");
+    // Nothing changed upstream: the same AXFR ends the expiry.
+    c.apply_transfer(&apex(), full(1, &[])).unwrap();
+    assert!(!c.zones().load().get(&apex()).unwrap().is_expired());
+    c.set_expired(&apex(), true).unwrap();
+    c.apply_transfer(
+        &apex(),
+        Transferred::Incremental(vec![delta(
+            1,
+            2,
+            &[],
+            &[rec("n", Rtype::A, 300, "192.0.2.3")],
+        )]),
+    )
+    .unwrap();
+    assert!(!c.zones().load().get(&apex()).unwrap().is_expired());
+    c.set_expired(&apex(), true).unwrap();
+    c.set_expired(&apex(), false).unwrap();
+    assert!(!c.zones().load().get(&apex()).unwrap().is_expired());
+    // A primary zone takes no transfer and cannot expire.
+    let p = setup(SerialPolicy::Increment);
+    assert!(matches!(
+        p.apply_transfer(&apex(), full(9, &[])),
+        Err(ControlError::Conflict { .. })
+    ));
+    assert!(matches!(
+        p.set_expired(&apex(), true),
+        Err(ControlError::Conflict { .. })
+    ));
+}
