@@ -112,7 +112,17 @@ fn relayed_action(payload: &str, secondaries: Option<&Secondaries>) {
         debug!(payload, "relayed action for an unreadable zone");
         return;
     };
-    info!(zone, from, edge, action, "relayed secondary action");
+    if action == "notify" {
+        info!(
+            zone,
+            from, edge, "NOTIFY relayed by an edge: checking the zone"
+        );
+    } else {
+        info!(
+            zone,
+            from, edge, action, "secondary zone action relayed by another control plane"
+        );
+    }
     let taken = match action {
         "retransfer" => s.retransfer(&name).is_ok(),
         "refresh" => s.refresh(&name).is_ok(),

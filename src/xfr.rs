@@ -140,6 +140,8 @@ pub fn stored_key(store: &Store, name: &str) -> Option<Key> {
 
 /// How long a looked-up TSIG key (or its absence) is used before the store is read again.
 const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long an unknown key name is remembered.
+const KEY_MISS_TTL: std::time::Duration = std::time::Duration::from_millis(200);
 /// Most key names remembered; junk names in queries must not grow memory.
 const KEY_CACHE_MAX: usize = 1024;
 
@@ -163,8 +165,19 @@ impl<S: AsRef<Store> + Send + Sync> zonecast_server::KeyFinder for KeyCache<S> {
     fn key(&self, name: &Name) -> Option<Key> {
         let text = name.to_lowercase().to_string();
         let stored = text.strip_suffix('.').unwrap_or(&text).to_string();
-        self.cache
-            .get_or_load(&stored, || stored_key(self.store.as_ref(), &stored))
+        // An unknown name is remembered briefly only: a key created a moment
+        // ago (a primary's first signed NOTIFY) is found within 200 ms.
+        self.cache.get_or_load_for(
+            &stored,
+            || stored_key(self.store.as_ref(), &stored),
+            |k| {
+                if k.is_some() {
+                    KEY_CACHE_TTL
+                } else {
+                    KEY_MISS_TTL
+                }
+            },
+        )
     }
 }
 

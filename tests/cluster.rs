@@ -950,3 +950,59 @@ fn one_control_plane_sends_notify() {
         .count();
     assert_eq!(leaders, 1);
 }
+
+/// A secondary zone in cluster mode (issue 9): the leader takes it from a
+/// knotd primary with TSIG; every edge serves it; a change on the primary
+/// reaches every edge, its NOTIFY arriving at an edge and relayed to the
+/// leader, which takes the IXFR.
+#[test]
+fn a_secondary_zone_is_served_by_every_edge_and_follows_its_primary() {
+    use common::peers::PeerKey;
+    use common::primaries::{Ixfr, Primary};
+    const SECRET: &str = "Y2x1c3Rlci1zZWNvbmRhcnktc2VjcmV0LTEyMzQ1Ng==";
+    let mut c = Cluster::start();
+    c.add_edge();
+    c.add_edge();
+    let text = "$ORIGIN sec.example.\n$TTL 300\n@ SOA ns1 host 1 3600 600 604800 60\n@ NS ns1\n\
+                ns1 A 192.0.2.1\nwww A 192.0.2.10\n";
+    let key = PeerKey {
+        name: "cluster-key",
+        secret: SECRET,
+    };
+    // The primary notifies edge 0 only: the NOTIFY must be relayed.
+    let primary = Primary::start(
+        "knotd",
+        free_port(),
+        "sec.example",
+        text,
+        c.edges[0].dns,
+        Some(key),
+        Ixfr::Journal,
+    );
+    let k =
+        serde_json::json!({"name": "cluster-key", "algorithm": "hmac-sha256", "secret": SECRET});
+    let (status, t) = c.api("POST", "/v1/tsig-keys", &k.to_string());
+    assert_eq!(status, 201, "{t}");
+    let body = serde_json::json!({"name": "sec.example.", "kind": "secondary",
+        "primaries": [primary.addr.to_string()], "tsig_key": "cluster-key"});
+    let (status, t) = c.api("POST", "/v1/zones", &body.to_string());
+    assert_eq!(status, 201, "{t}");
+    wait_edges(&c, "www.sec.example.", "192.0.2.10");
+    for (n, ip) in ["192.0.2.11", "192.0.2.12"].iter().enumerate() {
+        primary.set_a("www", ip);
+        wait_edges(&c, "www.sec.example.", ip);
+        let (_, st) = c.api("GET", "/v1/zones/sec.example./status", "");
+        let st = json(&st);
+        assert_eq!(
+            st["secondary"]["last_transfer"]["type"], "IXFR",
+            "change {n}: {st}"
+        );
+    }
+    c.assert_edges_equal("sec.example.", PROPAGATION);
+    let log = c.planes[0].log_text();
+    assert!(
+        log.contains("NOTIFY relayed by an edge: checking the zone"),
+        "the change came by the edge's relay\n{}",
+        c.logs()
+    );
+}

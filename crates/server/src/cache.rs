@@ -6,7 +6,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Values (absence included) remembered for `ttl`, at most `max` keys.
+/// Values (absence included) remembered for at most `ttl`, at most `max` keys.
 ///
 /// When full, it is emptied whole: keys come from untrusted packets, and a
 /// flood of junk names must not grow memory or cost more than a refill.
@@ -28,18 +28,31 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
 
     /// The value for `key`: remembered if younger than the TTL, else from `load` (then remembered).
     pub fn get_or_load(&self, key: &K, load: impl FnOnce() -> V) -> V {
+        let ttl = self.ttl;
+        self.get_or_load_for(key, load, |_| ttl)
+    }
+
+    /// [`TtlCache::get_or_load`] with the time a loaded value is remembered
+    /// chosen per value (e.g. absence shorter than presence).
+    pub fn get_or_load_for(
+        &self,
+        key: &K,
+        load: impl FnOnce() -> V,
+        ttl_of: impl FnOnce(&V) -> Duration,
+    ) -> V {
         let now = Instant::now();
-        if let Some((v, at)) = self.lock().get(key) {
-            if now.duration_since(*at) < self.ttl {
+        if let Some((v, until)) = self.lock().get(key) {
+            if now < *until {
                 return v.clone();
             }
         }
         let v = load();
+        let until = now + ttl_of(&v).min(self.ttl);
         let mut map = self.lock();
         if map.len() >= self.max {
             map.clear();
         }
-        map.insert(key.clone(), (v.clone(), now));
+        map.insert(key.clone(), (v.clone(), until));
         v
     }
 
@@ -76,5 +89,34 @@ mod tests {
             c.get_or_load(&k, || load(None));
         }
         assert!(c.lock().len() <= 3);
+    }
+
+    #[test]
+    fn a_value_may_be_remembered_shorter() {
+        let c: TtlCache<u32, Option<u32>> = TtlCache::new(Duration::from_secs(60), 10);
+        let short = |v: &Option<u32>| {
+            if v.is_none() {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_secs(60)
+            }
+        };
+        assert_eq!(c.get_or_load_for(&1, || None, short), None);
+        assert_eq!(
+            c.get_or_load_for(&1, || Some(1), short),
+            None,
+            "still remembered"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            c.get_or_load_for(&1, || Some(1), short),
+            Some(1),
+            "absence aged out"
+        );
+        assert_eq!(
+            c.get_or_load_for(&1, || Some(2), short),
+            Some(1),
+            "presence kept"
+        );
     }
 }
