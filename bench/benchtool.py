@@ -23,6 +23,10 @@
   benchtool.py probe-create --port P --token T --template F --count N
       N times: create a new zone (F's content under a new name) through the
       API, timed, then delete it (not timed). Prints "key value" lines.
+  benchtool.py secondary-create --port P --token T --zone Z --primary A:P
+                                --key-name K --key-secret S [--algorithm A]
+      POST /v1/tsig-keys (K, A [hmac-sha256], base64 secret S), then POST
+      /v1/zones: Z as a secondary zone of A:P, transfers signed with K.
 """
 import argparse
 import http.client
@@ -393,6 +397,19 @@ def cmd_probe_create(a):
         print(k, v)
 
 
+def cmd_secondary_create(a):
+    api = Api(a.port, a.token)
+    status, body = api.request("POST", "/v1/tsig-keys",
+                               {"name": a.key_name, "algorithm": a.algorithm, "secret": a.key_secret})
+    if status not in (200, 201):
+        sys.exit(f"secondary-create: POST /v1/tsig-keys answered {status}: {body[:300]!r}")
+    zone = {"name": a.zone, "kind": "secondary", "primaries": [a.primary], "tsig_key": a.key_name,
+            "allow_transfer": [a.primary.rsplit(":", 1)[0]]}
+    status, body = api.request("POST", "/v1/zones", zone)
+    if status != 201:
+        sys.exit(f"secondary-create: POST /v1/zones answered {status}: {body[:300]!r}")
+
+
 def cmd_wait_api(a):
     deadline = time.monotonic() + a.timeout
     while time.monotonic() < deadline:
@@ -424,6 +441,14 @@ def main():
     wa.add_argument("--port", type=int, required=True)
     wa.add_argument("--pid", type=int, required=True)
     wa.add_argument("--timeout", type=float, default=1800)
+    sc = sub.add_parser("secondary-create")
+    sc.add_argument("--port", type=int, required=True)
+    sc.add_argument("--token", required=True)
+    sc.add_argument("--zone", required=True)
+    sc.add_argument("--primary", required=True)
+    sc.add_argument("--key-name", required=True)
+    sc.add_argument("--key-secret", required=True)
+    sc.add_argument("--algorithm", default="hmac-sha256")
     for name in ("writes", "create", "probe-create"):
         c = sub.add_parser(name)
         c.add_argument("--port", type=int, required=True)
@@ -444,7 +469,7 @@ def main():
             c.add_argument("--count", type=int, default=20)
     a = p.parse_args()
     {"wait": cmd_wait, "wait-api": cmd_wait_api, "writes": cmd_writes, "create": cmd_create,
-     "probe-create": cmd_probe_create}[a.cmd](a)
+     "probe-create": cmd_probe_create, "secondary-create": cmd_secondary_create}[a.cmd](a)
 
 
 if __name__ == "__main__":

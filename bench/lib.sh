@@ -1,5 +1,5 @@
 # Shell functions shared by the benchmark scripts in bench/ (compare.sh,
-# bigzone.sh, manyzones.sh, propagate.sh, sustained.sh). Source it after `set -euo pipefail`:
+# bigzone.sh, manyzones.sh, propagate.sh, secondary.sh, sustained.sh). Source it after `set -euo pipefail`:
 #
 #   HERE="$(cd "$(dirname "$0")" && pwd)"
 #   . "$HERE/lib.sh"

@@ -16,12 +16,24 @@ figure is at most one round trip (tens of microseconds on loopback) late.
       polled over UDP (one query in flight per server, sent again at once
       when the answer is still the old one, or after 50 ms without an answer)
       until each answers exactly the new address. Per change: the time until
-      each server and until the last of them answered (FILE, tab-separated).
+      each server and until the last of them answered, and time zero on the
+      wall clock (FILE, tab-separated).
       W unmeasured changes come first [5]; G ms pause between changes [10].
       Prints summary lines "propagation S LABEL STAT VALUE" (LABEL "all" is the
       last server to answer; "commit" the API's or knotc's own latency).
   propagation.py wait-answer --servers A:P,... --name FQDN --value V [--timeout S]
       Waits until every server answers FQDN A with exactly V (exit 2 on timeout).
+  propagation.py xfr-report --side S [--zonecast-log F --api-port P --token T --zone Z]
+                            [--knot-log F] [--skip-zonecast N] [--skip-knot N] [--changes TSV]
+      The transfers in of a bench/secondary.sh round, from the logs (after
+      their first N lines: the lines written before the changes began) and
+      zonecast's GET /metrics and GET /v1/zones/Z/status: how many IXFR and
+      AXFR each secondary applied, zonecast's IXFR fallbacks and, from
+      zonecast's log (RUST_LOG=info), the transfer's own time (ms= of
+      "transfer applied"). With the changes' TSV (time zero on the wall
+      clock), per change from its log timestamps: time zero to "NOTIFY
+      accepted", NOTIFY to "transfer applied", time zero to applied.
+      Prints "xfr S SECONDARY KEY VALUE".
   propagation.py sustained --api-port P --token T --zone Z --zone-file F --rate R
                            --duration S --workers W --servers A:P,... --labels L,...
                            --health A:P,... --cp-dns A:P --out-dir D
@@ -49,6 +61,7 @@ import multiprocessing as mp
 import os
 import queue
 import random
+import re
 import select
 import signal
 import socket
@@ -57,6 +70,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchtool import Api, a_owners, make_query, percentile, skip_name, wire_name  # noqa: E402
@@ -227,6 +241,7 @@ def stats(values, timeouts=0):
         "p99_ms": percentile(v, 0.99) * 1e3, "max_ms": (v[-1] if v else 0) * 1e3,
         "mean_ms": (sum(v) / len(v) if v else 0) * 1e3,
         "over_50ms": sum(1 for x in v if x > 0.05), "over_5ms": sum(1 for x in v if x > 0.005),
+        "over_1s": sum(1 for x in v if x > 1.0),
     }
 
 
@@ -289,13 +304,14 @@ def cmd_changes(a):
     timeouts = [0] * len(servers)
     timeouts_all = 0
     out = open(a.out, "w")
-    out.write("change\tvalue\tcommit_ms\t" + "\t".join(f"{x}_ms" for x in labels) + "\tall_ms\n")
+    out.write("change\tvalue\tcommit_ms\t" + "\t".join(f"{x}_ms" for x in labels) + "\tall_ms\tt0_unix\n")
     t_start = time.monotonic()
     tick = t_start
     for i in range(-a.warmup, a.count):
         j = i + a.warmup + 1
         value = f"198.18.{(j >> 8) & 255}.{j & 255}"
         t0, took = changer.change(name, value)
+        t0_unix = time.time() - (time.monotonic() - t0)  # time zero on the wall clock (log lines)
         got = poll_value(socks, wname, value, t0, a.timeout)
         if i >= 0:
             commit.append(took)
@@ -310,7 +326,7 @@ def cmd_changes(a):
                 last.append(max(got))
             cells = "\t".join("timeout" if g is None else f"{g * 1e3:.3f}" for g in got)
             out.write(f"{i}\t{value}\t{took * 1e3:.3f}\t{cells}\t"
-                      f"{'timeout' if None in got else f'{max(got) * 1e3:.3f}'}\n")
+                      f"{'timeout' if None in got else f'{max(got) * 1e3:.3f}'}\t{t0_unix:.6f}\n")
         now = time.monotonic()
         if now - tick >= 10:
             tick = now
@@ -325,6 +341,118 @@ def cmd_changes(a):
     print_stats(f"propagation {a.side} commit", stats(commit))
     if timeouts_all:
         sys.exit(f"changes: {timeouts_all} changes not answered by every server within {a.timeout} s")
+
+
+# --- transfers in (bench/secondary.sh) ---------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def log_lines(path, skip):
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [ANSI.sub("", l) for l in lines[skip:]]
+
+
+def log_time(line):
+    """Seconds since the epoch of a log line that starts with an RFC 3339 time, or None."""
+    stamp = line.split(None, 1)[0].replace("Z", "+00:00") if line.strip() else ""
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
+
+
+def spread(values):
+    v = sorted(values)
+    return (f"p50 {percentile(v, 0.5) * 1e3:.1f} p99 {percentile(v, 0.99) * 1e3:.1f} "
+            f"max {(v[-1] if v else 0) * 1e3:.1f} count {len(v)}")
+
+
+def cmd_xfr_report(a):
+    side = a.side
+    if a.zonecast_log:
+        pre = f"xfr {side} zonecast"
+        kinds = {"IXFR": 0, "AXFR": 0}
+        xfr_ms, notifies, applied = [], [], []
+        fallbacks = 0
+        for line in log_lines(a.zonecast_log, a.skip_zonecast):
+            if "NOTIFY accepted" in line:
+                notifies.append(log_time(line))
+            elif "IXFR not used" in line:
+                fallbacks += 1
+            elif "transfer applied" in line:
+                m = re.search(r'\bkind="?([A-Z]+)', line)
+                if m:
+                    kinds[m.group(1)] = kinds.get(m.group(1), 0) + 1
+                m = re.search(r"\bms=(\d+)", line)
+                if m:
+                    xfr_ms.append(int(m.group(1)) / 1e3)
+                applied.append(log_time(line))
+        for k, v in kinds.items():
+            print(f"{pre} {k.lower()} {v}")
+        print(f"{pre} ixfr_fallbacks_logged {fallbacks}")
+        print(f"{pre} notifies_accepted {len(notifies)}")
+        print(f"{pre} transfer_ms {spread(xfr_ms)}")
+        if a.changes:
+            # Per measured change: its window runs from when `knotc zone-commit`
+            # was started to when the next one was; the first NOTIFY accepted
+            # and the first transfer applied in it, against time zero.
+            rows = []
+            with open(a.changes) as f:
+                head = f.readline().rstrip("\n").split("\t")
+                for line in f:
+                    c = dict(zip(head, line.rstrip("\n").split("\t")))
+                    if c.get("t0_unix"):
+                        t0 = float(c["t0_unix"])
+                        rows.append((t0, t0 - float(c["commit_ms"]) / 1e3))
+            to_notify, to_applied, notify_to_applied = [], [], []
+            for k, (t0, begin) in enumerate(rows):
+                end = rows[k + 1][1] if k + 1 < len(rows) else float("inf")
+                n = next((t for t in notifies if t is not None and begin <= t < end), None)
+                ap = next((t for t in applied if t is not None and begin <= t < end), None)
+                if n is not None:
+                    to_notify.append(n - t0)
+                if ap is not None:
+                    to_applied.append(ap - t0)
+                if n is not None and ap is not None:
+                    notify_to_applied.append(ap - n)
+            print(f"{pre} commit_to_notify_ms {spread(to_notify)}")
+            print(f"{pre} notify_to_applied_ms {spread(notify_to_applied)}")
+            print(f"{pre} commit_to_applied_ms {spread(to_applied)}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", a.api_port, timeout=10)
+            c.request("GET", "/metrics", headers={"Authorization": f"Bearer {a.token}"})
+            text = c.getresponse().read().decode(errors="replace")
+            c.close()
+        except (OSError, http.client.HTTPException):
+            text = ""
+        got = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].startswith("zonecast_secondary_") and parts[0].endswith("_total"):
+                got[parts[0][len("zonecast_secondary_"):]] = parts[1]
+        print(f"{pre} metrics_since_start " + " ".join(f"{k}={v}" for k, v in sorted(got.items())))
+        st = zone_status(f"127.0.0.1:{a.api_port}", a.zone, a.token) or {}
+        lt = (st.get("secondary") or {}).get("last_transfer") or {}
+        print(f"{pre} status_last_transfer type={lt.get('type')} serial_to={lt.get('serial_to')} "
+              f"duration_ms={lt.get('duration_ms')} records={lt.get('records')}")
+    if a.knot_log:
+        pre = f"xfr {side} knot"
+        kinds = {"IXFR": 0, "AXFR": 0}
+        fallbacks = 0
+        for line in log_lines(a.knot_log, a.skip_knot):
+            m = re.search(r"\] (IXFR|AXFR), incoming, .*finished", line)
+            if m:
+                kinds[m.group(1)] += 1
+            if re.search(r"IXFR, incoming, .*fallback to AXFR", line):
+                fallbacks += 1
+        for k, v in kinds.items():
+            print(f"{pre} {k.lower()} {v}")
+        print(f"{pre} ixfr_fallbacks_logged {fallbacks}")
 
 
 # --- sustained load --------------------------------------------------------------
@@ -794,6 +922,16 @@ def main():
     w.add_argument("--name", required=True)
     w.add_argument("--value", required=True)
     w.add_argument("--timeout", type=float, default=120)
+    x = sub.add_parser("xfr-report")
+    x.add_argument("--side", required=True)
+    x.add_argument("--zonecast-log")
+    x.add_argument("--api-port", type=int)
+    x.add_argument("--token")
+    x.add_argument("--zone")
+    x.add_argument("--knot-log")
+    x.add_argument("--skip-zonecast", type=int, default=0)
+    x.add_argument("--skip-knot", type=int, default=0)
+    x.add_argument("--changes")
     s = sub.add_parser("sustained")
     s.add_argument("--api-port", type=int, required=True)
     s.add_argument("--token", required=True)
@@ -816,7 +954,8 @@ def main():
     a = p.parse_args()
     if a.cmd == "changes" and not a.knotc and not (a.api_port and a.token):
         p.error("changes needs --knotc or --api-port and --token")
-    {"changes": cmd_changes, "wait-answer": cmd_wait_answer, "sustained": cmd_sustained}[a.cmd](a)
+    {"changes": cmd_changes, "wait-answer": cmd_wait_answer, "sustained": cmd_sustained,
+     "xfr-report": cmd_xfr_report}[a.cmd](a)
 
 
 if __name__ == "__main__":
