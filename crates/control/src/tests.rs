@@ -1258,7 +1258,7 @@ fn transfers_apply_as_changes_keeping_the_primarys_serial() {
     let www = rec("www", Rtype::A, 300, "192.0.2.2");
     // The first AXFR: created, served, journaled with the primary's serial.
     let a = c
-        .apply_transfer(&apex(), full(2_000_000_000, &[www.clone()]))
+        .apply_transfer(&apex(), full(2_000_000_000, std::slice::from_ref(&www)))
         .unwrap();
     assert_eq!((a.serial_from, a.serial_to), (0, 2_000_000_000));
     assert_eq!(
@@ -1271,10 +1271,10 @@ fn transfers_apply_as_changes_keeping_the_primarys_serial() {
         delta(
             2_000_000_000,
             2_000_000_005,
-            &[www.clone()],
-            &[mail.clone()],
+            std::slice::from_ref(&www),
+            std::slice::from_ref(&mail),
         ),
-        delta(2_000_000_005, 7, &[], &[www.clone()]),
+        delta(2_000_000_005, 7, &[], std::slice::from_ref(&www)),
     ]);
     let a = c.apply_transfer(&apex(), ixfr).unwrap();
     assert_eq!(
@@ -1295,7 +1295,9 @@ fn transfers_apply_as_changes_keeping_the_primarys_serial() {
     // The journal replays to the zone: IXFR out serves the same sequence.
     assert_eq!(replay(&journal), set_of(&c));
     // A later AXFR is journaled as the difference.
-    let a = c.apply_transfer(&apex(), full(8, &[mail.clone()])).unwrap();
+    let a = c
+        .apply_transfer(&apex(), full(8, std::slice::from_ref(&mail)))
+        .unwrap();
     assert_eq!((a.serial_from, a.serial_to), (7, 8));
     assert!(!has(&c, "www", Rtype::A, "192.0.2.2"));
     assert_eq!(replay(&c.store().journal(&apex()).unwrap()), set_of(&c));
@@ -1308,7 +1310,8 @@ fn transfers_apply_as_changes_keeping_the_primarys_serial() {
 fn a_broken_transfer_leaves_the_zone_exactly_as_it_was() {
     let c = secondary();
     let www = rec("www", Rtype::A, 300, "192.0.2.2");
-    c.apply_transfer(&apex(), full(1, &[www.clone()])).unwrap();
+    c.apply_transfer(&apex(), full(1, std::slice::from_ref(&www)))
+        .unwrap();
     let before = observe(&c);
     let ghost = rec("ghost", Rtype::A, 300, "192.0.2.9");
     let new = rec("new", Rtype::A, 300, "192.0.2.10");
@@ -1319,18 +1322,18 @@ fn a_broken_transfer_leaves_the_zone_exactly_as_it_was() {
         ),
         (
             "starts at another serial",
-            Transferred::Incremental(vec![delta(3, 4, &[], &[new.clone()])]),
+            Transferred::Incremental(vec![delta(3, 4, &[], std::slice::from_ref(&new))]),
         ),
         (
             "a good change, then a bad one: nothing of either",
             Transferred::Incremental(vec![
-                delta(1, 2, &[], &[new.clone()]),
+                delta(1, 2, &[], std::slice::from_ref(&new)),
                 delta(2, 3, &[rec("nope", Rtype::A, 300, "192.0.2.1")], &[]),
             ]),
         ),
         (
             "adds a record that exists",
-            Transferred::Incremental(vec![delta(1, 2, &[], &[www.clone()])]),
+            Transferred::Incremental(vec![delta(1, 2, &[], std::slice::from_ref(&www))]),
         ),
         (
             "CNAME beside other data",
