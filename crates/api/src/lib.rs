@@ -19,8 +19,11 @@
 //! serves, and `GET /v1/health` says whether this control plane leads.
 //! [`edge_router`] is the small API of an edge.
 //!
-//! Not implemented: the secondary-zone transfer fields of the status
-//! (primary serial, last refresh, expiry), TLS (put a proxy in front), rate limits. `If-Match` is
+//! For secondary zones, the binary's [`Extras`] add the refresh state to
+//! the zone status (docs/secondary.md), and `POST /v1/zones/{zone}/refresh`
+//! and `.../retransfer` hand manual controls to it.
+//!
+//! Not implemented: TLS (put a proxy in front), rate limits. `If-Match` is
 //! checked by the write path under the zone's write lock, for every write.
 
 #![warn(missing_docs)]
