@@ -64,6 +64,10 @@ pub struct SecondaryConfig {
     pub client: ClientConfig,
     /// How often the set of secondary zones is compared with the store.
     pub rescan: Duration,
+    /// Most checks (SOA query and transfer) running at once over all zones;
+    /// the others wait their turn (10,000 zones starting together do not
+    /// send 10,000 queries at once).
+    pub max_concurrent: usize,
 }
 
 impl Default for SecondaryConfig {
@@ -75,6 +79,7 @@ impl Default for SecondaryConfig {
             retry_without_soa: Duration::from_secs(5),
             client: ClientConfig::default(),
             rescan: Duration::from_secs(1),
+            max_concurrent: 32,
         }
     }
 }
@@ -165,6 +170,7 @@ struct Inner {
     jobs: Mutex<HashMap<Name, Arc<Job>>>,
     rescan: Notify,
     stats: SecondaryStats,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The refresh machine of every secondary zone of a control plane.
@@ -210,12 +216,13 @@ impl Secondaries {
             inner: Arc::new(Inner {
                 control,
                 runtime: runtime.clone(),
-                config,
                 keys,
                 active,
                 jobs: Mutex::new(HashMap::new()),
                 rescan: Notify::new(),
                 stats: SecondaryStats::default(),
+                slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1))),
+                config,
             }),
         };
         let me = s.clone();
@@ -462,6 +469,9 @@ impl ZoneTask {
 
     /// One check of every primary in turn until one succeeds.
     async fn check(&self) {
+        let Ok(_slot) = self.inner.slots.clone().acquire_owned().await else {
+            return;
+        };
         self.inner.stats.checks.fetch_add(1, Ordering::Relaxed);
         let started = now_ms();
         let force = self.job.force_axfr.swap(false, Ordering::SeqCst);
