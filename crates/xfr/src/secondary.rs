@@ -135,6 +135,9 @@ pub struct SecondaryStatus {
     pub primary: Option<String>,
     /// Checks that failed on every primary in a row.
     pub failures: u32,
+    /// The zone's creation time (unix seconds) this status belongs to: a
+    /// zone deleted and created again does not inherit the old timers.
+    pub zone_created_at: i64,
 }
 
 /// Counters for `/metrics`.
@@ -418,19 +421,33 @@ impl ZoneTask {
         }
     }
 
-    /// Takes the persisted status (after a start or a change of leader).
+    /// Takes the persisted status (after a start or a change of leader),
+    /// unless it belongs to an earlier zone of the same name.
     async fn load_status(&self) {
-        let key = meta_key(&self.zone);
-        let stored = self
-            .blocking(move |c| c.store().meta_get(&key))
-            .await
-            .and_then(|r| r.ok())
-            .flatten()
-            .and_then(|text| serde_json::from_str::<SecondaryStatus>(&text).ok());
+        let (key, zone) = (meta_key(&self.zone), self.zone.clone());
+        let loaded = self
+            .blocking(move |c| {
+                let created = c.zone_info(&zone).map(|i| i.created_at).unwrap_or(0);
+                let stored = c.store().meta_get(&key).ok().flatten();
+                (created, stored)
+            })
+            .await;
+        let Some((created, stored)) = loaded else {
+            return;
+        };
+        let stored = stored
+            .and_then(|text| serde_json::from_str::<SecondaryStatus>(&text).ok())
+            .filter(|s| s.zone_created_at == created);
         let mut st = lock(&self.job.status);
         match stored {
             Some(s) => *st = s,
-            None => st.next_refresh_ms = now_ms(),
+            None => {
+                *st = SecondaryStatus {
+                    next_refresh_ms: now_ms(),
+                    zone_created_at: created,
+                    ..SecondaryStatus::default()
+                }
+            }
         }
     }
 
