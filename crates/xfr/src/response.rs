@@ -14,8 +14,9 @@
 //! Every message must answer our query (ID, QR, opcode QUERY, NOERROR, the
 //! zone in the question when there is one); every record must be class IN,
 //! owned inside the zone and not a meta type; an SOA may appear only where
-//! the formats put one. At most `max_records` records are taken. Anything
-//! else ends the transfer with a [`ReadError`] that says what was wrong.
+//! the formats put one. At most `max_records` records are taken (the
+//! closing SOA aside: a zone of `max_records` records fits). Anything else
+//! ends the transfer with a [`ReadError`] that says what was wrong.
 //!
 //! Limitations: BIND's one-record-per-message IXFR whose only first record
 //! is an SOA older than ours reads as "up to date", as in BIND.
@@ -294,9 +295,6 @@ impl TransferReader {
     fn take(&mut self, r: Record) -> Result<(), ReadError> {
         self.check_record(&r)?;
         self.records += 1;
-        if self.records > self.max_records {
-            return Err(ReadError::TooLarge(self.max_records));
-        }
         let soa = self.is_apex_soa(&r);
         if r.rtype == Rtype::SOA && !soa {
             return Err(ReadError::BadRecord(format!(
@@ -314,6 +312,10 @@ impl TransferReader {
         };
         let state = std::mem::replace(&mut self.state, State::Failed);
         self.state = self.next(state, r, serial)?;
+        // The closing SOA repeats the first: a zone of `max_records` records is taken.
+        if self.records > self.max_records && !matches!(self.state, State::Done(_)) {
+            return Err(ReadError::TooLarge(self.max_records));
+        }
         Ok(())
     }
 

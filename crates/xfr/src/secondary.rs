@@ -26,7 +26,9 @@
 //!
 //! [`Secondaries::notify`] (a NOTIFY accepted from a primary, RFC 1996 §4)
 //! and [`Secondaries::refresh`] wake the task at once; wakes that arrive
-//! while a check is running or waiting coalesce into one check. Only while
+//! while a check is running or waiting coalesce into one check, and a woken
+//! check starts at least [`WAKE_GAP`] after the end of the one before (a
+//! burst of NOTIFYs costs two checks, not one per NOTIFY). Only while
 //! `active()` (in cluster mode: while this control plane leads) do checks
 //! run; the others' tasks wait.
 //!
@@ -48,6 +50,10 @@ use zonecast_control::{parse_server, serial_gt, Control, ControlError, Transferr
 use zonecast_proto::tsig::Key;
 use zonecast_proto::{Name, Record};
 use zonecast_store::{Change, ZoneKind};
+
+/// The shortest time from the end of a check to a check woken by NOTIFY or
+/// `refresh`; the wakes meanwhile are covered by that check.
+pub const WAKE_GAP: Duration = Duration::from_millis(200);
 
 /// Operator bounds and client settings of the refresh machine.
 #[derive(Clone, Debug)]
@@ -387,6 +393,7 @@ impl ZoneTask {
 
     async fn run(self) {
         let mut was_active = false;
+        let mut last_check: Option<tokio::time::Instant> = None;
         loop {
             if !(self.inner.active)() {
                 was_active = false;
@@ -413,11 +420,20 @@ impl ZoneTask {
                     _ = tokio::time::sleep(wait) => continue,
                     _ = self.job.wake.notified() => {}
                 }
+                if let Some(gap_end) = last_check.map(|t| t + WAKE_GAP) {
+                    if tokio::time::Instant::now() < gap_end {
+                        tokio::time::sleep_until(gap_end).await;
+                        // A wake stored meanwhile came before the check below: it is covered.
+                        let _ =
+                            tokio::time::timeout(Duration::ZERO, self.job.wake.notified()).await;
+                    }
+                }
                 if !(self.inner.active)() {
                     continue;
                 }
             }
             self.check().await;
+            last_check = Some(tokio::time::Instant::now());
         }
     }
 

@@ -249,6 +249,16 @@ fn foreign_records_wrong_zones_rcodes_and_limits_are_refused() {
         ))
         .unwrap_err();
     assert_eq!(e, ReadError::TooLarge(2));
+    // A zone of exactly the limit is taken: its closing SOA is not counted.
+    let mut r = TransferReader::new(&zone(), Ask::Axfr, 7, 2);
+    assert!(r
+        .feed(&msg(
+            Rtype::AXFR,
+            true,
+            &[soa(5), rec("a A 192.0.2.1"), soa(5)]
+        ))
+        .unwrap());
+    assert_eq!(r.finish().unwrap().record_count(), 2);
     // The stream ends early.
     let mut r = TransferReader::new(&zone(), Ask::Axfr, 7, 100);
     assert!(!r
