@@ -27,8 +27,8 @@
 //! [`Secondaries::notify`] (a NOTIFY accepted from a primary, RFC 1996 §4)
 //! and [`Secondaries::refresh`] wake the task at once; wakes that arrive
 //! while a check is running or waiting coalesce into one check, and a woken
-//! check starts at least [`WAKE_GAP`] after the end of the one before (a
-//! burst of NOTIFYs costs two checks, not one per NOTIFY). Only while
+//! check starts at least [`WAKE_GAP`] after the end of one that transferred
+//! nothing (a burst of NOTIFYs costs two or three checks, not one per NOTIFY). Only while
 //! `active()` (in cluster mode: while this control plane leads) do checks
 //! run; the others' tasks wait.
 //!
@@ -51,8 +51,10 @@ use zonecast_proto::tsig::Key;
 use zonecast_proto::{Name, Record};
 use zonecast_store::{Change, ZoneKind};
 
-/// The shortest time from the end of a check to a check woken by NOTIFY or
-/// `refresh`; the wakes meanwhile are covered by that check.
+/// The shortest time from the end of a check that transferred nothing (up
+/// to date, or failed) to a check woken by NOTIFY or `refresh`; the wakes
+/// meanwhile are covered by that check. After a transfer, a wake checks at
+/// once (a primary changing quickly is followed without delay).
 pub const WAKE_GAP: Duration = Duration::from_millis(200);
 
 /// Operator bounds and client settings of the refresh machine.
@@ -432,8 +434,9 @@ impl ZoneTask {
                     continue;
                 }
             }
-            self.check().await;
-            last_check = Some(tokio::time::Instant::now());
+            // After a transfer the next NOTIFY is likely a new change: no gap.
+            let transferred = self.check().await;
+            last_check = (!transferred).then(tokio::time::Instant::now);
         }
     }
 
@@ -500,10 +503,10 @@ impl ZoneTask {
         }
     }
 
-    /// One check of every primary in turn until one succeeds.
-    async fn check(&self) {
+    /// One check of every primary in turn until one succeeds; whether it transferred.
+    async fn check(&self) -> bool {
         let Ok(_slot) = self.inner.slots.clone().acquire_owned().await else {
-            return;
+            return false;
         };
         self.inner.stats.checks.fetch_add(1, Ordering::Relaxed);
         let started = now_ms();
@@ -570,6 +573,7 @@ impl ZoneTask {
             }
         }
         self.save_status().await;
+        matches!(result, Ok((_, Found::Transferred(_))))
     }
 
     /// The check over the primaries, starting with the last that answered.
