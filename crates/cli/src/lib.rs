@@ -258,8 +258,18 @@ pub enum ZoneCommand {
         /// Zone name.
         zone: String,
     },
-    /// Show a zone's status: stored and served serial, record count, last change.
+    /// Show a zone's status: stored and served serial, record count, last change, and for a secondary zone its refresh state.
     Status {
+        /// Zone name.
+        zone: String,
+    },
+    /// Secondary zone: ask its primaries for the SOA now, and transfer when theirs is newer.
+    Refresh {
+        /// Zone name.
+        zone: String,
+    },
+    /// Secondary zone: take a full AXFR from its primaries now, whatever the serials.
+    Retransfer {
         /// Zone name.
         zone: String,
     },
@@ -730,8 +740,10 @@ fn zone(c: &Client, cmd: ZoneCommand, json: bool) -> Result<Output, CliError> {
                 &[],
                 Body::None,
             )?;
-            Ok(show(reply, json, format::key_values))
+            Ok(show(reply, json, format::zone_status))
         }
+        ZoneCommand::Refresh { zone } => secondary_action(c, &zone, "refresh", json),
+        ZoneCommand::Retransfer { zone } => secondary_action(c, &zone, "retransfer", json),
         ZoneCommand::Show { zone } => {
             let reply = c.send("GET", &format!("/v1/zones/{}", seg(&zone)), &[], Body::None)?;
             Ok(show(reply, json, format::key_values))
@@ -782,6 +794,31 @@ fn zone(c: &Client, cmd: ZoneCommand, json: bool) -> Result<Output, CliError> {
             })
         }
     }
+}
+
+/// `zone refresh|retransfer`: `POST /v1/zones/{zone}/{action}`, and what was queued.
+fn secondary_action(c: &Client, zone: &str, action: &str, json: bool) -> Result<Output, CliError> {
+    let reply = c.send(
+        "POST",
+        &format!("/v1/zones/{}/{action}", seg(zone)),
+        &[],
+        Body::None,
+    )?;
+    Ok(show(reply, json, |v| {
+        let zone = match v.get("zone").and_then(Value::as_str) {
+            Some(z) => z.to_string(),
+            None => absolute("@", zone),
+        };
+        let what = match format::text(v, "action").as_str() {
+            "retransfer" => "full transfer (AXFR)",
+            _ => "refresh (SOA check)",
+        };
+        let queued = v.get("queued").and_then(Value::as_bool).unwrap_or(true);
+        format!(
+            "{what} of {zone} {}; follow it with `zonecast zone status {zone}`\n",
+            if queued { "queued" } else { "not queued" }
+        )
+    }))
 }
 
 fn rrset(c: &Client, cmd: RrsetCommand, json: bool) -> Result<Output, CliError> {

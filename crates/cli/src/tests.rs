@@ -973,3 +973,168 @@ fn rrset_apply_wraps_a_list_and_rejects_non_json() {
     let err = exec(&base, &["rrset", "apply", "example.com", &p]).map(|_| ());
     assert!(matches!(err, Err(CliError::Usage(_))), "{err:?}");
 }
+
+#[test]
+fn zone_refresh_and_retransfer_post_and_say_what_was_queued() {
+    let (base, rx) = fake(vec![
+        (
+            202,
+            "application/json",
+            json!({"zone": "example.net.", "action": "refresh", "queued": true}).to_string(),
+        ),
+        (
+            202,
+            "application/json",
+            json!({"zone": "example.net.", "action": "retransfer", "queued": true}).to_string(),
+        ),
+        (
+            202,
+            "application/json",
+            json!({"zone": "example.net.", "action": "retransfer", "queued": true}).to_string(),
+        ),
+    ]);
+    let out = exec(&base, &["zone", "refresh", "example.net"]).expect("refresh");
+    assert_eq!(
+        out.stdout,
+        "refresh (SOA check) of example.net. queued; follow it with `zonecast zone status example.net.`\n"
+    );
+    let seen = rx.recv().expect("request");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/zones/example.net/refresh")
+    );
+    let out = exec(&base, &["zone", "retransfer", "example.net"]).expect("retransfer");
+    assert!(
+        out.stdout
+            .starts_with("full transfer (AXFR) of example.net. queued"),
+        "{}",
+        out.stdout
+    );
+    let seen = rx.recv().expect("request");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/zones/example.net/retransfer")
+    );
+    let out = exec(&base, &["zone", "retransfer", "example.net", "--json"]).expect("json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).expect("json"),
+        json!({"zone": "example.net.", "action": "retransfer", "queued": true})
+    );
+}
+
+#[test]
+fn zone_refresh_of_a_primary_zone_exits_1_with_the_reason() {
+    let err = json!({"error": {"code": "conflict", "message": "zone example.com. is a primary zone; refresh and retransfer apply to secondary zones"}});
+    let (base, _rx) = fake(vec![
+        (409, "application/json", err.to_string()),
+        (409, "application/json", err.to_string()),
+    ]);
+    assert_eq!(run_args(&base, &["zone", "refresh", "example.com"]), 1);
+    match exec(&base, &["zone", "retransfer", "example.com"]) {
+        Err(e @ CliError::Api { status: 409, .. }) => {
+            assert!(e.to_string().contains("is a primary zone"), "{e}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// A secondary zone's status as `GET /v1/zones/{zone}/status` gives it (times at 1_700_000_000).
+fn secondary_status_json() -> Value {
+    json!({
+        "zone": "example.net.", "kind": "secondary", "serial": 2024010105u32,
+        "served_serial": 2024010105u32, "record_count": 42, "last_change": 1_700_000_000,
+        "edges": [{"name": "fra1", "served_serial": 2024010105u32, "ready": true, "last_seen": 1_700_000_000}],
+        "secondary": {
+            "primary_serial": 2024010106u32, "primary": "192.0.2.1:53",
+            "last_refresh": {"at": 1_700_000_000, "outcome": "transferred"},
+            "last_success": 1_700_000_000,
+            "last_transfer": {"type": "IXFR", "at": 1_700_000_000, "primary": "192.0.2.1:53",
+                "serial_from": 2024010101u32, "serial_to": 2024010105u32, "records": 12,
+                "messages": 2, "bytes": 1234, "duration_ms": 35},
+            "next_refresh": 1_700_003_540, "next_refresh_in": 3540,
+            "expires_at": 1_700_604_800, "expires_in": 604_800, "expired": false,
+            "failures": 1,
+            "last_error": {"message": "192.0.2.2:53: timeout", "at": 1_700_000_000}
+        },
+        "notify": {"serial": 2024010105u32, "at": 1_700_000_000, "targets": []}
+    })
+}
+
+#[test]
+fn zone_status_prints_the_secondary_fields_readably() {
+    let (base, _rx) = fake(vec![ok_json(secondary_status_json())]);
+    let out = exec(&base, &["zone", "status", "example.net"]).expect("status");
+    let t = out.stdout;
+    for want in [
+        "serial (ours)  2024010105\n",
+        "served serial  2024010105\n",
+        "records        42\n",
+        "secondary:\n",
+        "  primary serial  2024010106 (from 192.0.2.1:53)\n",
+        "  last refresh    2023-11-14T22:13:20Z, transferred\n",
+        "  last success    2023-11-14T22:13:20Z\n",
+        "  last transfer   IXFR 2024010101 -> 2024010105 from 192.0.2.1:53: 12 records, 2 messages, 1234 bytes, 35 ms, at 2023-11-14T22:13:20Z\n",
+        "  next refresh    in 59m 0s (2023-11-14T23:12:20Z)\n",
+        "  expires         in 7d 0h (2023-11-21T22:13:20Z)\n",
+        "  expired         no\n",
+        "  failures        1\n",
+        "  last error      192.0.2.2:53: timeout (at 2023-11-14T22:13:20Z)\n",
+        "edges:\n",
+        "  fra1  2024010105  true   2023-11-14T22:13:20Z\n",
+        "notify.serial",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    assert!(!t.contains("secondary.primary_serial"), "{t}");
+
+    // Expired, never transferred.
+    let mut v = secondary_status_json();
+    v["secondary"]["expired"] = json!(true);
+    v["secondary"]["expires_in"] = json!(0);
+    v["secondary"]["last_transfer"] = Value::Null;
+    v["secondary"]["last_error"] = Value::Null;
+    let t = format::zone_status(&v);
+    assert!(
+        t.contains("  expires         EXPIRED since 2023-11-21T22:13:20Z\n"),
+        "{t}"
+    );
+    assert!(t.contains("  expired         yes\n"), "{t}");
+    assert!(t.contains("  last transfer   none yet\n"), "{t}");
+    assert!(t.contains("  last error      -\n"), "{t}");
+
+    // A primary zone: no secondary block, the plain serial.
+    let t = format::zone_status(&json!({"zone": "example.com.", "kind": "primary",
+        "serial": 7, "record_count": 3, "last_change": 0, "edges": []}));
+    assert_eq!(
+        t,
+        "zone           example.com.\nkind           primary\nserial         7\nserved serial  -\n\
+         records        3\nlast change    1970-01-01T00:00:00Z\n"
+    );
+}
+
+#[test]
+fn durations_are_short_and_readable() {
+    assert_eq!(format::duration_text(0), "0s");
+    assert_eq!(format::duration_text(59), "59s");
+    assert_eq!(format::duration_text(3540), "59m 0s");
+    assert_eq!(format::duration_text(3661), "1h 1m");
+    assert_eq!(format::duration_text(90_000), "1d 1h");
+    assert_eq!(format::duration_text(-5), "0s");
+}
+
+#[test]
+fn edges_table_lists_dns_addresses() {
+    let t = format::edges_table(&json!([{"name": "fra1", "ready": true, "lag_ms": 2,
+        "applied_lsn": "0/1", "serials": {}, "problems": [], "last_seen": 0,
+        "dns": ["192.0.2.53:53", "[2001:db8::53]:53"]}]));
+    assert!(
+        t.lines()
+            .next()
+            .is_some_and(|h| h.ends_with("PROBLEMS  DNS")),
+        "{t}"
+    );
+    assert!(
+        t.contains("0         192.0.2.53:53, [2001:db8::53]:53\n"),
+        "{t}"
+    );
+}
