@@ -7,11 +7,15 @@
 //! refused the request (its error code, field and message go to stderr),
 //! 2 bad usage, unreadable file or unreachable API.
 //!
+//! `zonecast check` ([`check`]) is the exception: it asks the zone's
+//! nameservers over DNS and has exit codes of its own.
+//!
 //! Not implemented: `https://` API URLs (no TLS in this client), RFC 2136
-//! UPDATE, `zonecast check`, `GET /v1/edges`.
+//! UPDATE.
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod client;
 pub mod error;
 pub mod format;
@@ -165,8 +169,16 @@ pub enum ClientCommand {
     /// API keys: create, list, delete.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
-    /// Edges following the store (cluster mode): position, lag, serials, last seen.
+    /// Edges following the store (cluster mode): position, lag, serials, last seen, DNS addresses.
     Edges,
+    /// Ask every nameserver of a zone for its SOA and compare the serials.
+    ///
+    /// Without --server: the addresses of the zone's apex NS names, the
+    /// primaries of a secondary zone and the edges' DNS addresses, found
+    /// through the API. Exit 0 when all answered authoritatively with the
+    /// same serial, 1 when the serials differ, 2 when a server did not
+    /// answer or answered wrongly (or no server could be found).
+    Check(check::CheckArgs),
 }
 
 /// Zone kind for `zone create`.
@@ -493,6 +505,9 @@ impl Output {
 
 /// Runs one client command, prints its output and returns the exit code.
 pub fn run(cmd: ClientCommand, api: &str, token: Option<&str>, json: bool) -> i32 {
+    if let ClientCommand::Check(args) = &cmd {
+        return check::run(args, api, token, json);
+    }
     match execute(cmd, api, token, json) {
         Ok(out) => {
             let mut so = std::io::stdout().lock();
@@ -511,12 +526,18 @@ pub fn run(cmd: ClientCommand, api: &str, token: Option<&str>, json: bool) -> i3
 }
 
 /// Runs one client command and returns what it would print.
+///
+/// For `check` this is the report's output whatever its exit code; use
+/// [`check::check`] for the exit code.
 pub fn execute(
     cmd: ClientCommand,
     api: &str,
     token: Option<&str>,
     json: bool,
 ) -> Result<Output, CliError> {
+    if let ClientCommand::Check(args) = &cmd {
+        return Ok(check::check(args, api, token)?.output(json));
+    }
     let client = Client::new(api, token)?;
     match cmd {
         ClientCommand::Zone(c) => zone(&client, c, json),
@@ -528,6 +549,7 @@ pub fn execute(
             let reply = client.send("GET", "/v1/edges", &[], Body::None)?;
             Ok(show(reply, json, format::edges_table))
         }
+        ClientCommand::Check(_) => unreachable!("handled above"),
     }
 }
 
