@@ -454,6 +454,60 @@ fn api_changes_reach_every_edge() {
     for i in 0..3 {
         assert!(table.contains(&format!("edge{i}")), "{table}");
     }
+    // Each edge reports the DNS address it listens on, and `zonecast check`
+    // asks them all with the zone's NS (in-zone, 127.0.0.1, on the control
+    // plane's DNS port via --port).
+    let (_, text) = c.api("GET", "/v1/edges", "");
+    let listed = json(&text);
+    for (i, e) in c.edges.iter().enumerate() {
+        assert_eq!(
+            listed[i]["dns"],
+            serde_json::json!([e.dns.to_string()]),
+            "{text}"
+        );
+    }
+    let check_zone = "check.example.";
+    create_zone(
+        &c,
+        check_zone,
+        &ZONEFILE
+            .replace("example.com.", check_zone)
+            .replace("ns1 A 192.0.2.1", "ns1 A 127.0.0.1"),
+    );
+    wait_edges(&c, "www.check.example.", "192.0.2.10");
+    let out = Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args([
+            "check",
+            check_zone,
+            "--api",
+            &format!("http://{}", c.planes[0].api),
+            "--token",
+            TOKEN,
+            "--port",
+            &c.planes[0].dns.port().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("consistent, serial 1 on 4 servers"),
+        "{report}"
+    );
+    for (i, e) in c.edges.iter().enumerate() {
+        let row = format!("{} edge edge{i} 1", e.dns);
+        assert!(
+            report
+                .lines()
+                .any(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ") == row),
+            "no {row:?} in:\n{report}"
+        );
+    }
     // Each edge's health: ready, with its lag; and metrics.
     for e in &c.edges {
         let (status, text) = http(e.api, "GET", "/v1/health", "");

@@ -648,7 +648,8 @@ async fn secondary_action(
 ///
 /// `lag_ms` and `serials` are as the edge wrote them at `last_seen` (unix
 /// seconds); `last_seen_ms_ago` tells how old that report is, so an edge
-/// that stopped reporting stands out.
+/// that stopped reporting stands out. `dns` lists the `ADDR:PORT` the edge
+/// answers DNS on (its `--dns-listen`; empty for an edge that did not report it).
 #[utoipa::path(get, path = "/v1/edges", tag = "zones",
     responses((status = 200, body = Vec<Object>)), security(("bearer" = [])))]
 pub async fn edges(
@@ -677,6 +678,7 @@ pub async fn edges(
                             "last_seen": e.seen_at.div_euclid(1000),
                             "last_seen_ms_ago": (now - e.seen_at).max(0),
                             "started_at": e.started_at.div_euclid(1000),
+                            "dns": e.dns,
                         })
                     })
                     .collect(),

@@ -158,6 +158,178 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A number of seconds as `1d 2h`, `3h 4m`, `5m 6s` or `7s` (two units at most).
+pub fn duration_text(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {sec}s")
+    } else {
+        format!("{sec}s")
+    }
+}
+
+/// `key  value` lines with the keys padded to one width, each line prefixed by `indent`.
+fn aligned(pairs: &[(&str, String)], indent: &str) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{indent}{k:width$}  {v}\n"))
+        .collect()
+}
+
+/// "in 5m 6s (2026-...Z)" from a `*_in` seconds field and a `*_at` time field.
+fn when(v: &Value, in_key: &str, at_key: &str) -> String {
+    let at = time(v, at_key);
+    match v.get(in_key).and_then(Value::as_i64) {
+        Some(secs) if at != "-" => format!("in {} ({at})", duration_text(secs)),
+        Some(secs) => format!("in {}", duration_text(secs)),
+        None => at,
+    }
+}
+
+/// The `secondary` object of a zone status as readable lines (indented by two).
+pub fn secondary_status(s: &Value) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let primary = text(s, "primary");
+    pairs.push((
+        "primary serial",
+        if primary == "-" {
+            text(s, "primary_serial")
+        } else {
+            format!("{} (from {primary})", text(s, "primary_serial"))
+        },
+    ));
+    pairs.push((
+        "last refresh",
+        match s.get("last_refresh").filter(|r| r.is_object()) {
+            Some(r) => format!("{}, {}", time(r, "at"), text(r, "outcome")),
+            None => "never".into(),
+        },
+    ));
+    pairs.push(("last success", time(s, "last_success")));
+    pairs.push((
+        "last transfer",
+        match s.get("last_transfer").filter(|t| t.is_object()) {
+            Some(t) => {
+                let from = match t.get("serial_from") {
+                    Some(f) if !f.is_null() => format!("{} -> ", scalar(f)),
+                    _ => String::new(),
+                };
+                format!(
+                    "{} {from}{} from {}: {} records, {} messages, {} bytes, {} ms, at {}",
+                    text(t, "type"),
+                    text(t, "serial_to"),
+                    text(t, "primary"),
+                    text(t, "records"),
+                    text(t, "messages"),
+                    text(t, "bytes"),
+                    text(t, "duration_ms"),
+                    time(t, "at"),
+                )
+            }
+            None => "none yet".into(),
+        },
+    ));
+    pairs.push(("next refresh", when(s, "next_refresh_in", "next_refresh")));
+    let expired = s.get("expired").and_then(Value::as_bool) == Some(true);
+    pairs.push((
+        "expires",
+        if expired {
+            format!("EXPIRED since {}", time(s, "expires_at"))
+        } else if s.get("expires_at").is_none_or(Value::is_null) {
+            "-".into()
+        } else {
+            when(s, "expires_in", "expires_at")
+        },
+    ));
+    pairs.push(("expired", if expired { "yes" } else { "no" }.into()));
+    pairs.push(("failures", text(s, "failures")));
+    pairs.push((
+        "last error",
+        match s.get("last_error").filter(|e| e.is_object()) {
+            Some(e) => format!("{} (at {})", text(e, "message"), time(e, "at")),
+            None => "-".into(),
+        },
+    ));
+    aligned(&pairs, "  ")
+}
+
+/// Fields of a zone status that [`zone_status`] prints itself.
+const STATUS_FIELDS: [&str; 8] = [
+    "zone",
+    "kind",
+    "serial",
+    "served_serial",
+    "record_count",
+    "last_change",
+    "edges",
+    "secondary",
+];
+
+/// A zone status (`GET /v1/zones/{zone}/status`): serials, records and last
+/// change; for a secondary zone its refresh state ([`secondary_status`]);
+/// the edges' serials; then any other field as [`key_values`].
+pub fn zone_status(v: &Value) -> String {
+    let Value::Object(o) = v else {
+        return key_values(v);
+    };
+    let secondary = o.get("secondary").filter(|s| s.is_object());
+    let mut out = aligned(
+        &[
+            ("zone", text(v, "zone")),
+            ("kind", text(v, "kind")),
+            (
+                if secondary.is_some() {
+                    "serial (ours)"
+                } else {
+                    "serial"
+                },
+                text(v, "serial"),
+            ),
+            ("served serial", text(v, "served_serial")),
+            ("records", text(v, "record_count")),
+            ("last change", time(v, "last_change")),
+        ],
+        "",
+    );
+    if let Some(s) = secondary {
+        out.push_str("secondary:\n");
+        out.push_str(&secondary_status(s));
+    }
+    let edges = list_of(o.get("edges").unwrap_or(&Value::Null));
+    if !edges.is_empty() {
+        out.push_str("edges:\n");
+        let rows: Vec<Vec<String>> = edges
+            .iter()
+            .map(|e| {
+                vec![
+                    text(e, "name"),
+                    text(e, "served_serial"),
+                    text(e, "ready"),
+                    time(e, "last_seen"),
+                ]
+            })
+            .collect();
+        for line in table(&["NAME", "SERVED", "READY", "LAST-SEEN"], &rows).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    let rest: serde_json::Map<String, Value> = o
+        .iter()
+        .filter(|(k, _)| !STATUS_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !rest.is_empty() {
+        out.push_str(&key_values(&Value::Object(rest)));
+    }
+    out
+}
+
 /// One line for a zone write (`AppliedOut`): the serial change, or that nothing changed.
 pub fn applied(v: &Value) -> String {
     let zone = text(v, "zone");
@@ -186,7 +358,7 @@ pub fn zones_table(v: &Value) -> String {
     table(&["NAME", "KIND", "SERIAL", "RECORDS", "UPDATED"], &rows)
 }
 
-/// Edge table: NAME READY LAG-MS APPLIED ZONES SERIALS LAST-SEEN PROBLEMS.
+/// Edge table: NAME READY LAG-MS APPLIED ZONES SERIALS LAST-SEEN PROBLEMS DNS.
 ///
 /// SERIALS lists `zone=serial` pairs (the first three, then a count).
 pub fn edges_table(v: &Value) -> String {
@@ -218,6 +390,7 @@ pub fn edges_table(v: &Value) -> String {
                 if shown.is_empty() { "-".into() } else { shown },
                 time(e, "last_seen"),
                 problems,
+                text(e, "dns"),
             ]
         })
         .collect();
@@ -231,6 +404,7 @@ pub fn edges_table(v: &Value) -> String {
             "SERIALS",
             "LAST-SEEN",
             "PROBLEMS",
+            "DNS",
         ],
         &rows,
     )

@@ -7,11 +7,15 @@
 //! refused the request (its error code, field and message go to stderr),
 //! 2 bad usage, unreadable file or unreachable API.
 //!
+//! `zonecast check` ([`check`]) is the exception: it asks the zone's
+//! nameservers over DNS and has exit codes of its own.
+//!
 //! Not implemented: `https://` API URLs (no TLS in this client), RFC 2136
-//! UPDATE, `zonecast check`, `GET /v1/edges`.
+//! UPDATE.
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod client;
 pub mod error;
 pub mod format;
@@ -165,8 +169,16 @@ pub enum ClientCommand {
     /// API keys: create, list, delete.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
-    /// Edges following the store (cluster mode): position, lag, serials, last seen.
+    /// Edges following the store (cluster mode): position, lag, serials, last seen, DNS addresses.
     Edges,
+    /// Ask every nameserver of a zone for its SOA and compare the serials.
+    ///
+    /// Without --server: the addresses of the zone's apex NS names, the
+    /// primaries of a secondary zone and the edges' DNS addresses, found
+    /// through the API. Exit 0 when all answered authoritatively with the
+    /// same serial, 1 when the serials differ, 2 when a server did not
+    /// answer or answered wrongly (or no server could be found).
+    Check(check::CheckArgs),
 }
 
 /// Zone kind for `zone create`.
@@ -258,8 +270,18 @@ pub enum ZoneCommand {
         /// Zone name.
         zone: String,
     },
-    /// Show a zone's status: stored and served serial, record count, last change.
+    /// Show a zone's status: stored and served serial, record count, last change, and for a secondary zone its refresh state.
     Status {
+        /// Zone name.
+        zone: String,
+    },
+    /// Secondary zone: ask its primaries for the SOA now, and transfer when theirs is newer.
+    Refresh {
+        /// Zone name.
+        zone: String,
+    },
+    /// Secondary zone: take a full AXFR from its primaries now, whatever the serials.
+    Retransfer {
         /// Zone name.
         zone: String,
     },
@@ -483,6 +505,9 @@ impl Output {
 
 /// Runs one client command, prints its output and returns the exit code.
 pub fn run(cmd: ClientCommand, api: &str, token: Option<&str>, json: bool) -> i32 {
+    if let ClientCommand::Check(args) = &cmd {
+        return check::run(args, api, token, json);
+    }
     match execute(cmd, api, token, json) {
         Ok(out) => {
             let mut so = std::io::stdout().lock();
@@ -501,12 +526,18 @@ pub fn run(cmd: ClientCommand, api: &str, token: Option<&str>, json: bool) -> i3
 }
 
 /// Runs one client command and returns what it would print.
+///
+/// For `check` this is the report's output whatever its exit code; use
+/// [`check::check`] for the exit code.
 pub fn execute(
     cmd: ClientCommand,
     api: &str,
     token: Option<&str>,
     json: bool,
 ) -> Result<Output, CliError> {
+    if let ClientCommand::Check(args) = &cmd {
+        return Ok(check::check(args, api, token)?.output(json));
+    }
     let client = Client::new(api, token)?;
     match cmd {
         ClientCommand::Zone(c) => zone(&client, c, json),
@@ -518,6 +549,7 @@ pub fn execute(
             let reply = client.send("GET", "/v1/edges", &[], Body::None)?;
             Ok(show(reply, json, format::edges_table))
         }
+        ClientCommand::Check(_) => unreachable!("handled above"),
     }
 }
 
@@ -730,8 +762,10 @@ fn zone(c: &Client, cmd: ZoneCommand, json: bool) -> Result<Output, CliError> {
                 &[],
                 Body::None,
             )?;
-            Ok(show(reply, json, format::key_values))
+            Ok(show(reply, json, format::zone_status))
         }
+        ZoneCommand::Refresh { zone } => secondary_action(c, &zone, "refresh", json),
+        ZoneCommand::Retransfer { zone } => secondary_action(c, &zone, "retransfer", json),
         ZoneCommand::Show { zone } => {
             let reply = c.send("GET", &format!("/v1/zones/{}", seg(&zone)), &[], Body::None)?;
             Ok(show(reply, json, format::key_values))
@@ -782,6 +816,31 @@ fn zone(c: &Client, cmd: ZoneCommand, json: bool) -> Result<Output, CliError> {
             })
         }
     }
+}
+
+/// `zone refresh|retransfer`: `POST /v1/zones/{zone}/{action}`, and what was queued.
+fn secondary_action(c: &Client, zone: &str, action: &str, json: bool) -> Result<Output, CliError> {
+    let reply = c.send(
+        "POST",
+        &format!("/v1/zones/{}/{action}", seg(zone)),
+        &[],
+        Body::None,
+    )?;
+    Ok(show(reply, json, |v| {
+        let zone = match v.get("zone").and_then(Value::as_str) {
+            Some(z) => z.to_string(),
+            None => absolute("@", zone),
+        };
+        let what = match format::text(v, "action").as_str() {
+            "retransfer" => "full transfer (AXFR)",
+            _ => "refresh (SOA check)",
+        };
+        let queued = v.get("queued").and_then(Value::as_bool).unwrap_or(true);
+        format!(
+            "{what} of {zone} {}; follow it with `zonecast zone status {zone}`\n",
+            if queued { "queued" } else { "not queued" }
+        )
+    }))
 }
 
 fn rrset(c: &Client, cmd: RrsetCommand, json: bool) -> Result<Output, CliError> {

@@ -973,3 +973,639 @@ fn rrset_apply_wraps_a_list_and_rejects_non_json() {
     let err = exec(&base, &["rrset", "apply", "example.com", &p]).map(|_| ());
     assert!(matches!(err, Err(CliError::Usage(_))), "{err:?}");
 }
+
+#[test]
+fn zone_refresh_and_retransfer_post_and_say_what_was_queued() {
+    let (base, rx) = fake(vec![
+        (
+            202,
+            "application/json",
+            json!({"zone": "example.net.", "action": "refresh", "queued": true}).to_string(),
+        ),
+        (
+            202,
+            "application/json",
+            json!({"zone": "example.net.", "action": "retransfer", "queued": true}).to_string(),
+        ),
+        (
+            202,
+            "application/json",
+            json!({"zone": "example.net.", "action": "retransfer", "queued": true}).to_string(),
+        ),
+    ]);
+    let out = exec(&base, &["zone", "refresh", "example.net"]).expect("refresh");
+    assert_eq!(
+        out.stdout,
+        "refresh (SOA check) of example.net. queued; follow it with `zonecast zone status example.net.`\n"
+    );
+    let seen = rx.recv().expect("request");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/zones/example.net/refresh")
+    );
+    let out = exec(&base, &["zone", "retransfer", "example.net"]).expect("retransfer");
+    assert!(
+        out.stdout
+            .starts_with("full transfer (AXFR) of example.net. queued"),
+        "{}",
+        out.stdout
+    );
+    let seen = rx.recv().expect("request");
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("POST", "/v1/zones/example.net/retransfer")
+    );
+    let out = exec(&base, &["zone", "retransfer", "example.net", "--json"]).expect("json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).expect("json"),
+        json!({"zone": "example.net.", "action": "retransfer", "queued": true})
+    );
+}
+
+#[test]
+fn zone_refresh_of_a_primary_zone_exits_1_with_the_reason() {
+    let err = json!({"error": {"code": "conflict", "message": "zone example.com. is a primary zone; refresh and retransfer apply to secondary zones"}});
+    let (base, _rx) = fake(vec![
+        (409, "application/json", err.to_string()),
+        (409, "application/json", err.to_string()),
+    ]);
+    assert_eq!(run_args(&base, &["zone", "refresh", "example.com"]), 1);
+    match exec(&base, &["zone", "retransfer", "example.com"]) {
+        Err(e @ CliError::Api { status: 409, .. }) => {
+            assert!(e.to_string().contains("is a primary zone"), "{e}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// A secondary zone's status as `GET /v1/zones/{zone}/status` gives it (times at 1_700_000_000).
+fn secondary_status_json() -> Value {
+    json!({
+        "zone": "example.net.", "kind": "secondary", "serial": 2024010105u32,
+        "served_serial": 2024010105u32, "record_count": 42, "last_change": 1_700_000_000,
+        "edges": [{"name": "fra1", "served_serial": 2024010105u32, "ready": true, "last_seen": 1_700_000_000}],
+        "secondary": {
+            "primary_serial": 2024010106u32, "primary": "192.0.2.1:53",
+            "last_refresh": {"at": 1_700_000_000, "outcome": "transferred"},
+            "last_success": 1_700_000_000,
+            "last_transfer": {"type": "IXFR", "at": 1_700_000_000, "primary": "192.0.2.1:53",
+                "serial_from": 2024010101u32, "serial_to": 2024010105u32, "records": 12,
+                "messages": 2, "bytes": 1234, "duration_ms": 35},
+            "next_refresh": 1_700_003_540, "next_refresh_in": 3540,
+            "expires_at": 1_700_604_800, "expires_in": 604_800, "expired": false,
+            "failures": 1,
+            "last_error": {"message": "192.0.2.2:53: timeout", "at": 1_700_000_000}
+        },
+        "notify": {"serial": 2024010105u32, "at": 1_700_000_000, "targets": []}
+    })
+}
+
+#[test]
+fn zone_status_prints_the_secondary_fields_readably() {
+    let (base, _rx) = fake(vec![ok_json(secondary_status_json())]);
+    let out = exec(&base, &["zone", "status", "example.net"]).expect("status");
+    let t = out.stdout;
+    for want in [
+        "serial (ours)  2024010105\n",
+        "served serial  2024010105\n",
+        "records        42\n",
+        "secondary:\n",
+        "  primary serial  2024010106 (from 192.0.2.1:53)\n",
+        "  last refresh    2023-11-14T22:13:20Z, transferred\n",
+        "  last success    2023-11-14T22:13:20Z\n",
+        "  last transfer   IXFR 2024010101 -> 2024010105 from 192.0.2.1:53: 12 records, 2 messages, 1234 bytes, 35 ms, at 2023-11-14T22:13:20Z\n",
+        "  next refresh    in 59m 0s (2023-11-14T23:12:20Z)\n",
+        "  expires         in 7d 0h (2023-11-21T22:13:20Z)\n",
+        "  expired         no\n",
+        "  failures        1\n",
+        "  last error      192.0.2.2:53: timeout (at 2023-11-14T22:13:20Z)\n",
+        "edges:\n",
+        "  fra1  2024010105  true   2023-11-14T22:13:20Z\n",
+        "notify.serial",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    assert!(!t.contains("secondary.primary_serial"), "{t}");
+
+    // Expired, never transferred.
+    let mut v = secondary_status_json();
+    v["secondary"]["expired"] = json!(true);
+    v["secondary"]["expires_in"] = json!(0);
+    v["secondary"]["last_transfer"] = Value::Null;
+    v["secondary"]["last_error"] = Value::Null;
+    let t = format::zone_status(&v);
+    assert!(
+        t.contains("  expires         EXPIRED since 2023-11-21T22:13:20Z\n"),
+        "{t}"
+    );
+    assert!(t.contains("  expired         yes\n"), "{t}");
+    assert!(t.contains("  last transfer   none yet\n"), "{t}");
+    assert!(t.contains("  last error      -\n"), "{t}");
+
+    // A primary zone: no secondary block, the plain serial.
+    let t = format::zone_status(&json!({"zone": "example.com.", "kind": "primary",
+        "serial": 7, "record_count": 3, "last_change": 0, "edges": []}));
+    assert_eq!(
+        t,
+        "zone           example.com.\nkind           primary\nserial         7\nserved serial  -\n\
+         records        3\nlast change    1970-01-01T00:00:00Z\n"
+    );
+}
+
+#[test]
+fn durations_are_short_and_readable() {
+    assert_eq!(format::duration_text(0), "0s");
+    assert_eq!(format::duration_text(59), "59s");
+    assert_eq!(format::duration_text(3540), "59m 0s");
+    assert_eq!(format::duration_text(3661), "1h 1m");
+    assert_eq!(format::duration_text(90_000), "1d 1h");
+    assert_eq!(format::duration_text(-5), "0s");
+}
+
+#[test]
+fn edges_table_lists_dns_addresses() {
+    let t = format::edges_table(&json!([{"name": "fra1", "ready": true, "lag_ms": 2,
+        "applied_lsn": "0/1", "serials": {}, "problems": [], "last_seen": 0,
+        "dns": ["192.0.2.53:53", "[2001:db8::53]:53"]}]));
+    assert!(
+        t.lines()
+            .next()
+            .is_some_and(|h| h.ends_with("PROBLEMS  DNS")),
+        "{t}"
+    );
+    assert!(
+        t.contains("0         192.0.2.53:53, [2001:db8::53]:53\n"),
+        "{t}"
+    );
+}
+
+#[test]
+fn parses_check() {
+    let cli = parse(&[
+        "check",
+        "example.com",
+        "--server",
+        "127.0.0.1",
+        "--server",
+        "ns.example.net:5300",
+        "--timeout",
+        "500",
+        "--port",
+        "5353",
+        "--json",
+    ]);
+    assert!(cli.args.json);
+    assert_eq!(
+        cli.command,
+        ClientCommand::Check(check::CheckArgs {
+            zone: "example.com".into(),
+            servers: vec!["127.0.0.1".into(), "ns.example.net:5300".into()],
+            timeout: 500,
+            port: Some(5353),
+        })
+    );
+    match parse(&["check", "example.com"]).command {
+        ClientCommand::Check(a) => {
+            assert_eq!(
+                (a.timeout, a.port, a.servers.len()),
+                (check::DEFAULT_TIMEOUT_MS, None, 0)
+            )
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    parse_err(&["check"]);
+    parse_err(&["check", "example.com", "--timeout", "soon"]);
+    // The client options reach `check` in the binary's layout too.
+    let m = binary_command()
+        .try_get_matches_from([
+            "zonecast",
+            "check",
+            "example.com",
+            "--json",
+            "--api",
+            "http://x",
+        ])
+        .expect("parse");
+    let a = client_args_from(&m).expect("args");
+    assert_eq!((a.api.as_str(), a.json), ("http://x", true));
+}
+
+#[test]
+fn check_reads_server_arguments() {
+    use check::{parse_server, Host};
+    let addr = |s: &str| Host::Addr(s.parse().expect("addr"));
+    assert_eq!(parse_server("192.0.2.1", 53), addr("192.0.2.1:53"));
+    assert_eq!(parse_server("192.0.2.1:5300", 53), addr("192.0.2.1:5300"));
+    assert_eq!(parse_server("2001:db8::1", 53), addr("[2001:db8::1]:53"));
+    assert_eq!(
+        parse_server("[2001:db8::1]", 5353),
+        addr("[2001:db8::1]:5353")
+    );
+    assert_eq!(
+        parse_server("[2001:db8::1]:54", 53),
+        addr("[2001:db8::1]:54")
+    );
+    assert_eq!(
+        parse_server("ns1.example.net.", 53),
+        Host::Name("ns1.example.net".into(), 53)
+    );
+    assert_eq!(
+        parse_server("localhost:5300", 53),
+        Host::Name("localhost".into(), 5300)
+    );
+    for bad in [
+        "host:port",
+        "a b",
+        "",
+        "[nope]",
+        "2001:db8::1:99999x",
+        "x:70000",
+    ] {
+        assert!(
+            matches!(parse_server(bad, 53), Host::Invalid(_)),
+            "{bad:?} → {:?}",
+            parse_server(bad, 53)
+        );
+    }
+    let (asked, note) = check::edge_address("e1", "0.0.0.0:5300".parse().expect("addr"));
+    assert_eq!(asked, "127.0.0.1:5300".parse().expect("addr"));
+    assert!(note.is_some_and(|n| n.contains("edge e1 listens on 0.0.0.0:5300")));
+    let (asked, _) = check::edge_address("e1", "[::]:53".parse().expect("addr"));
+    assert_eq!(asked, "[::1]:53".parse().expect("addr"));
+    let (asked, note) = check::edge_address("e1", "192.0.2.9:53".parse().expect("addr"));
+    assert_eq!((asked, note), ("192.0.2.9:53".parse().expect("addr"), None));
+}
+
+#[test]
+fn check_discovers_ns_addresses_primaries_and_edges_through_the_api() {
+    let (base, rx) = fake(vec![
+        ok_json(
+            json!({"name": "example.net.", "kind": "secondary", "serial": 5,
+            "settings": {"primaries": ["192.0.2.1:53", "192.0.2.2", "primary.example.org"]}}),
+        ),
+        ok_json(json!({"name": "example.net.", "type": "NS", "ttl": 300,
+            "records": ["ns1.example.net.", "ns2.example.net.", "ns.elsewhere.test."]})),
+        ok_json(json!([
+            {"name": "ns1.example.net.", "type": "A", "ttl": 300, "records": ["127.0.0.1"]},
+            {"name": "ns1.example.net.", "type": "AAAA", "ttl": 300, "records": ["::1"]},
+            {"name": "ns1.example.net.", "type": "TXT", "ttl": 300, "records": ["\"1.2.3.4\""]}
+        ])),
+        ok_json(json!([])),
+        ok_json(json!([
+            {"name": "e1", "dns": ["0.0.0.0:5300", "192.0.2.9:53"]},
+            {"name": "old"}
+        ])),
+    ]);
+    let client = Client::new(&base, Some("zc_secret")).expect("client");
+    let zone = check::parse_zone("Example.NET").expect("zone");
+    let d = check::discover(&client, &zone, 5353).expect("discover");
+    let targets: Vec<String> = (0..5).map(|_| rx.recv().expect("request").target).collect();
+    assert_eq!(
+        targets,
+        [
+            "/v1/zones/example.net.",
+            "/v1/zones/example.net./rrsets/%40/NS",
+            "/v1/zones/example.net./rrsets?name=ns1.example.net.",
+            "/v1/zones/example.net./rrsets?name=ns2.example.net.",
+            "/v1/edges",
+        ]
+    );
+    use check::{Candidate, Host, Source};
+    let c = |source, name: Option<&str>, host| Candidate {
+        source,
+        name: name.map(str::to_string),
+        host,
+    };
+    let addr = |s: &str| Host::Addr(s.parse().expect("addr"));
+    assert_eq!(
+        d.candidates,
+        vec![
+            c(Source::Ns, Some("ns1.example.net."), addr("127.0.0.1:5353")),
+            c(Source::Ns, Some("ns1.example.net."), addr("[::1]:5353")),
+            // In the zone but without an address there: left to the resolver.
+            c(
+                Source::Ns,
+                Some("ns2.example.net."),
+                Host::Name("ns2.example.net".into(), 5353)
+            ),
+            c(
+                Source::Ns,
+                Some("ns.elsewhere.test."),
+                Host::Name("ns.elsewhere.test".into(), 5353)
+            ),
+            c(Source::Primary, None, addr("192.0.2.1:53")),
+            c(Source::Primary, None, addr("192.0.2.2:53")),
+            c(
+                Source::Primary,
+                None,
+                Host::Name("primary.example.org".into(), 53)
+            ),
+            c(Source::Edge, Some("e1"), addr("127.0.0.1:5300")),
+            c(Source::Edge, Some("e1"), addr("192.0.2.9:53")),
+        ]
+    );
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("edge e1 listens on 0.0.0.0:5300; asking 127.0.0.1:5300")),
+        "{:?}",
+        d.notes
+    );
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("edge old reports no DNS address")),
+        "{:?}",
+        d.notes
+    );
+}
+
+#[test]
+fn check_discovery_copes_with_no_ns_and_unlisted_edges_but_not_an_unknown_zone() {
+    let forbidden = json!({"error": {"code": "forbidden", "message": "no"}}).to_string();
+    let missing = json!({"error": {"code": "not_found", "message": "no such RRset"}}).to_string();
+    let (base, _rx) = fake(vec![
+        ok_json(
+            json!({"name": "example.com.", "kind": "primary", "serial": 1,
+            "settings": {"primaries": ["192.0.2.1:53"]}}),
+        ),
+        (404, "application/json", missing),
+        (403, "application/json", forbidden),
+        (
+            404,
+            "application/json",
+            json!({"error": {"code": "not_found", "message": "zone example.org. not found"}})
+                .to_string(),
+        ),
+    ]);
+    let client = Client::new(&base, None).expect("client");
+    let zone = check::parse_zone("example.com.").expect("zone");
+    let d = check::discover(&client, &zone, 53).expect("discover");
+    // A primary zone's `primaries` setting is not asked.
+    assert_eq!(d.candidates, vec![]);
+    assert!(
+        d.notes.iter().any(|n| n.contains("no apex NS")),
+        "{:?}",
+        d.notes
+    );
+    assert!(
+        d.notes.iter().any(|n| n.contains("cannot list the edges")),
+        "{:?}",
+        d.notes
+    );
+    let zone = check::parse_zone("example.org").expect("zone");
+    assert!(matches!(
+        check::discover(&client, &zone, 53),
+        Err(CliError::Api { status: 404, .. })
+    ));
+}
+
+/// How a fake nameserver answers an SOA query.
+#[derive(Clone, Copy)]
+struct Answer {
+    serial: u32,
+    aa: bool,
+    rcode: u8,
+    /// Over UDP: truncated, no records (the serial comes over TCP).
+    truncate: bool,
+}
+
+impl Answer {
+    fn ok(serial: u32) -> Answer {
+        Answer {
+            serial,
+            aa: true,
+            rcode: 0,
+            truncate: false,
+        }
+    }
+}
+
+/// An answer to `query` (one question, as `build_query` writes it).
+fn dns_answer(query: &[u8], a: Answer, over_tcp: bool) -> Vec<u8> {
+    // Header, then the question as asked (ends 4 octets after the qname's root label).
+    let mut end = 12;
+    while query[end] != 0 {
+        end += usize::from(query[end]) + 1;
+    }
+    end += 5;
+    let truncated = a.truncate && !over_tcp;
+    let with_soa = !truncated && a.rcode == 0;
+    let mut out = query[..2].to_vec();
+    out.push(0x80 | if a.aa { 0x04 } else { 0 } | if truncated { 0x02 } else { 0 });
+    out.push(a.rcode);
+    out.extend_from_slice(&[0, 1, 0, u8::from(with_soa), 0, 0, 0, 0]);
+    out.extend_from_slice(&query[12..end]);
+    if with_soa {
+        let mut rdata = Vec::new();
+        rdata.extend_from_slice(b"\x03ns1\xc0\x0c\x0ahostmaster\xc0\x0c");
+        for v in [a.serial, 3600, 900, 1_209_600, 300] {
+            rdata.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0x0e, 0x10]);
+        out.extend_from_slice(&u16::try_from(rdata.len()).expect("len").to_be_bytes());
+        out.extend_from_slice(&rdata);
+    }
+    out
+}
+
+/// A port in 10000..32000 free for UDP and TCP on 127.0.0.1, with both bound.
+fn low_port_sockets() -> (std::net::UdpSocket, TcpListener) {
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..1000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = 10000 + (h.finish() % 22000) as u16;
+        if let (Ok(u), Ok(t)) = (
+            std::net::UdpSocket::bind(("127.0.0.1", port)),
+            TcpListener::bind(("127.0.0.1", port)),
+        ) {
+            return (u, t);
+        }
+    }
+    panic!("no free port in 10000..32000");
+}
+
+/// A fake nameserver on 127.0.0.1 answering every SOA query with `a` (UDP and TCP).
+fn fake_ns(a: Answer) -> String {
+    let (udp, tcp) = low_port_sockets();
+    let addr = udp.local_addr().expect("addr");
+    thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(&dns_answer(&buf[..n], a, false), from);
+        }
+    });
+    thread::spawn(move || {
+        for s in tcp.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut len = [0u8; 2];
+            if s.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut q = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            if s.read_exact(&mut q).is_err() {
+                continue;
+            }
+            let r = dns_answer(&q, a, true);
+            let mut framed = u16::try_from(r.len()).expect("len").to_be_bytes().to_vec();
+            framed.extend_from_slice(&r);
+            let _ = s.write_all(&framed);
+        }
+    });
+    addr.to_string()
+}
+
+/// A 127.0.0.1 address below 32768 that nothing listens on (bound, then released).
+fn silent_addr() -> String {
+    let (udp, _tcp) = low_port_sockets();
+    udp.local_addr().expect("addr").to_string()
+}
+
+fn check_servers(servers: &[String]) -> check::Report {
+    let args = check::CheckArgs {
+        zone: "example.com".into(),
+        servers: servers.to_vec(),
+        timeout: 1000,
+        port: None,
+    };
+    // The API is not asked when servers are given.
+    check::check(&args, "http://127.0.0.1:1", None).expect("check")
+}
+
+#[test]
+fn check_is_consistent_when_every_server_has_the_same_serial() {
+    let (a, b) = (fake_ns(Answer::ok(7)), fake_ns(Answer::ok(7)));
+    let r = check_servers(&[a.clone(), b.clone()]);
+    assert_eq!(r.exit_code(), check::EXIT_CONSISTENT, "{r:?}");
+    assert_eq!(r.consistent_serial(), Some(7));
+    assert!(r.results.iter().all(|x| x.ms.is_some_and(|m| m >= 0.0)));
+    let out = r.output(false);
+    assert!(out.stdout.starts_with("SERVER"), "{}", out.stdout);
+    for s in [&a, &b] {
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with(s.as_str())
+                && l.contains("given")
+                && l.contains(" 7 ")
+                && l.ends_with("ok")),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("example.com.: consistent, serial 7 on 2 servers"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stderr, "");
+    let j = r.to_json();
+    assert_eq!(j["consistent"], true);
+    assert_eq!(j["serial"], 7);
+    assert_eq!(j["zone"], "example.com.");
+    assert_eq!(j["servers"][0]["server"], a.as_str());
+    assert_eq!(j["servers"][0]["source"], "given");
+    assert_eq!(j["servers"][0]["error"], Value::Null);
+    assert!(j["servers"][1]["ms"].is_number());
+}
+
+#[test]
+fn check_exits_1_when_serials_differ() {
+    let r = check_servers(&[fake_ns(Answer::ok(7)), fake_ns(Answer::ok(8))]);
+    assert_eq!(r.exit_code(), check::EXIT_DIFFERENT, "{r:?}");
+    assert_eq!(r.consistent_serial(), None);
+    let j = r.to_json();
+    assert_eq!(
+        (j["consistent"].clone(), j["serial"].clone()),
+        (json!(false), Value::Null)
+    );
+    assert_eq!(j["servers"][0]["serial"], 7);
+    assert_eq!(j["servers"][1]["serial"], 8);
+    assert!(
+        r.summary()
+            .contains("serials differ: 7 on 1 server, 8 on 1 server"),
+        "{}",
+        r.summary()
+    );
+}
+
+#[test]
+fn check_exits_2_for_silent_refusing_or_non_authoritative_servers() {
+    let ok = fake_ns(Answer::ok(7));
+    let silent = silent_addr();
+    let refused = fake_ns(Answer {
+        rcode: 5,
+        ..Answer::ok(7)
+    });
+    let lame = fake_ns(Answer {
+        aa: false,
+        ..Answer::ok(7)
+    });
+    let r = check_servers(&[ok, silent.clone(), refused.clone(), lame.clone()]);
+    assert_eq!(r.exit_code(), check::EXIT_FAILED, "{r:?}");
+    let status = |s: &str| {
+        r.results
+            .iter()
+            .find(|x| x.target.server() == s)
+            .map(|x| x.status.clone())
+            .expect("server in the report")
+    };
+    assert!(
+        matches!(status(&silent), check::Status::NoAnswer(_)),
+        "{:?}",
+        status(&silent)
+    );
+    assert_eq!(status(&refused), check::Status::Rcode(5));
+    assert_eq!(status(&lame), check::Status::NotAuthoritative);
+    let out = r.output(false);
+    assert!(
+        out.stderr
+            .contains(&format!("error: {silent} (given): no answer (")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("rcode REFUSED"), "{}", out.stdout);
+    assert!(out.stdout.contains("not authoritative"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("3 of 4 servers failed"),
+        "{}",
+        out.stdout
+    );
+    let j = r.to_json();
+    assert_eq!(j["consistent"], false);
+    assert_eq!(j["servers"][1]["status"], "no_answer");
+    assert!(j["servers"][1]["error"].is_string());
+}
+
+#[test]
+fn check_retries_over_tcp_when_truncated() {
+    let tc = fake_ns(Answer {
+        truncate: true,
+        ..Answer::ok(42)
+    });
+    let r = check_servers(&[tc]);
+    assert_eq!(r.exit_code(), check::EXIT_CONSISTENT, "{r:?}");
+    assert_eq!(r.consistent_serial(), Some(42));
+}
+
+#[test]
+fn check_merges_duplicates_and_reports_unusable_servers() {
+    let a = fake_ns(Answer::ok(3));
+    let r = check_servers(&[a.clone(), a.clone(), "no such host!".into()]);
+    assert_eq!(r.results.len(), 2, "{r:?}");
+    assert_eq!(r.results[0].target.server(), a);
+    assert_eq!(r.exit_code(), check::EXIT_FAILED);
+    assert!(
+        matches!(&r.results[1].status, check::Status::NoAnswer(why) if why.contains("no address or host name")),
+        "{:?}",
+        r.results[1]
+    );
+    // No server at all is a failure too, with a clear message.
+    let empty = check::Report {
+        zone: "example.com.".into(),
+        results: vec![],
+        notes: vec![],
+    };
+    assert_eq!(empty.exit_code(), check::EXIT_FAILED);
+    assert!(empty.output(false).stderr.contains("no nameserver to ask"));
+}

@@ -116,7 +116,7 @@ fn walkthrough_against_real_api() {
     assert_eq!(status["serial"], 1);
     assert_eq!(status["served_serial"], 1);
     let status = s.ok(&["zone", "status", "example.com"]);
-    assert!(words(&status).contains("last_change 20"), "{status}");
+    assert!(words(&status).contains("last change 20"), "{status}");
 
     // RRset replace without --ttl keeps the existing TTL (300).
     let out = s.ok(&[

@@ -45,6 +45,8 @@ pub struct FollowerConfig {
     pub status_interval: Duration,
     /// How often an idle stream confirms the server's position.
     pub idle_feedback: Duration,
+    /// The addresses the edge answers DNS on (`--dns-listen`), reported in its `edges` row.
+    pub dns_listen: Vec<String>,
 }
 
 impl FollowerConfig {
@@ -63,6 +65,7 @@ impl FollowerConfig {
             backoff_max: Duration::from_secs(10),
             status_interval: Duration::from_secs(1),
             idle_feedback: Duration::from_millis(500),
+            dns_listen: Vec::new(),
         }
     }
 }
@@ -198,6 +201,7 @@ impl Follower {
             tokio::spawn(pgsql::status_task(
                 pg.clone(),
                 status.clone(),
+                config.dns_listen.clone(),
                 config.status_interval,
                 stop.clone(),
             )),

@@ -56,16 +56,40 @@ pub async fn connect(config: &Config, what: &str) -> Result<Client, ReplicaError
     Ok(client)
 }
 
+/// The upsert of an edge's row; `$9` is the `dns` column (schema version 2).
+const UPSERT_EDGE: &str = "INSERT INTO edges (name, applied_lsn, lag_ms, serials, problems, ready, seen_at, started_at, dns) \
+     VALUES ($1, $2, $3, COALESCE($4, '{}'), $5, $6, $7, $8, $9) \
+     ON CONFLICT (name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn, \
+     lag_ms = EXCLUDED.lag_ms, serials = COALESCE($4, edges.serials), \
+     problems = EXCLUDED.problems, ready = EXCLUDED.ready, seen_at = EXCLUDED.seen_at, \
+     started_at = EXCLUDED.started_at, dns = EXCLUDED.dns";
+
+/// [`UPSERT_EDGE`] for a database still at schema version 1 (no `dns` column).
+const UPSERT_EDGE_V1: &str =
+    "INSERT INTO edges (name, applied_lsn, lag_ms, serials, problems, ready, seen_at, started_at) \
+     VALUES ($1, $2, $3, COALESCE($4, '{}'), $5, $6, $7, $8) \
+     ON CONFLICT (name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn, \
+     lag_ms = EXCLUDED.lag_ms, serials = COALESCE($4, edges.serials), \
+     problems = EXCLUDED.problems, ready = EXCLUDED.ready, seen_at = EXCLUDED.seen_at, \
+     started_at = EXCLUDED.started_at";
+
 /// Upserts this edge's row in `edges` every `interval` until `stop`; failures are logged, never fatal.
+///
+/// `dns` (the `--dns-listen` addresses) goes to the `dns` column; on a
+/// database whose control planes have not migrated to schema version 2 yet
+/// the row is written without it (warned once per connection).
 pub(crate) async fn status_task(
     config: Config,
     status: StatusHandle,
+    dns: Vec<String>,
     interval: Duration,
     stop: CancellationToken,
 ) {
+    let dns = serde_json::to_string(&dns).unwrap_or_else(|_| "[]".into());
     let mut client: Option<Client> = None;
     let mut written_serials: Option<u64> = None;
     let mut failing = false;
+    let mut has_dns_column = true;
     loop {
         if client.as_ref().is_some_and(|c| c.is_closed()) {
             client = None;
@@ -75,6 +99,7 @@ pub(crate) async fn status_task(
                 Ok(c) => {
                     client = Some(c);
                     written_serials = None;
+                    has_dns_column = true;
                 }
                 Err(e) => {
                     if !failing {
@@ -94,26 +119,31 @@ pub(crate) async fn status_task(
             };
             let problems: Vec<&str> = snap.problems.iter().map(|p| p.message.as_str()).collect();
             let problems = serde_json::to_string(&problems).unwrap_or_else(|_| "[]".into());
-            let r = c
-                .execute(
-                    "INSERT INTO edges (name, applied_lsn, lag_ms, serials, problems, ready, seen_at, started_at) \
-                     VALUES ($1, $2, $3, COALESCE($4, '{}'), $5, $6, $7, $8) \
-                     ON CONFLICT (name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn, \
-                     lag_ms = EXCLUDED.lag_ms, serials = COALESCE($4, edges.serials), \
-                     problems = EXCLUDED.problems, ready = EXCLUDED.ready, seen_at = EXCLUDED.seen_at, \
-                     started_at = EXCLUDED.started_at",
-                    &[
-                        &snap.name,
-                        &snap.applied_lsn,
-                        &snap.lag_ms,
-                        &serials,
-                        &problems,
-                        &snap.ready,
-                        &now_ms(),
-                        &snap.started_at,
-                    ],
-                )
-                .await;
+            let seen = now_ms();
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
+                &snap.name,
+                &snap.applied_lsn,
+                &snap.lag_ms,
+                &serials,
+                &problems,
+                &snap.ready,
+                &seen,
+                &snap.started_at,
+                &dns,
+            ];
+            let mut r = if has_dns_column {
+                c.execute(UPSERT_EDGE, &params).await
+            } else {
+                c.execute(UPSERT_EDGE_V1, &params[..8]).await
+            };
+            if has_dns_column
+                && r.as_ref().err().and_then(|e| e.code())
+                    == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN)
+            {
+                tracing::warn!("edge status: the edges table has no dns column yet (a control plane of this version migrates it); writing the row without the DNS addresses");
+                has_dns_column = false;
+                r = c.execute(UPSERT_EDGE_V1, &params[..8]).await;
+            }
             match r {
                 Ok(_) => {
                     written_serials = Some(version);

@@ -659,3 +659,38 @@ async fn invalidated_slot_is_dropped_and_recreated() {
     .await;
     f.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edges_row_reports_the_dns_addresses_and_survives_an_older_schema() {
+    init_tracing();
+    let (_pg, url) = cluster();
+    let p = Primary::connect(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&url, "edge-dns", dir.path());
+    config.dns_listen = vec!["127.0.0.2:5300".into(), "[::1]:5300".into()];
+    let f = zonecast_replica::Follower::start(config).unwrap();
+    wait_for_async("edges row with dns", T, || {
+        let c = &p.client;
+        async move {
+            c.query_opt("SELECT dns FROM edges WHERE name = 'edge-dns'", &[])
+                .await
+                .unwrap()
+                .is_some_and(|r| r.get::<_, String>(0) == r#"["127.0.0.2:5300","[::1]:5300"]"#)
+        }
+    })
+    .await;
+    // A database whose control planes are older (no dns column): the row is
+    // still written, without the addresses.
+    p.client
+        .batch_execute("ALTER TABLE edges DROP COLUMN dns")
+        .await
+        .unwrap();
+    let seen_at = "SELECT seen_at FROM edges WHERE name = 'edge-dns'";
+    let before: i64 = p.client.query_one(seen_at, &[]).await.unwrap().get(0);
+    wait_for_async("edges row written without dns", T, || {
+        let c = &p.client;
+        async move { c.query_one(seen_at, &[]).await.unwrap().get::<_, i64>(0) > before }
+    })
+    .await;
+    f.shutdown().await;
+}

@@ -69,6 +69,8 @@ pub struct EdgeRow {
     pub seen_at: i64,
     /// When the edge process started, unix milliseconds.
     pub started_at: i64,
+    /// The addresses the edge answers DNS on (`--dns-listen`, `ADDR:PORT`), as given.
+    pub dns: Vec<String>,
 }
 
 /// One step of [`crate::Store::apply_batch`]; all steps of a batch commit or none.

@@ -16,6 +16,9 @@
 //! - `edges`: one status row per edge (`applied_lsn`, `lag_ms`, `serials`
 //!   JSON object, `problems` JSON array, `ready`, `seen_at`, `started_at`).
 //!
+//! Version 2: `edges.dns`, the JSON array of `ADDR:PORT` the edge answers
+//! DNS on (`'[]'` for rows of edges that do not report it).
+//!
 //! Publications, created (or completed) at open when missing:
 //! - [`PUBLICATION`] (`zonecast`) `FOR TABLE zones, heartbeat, tsig_keys`
 //!   (every operation);
@@ -117,6 +120,8 @@ pub const MIGRATIONS: &[&str] = &[
         started_at  bigint  NOT NULL
     );
     ",
+    // 2: the DNS addresses an edge listens on (JSON array of `ADDR:PORT`).
+    "ALTER TABLE edges ADD COLUMN dns text NOT NULL DEFAULT '[]';",
 ];
 
 /// The schema version this code migrates to.

@@ -21,7 +21,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 const LEADER_PERIOD: Duration = Duration::from_secs(1);
 
 const EDGE_COLUMNS: &str =
-    "name, applied_lsn, lag_ms, serials, problems, ready, seen_at, started_at";
+    "name, applied_lsn, lag_ms, serials, problems, ready, seen_at, started_at, dns";
 
 impl PgStore {
     pub(super) fn cluster_heartbeat(
@@ -64,6 +64,7 @@ impl PgStore {
             let name: String = r.try_get(0).map_err(pg(ctx))?;
             let serials: String = r.try_get(3).map_err(pg(ctx))?;
             let problems: String = r.try_get(4).map_err(pg(ctx))?;
+            let dns: String = r.try_get(8).map_err(pg(ctx))?;
             let corrupt = |column: &str, e: serde_json::Error| {
                 StoreError::Corrupt(format!("edge '{name}': {column}: {e}"))
             };
@@ -71,6 +72,7 @@ impl PgStore {
                 serde_json::from_str(&serials).map_err(|e| corrupt("serials", e))?;
             let problems: Vec<String> =
                 serde_json::from_str(&problems).map_err(|e| corrupt("problems", e))?;
+            let dns: Vec<String> = serde_json::from_str(&dns).map_err(|e| corrupt("dns", e))?;
             out.push(EdgeRow {
                 applied_lsn: r.try_get(1).map_err(pg(ctx))?,
                 lag_ms: r.try_get(2).map_err(pg(ctx))?,
@@ -79,6 +81,7 @@ impl PgStore {
                 ready: r.try_get(5).map_err(pg(ctx))?,
                 seen_at: r.try_get(6).map_err(pg(ctx))?,
                 started_at: r.try_get(7).map_err(pg(ctx))?,
+                dns,
                 name,
             });
         }
@@ -90,14 +93,16 @@ impl PgStore {
         // Serializing maps of strings and lists of strings cannot fail.
         let serials = serde_json::to_string(&edge.serials).unwrap_or_else(|_| "{}".into());
         let problems = serde_json::to_string(&edge.problems).unwrap_or_else(|_| "[]".into());
+        let dns = serde_json::to_string(&edge.dns).unwrap_or_else(|_| "[]".into());
         self.write(ctx, |t| {
             t.execute(
                 &format!(
-                    "INSERT INTO edges ({EDGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    "INSERT INTO edges ({EDGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn,
                          lag_ms = EXCLUDED.lag_ms, serials = EXCLUDED.serials,
                          problems = EXCLUDED.problems, ready = EXCLUDED.ready,
-                         seen_at = EXCLUDED.seen_at, started_at = EXCLUDED.started_at"
+                         seen_at = EXCLUDED.seen_at, started_at = EXCLUDED.started_at,
+                         dns = EXCLUDED.dns"
                 ),
                 &[
                     &edge.name,
@@ -108,6 +113,7 @@ impl PgStore {
                     &edge.ready,
                     &edge.seen_at,
                     &edge.started_at,
+                    &dns,
                 ],
             )
             .map(|_| ())

@@ -1639,6 +1639,7 @@ pub(super) fn cluster_extras(t: &Target) {
             ready: false,
             seen_at: 0,
             started_at: 0,
+            dns: vec![],
         };
         let err = store.upsert_edge(&edge).unwrap_err();
         assert!(matches!(err, StoreError::NotCluster { .. }), "{err:?}");
@@ -1681,6 +1682,7 @@ pub(super) fn cluster_extras(t: &Target) {
         ready: true,
         seen_at: 10,
         started_at: 5,
+        dns: vec!["192.0.2.53:53".into(), "[2001:db8::53]:53".into()],
     };
     store.upsert_edge(&edge).unwrap();
     let first = EdgeRow {
@@ -1692,12 +1694,18 @@ pub(super) fn cluster_extras(t: &Target) {
         ready: false,
         seen_at: 1,
         started_at: 1,
+        dns: vec![],
     };
     store.upsert_edge(&first).unwrap();
     edge.lag_ms = Some(9);
     edge.seen_at = 11;
+    edge.dns = vec!["0.0.0.0:5300".into()];
     store.upsert_edge(&edge).unwrap();
     assert_eq!(store.edges().unwrap(), vec![first, edge]);
+    assert_eq!(
+        store.test_strings("SELECT dns FROM edges WHERE name = 'edge-b'"),
+        [r#"["0.0.0.0:5300"]"#]
+    );
     store
         .notify(DNS_NOTIFY_CHANNEL, r#"{"zone":"example.com."}"#)
         .unwrap();

@@ -403,6 +403,7 @@ fn missing_grants_are_named_and_an_edge_role_can_open() {
         ready: true,
         seen_at: 1,
         started_at: 1,
+        dns: vec!["127.0.0.1:5300".into()],
     })
     .unwrap();
     assert_eq!(control.edges().unwrap().len(), 1);
@@ -466,4 +467,28 @@ fn works_from_spawn_blocking_inside_a_runtime() {
         .unwrap()
     });
     assert_eq!(zones.unwrap().len(), 1);
+}
+
+#[test]
+fn migration_2_gives_existing_edge_rows_an_empty_dns_list() {
+    let pg = shared_pg();
+    let url = fresh_database();
+    let db = url.rsplit('/').next().unwrap().to_string();
+    // A database as version 1 left it, with an edge row written then.
+    pg.psql_in(
+        &db,
+        &format!(
+            "CREATE TABLE schema_migrations (version int PRIMARY KEY, applied_at bigint NOT NULL);
+             {}
+             INSERT INTO schema_migrations VALUES (1, 0);
+             INSERT INTO edges (name, applied_lsn, seen_at, started_at) VALUES ('old', '0/1', 1, 1);",
+            pg_schema::MIGRATIONS[0]
+        ),
+    );
+    let store = Store::open_url(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), pg_schema::code_version());
+    let edges = store.edges().unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(edges[0].name, "old");
+    assert_eq!(edges[0].dns, Vec::<String>::new());
 }
