@@ -716,6 +716,11 @@ fn ixfr_that_does_not_chain_falls_back_to_axfr() {
     let t = Instant::now();
     let msg = s.refresh_fails();
     assert!(msg.contains("the primary answered REFUSED"), "{msg}");
+    // The status names both failures: why the IXFR was not used, then the AXFR's.
+    assert!(
+        msg.contains("IXFR not used (") && msg.contains("the previous one ended at 2"),
+        "{msg}"
+    );
     assert_eq!(
         s.primary.qtypes_since(t),
         [Rtype::SOA, Rtype::IXFR, Rtype::AXFR],
@@ -773,6 +778,10 @@ fn ixfr_deleting_a_missing_record_falls_back_to_axfr() {
     let msg = s.refresh_fails();
     assert!(
         msg.contains("the transfer's last SOA (serial 3) differs from its first (serial 2)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("IXFR not used (") && msg.contains("the IXFR does not apply"),
         "{msg}"
     );
     assert_eq!(

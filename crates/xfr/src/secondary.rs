@@ -674,25 +674,31 @@ impl ZoneTask {
         force: bool,
     ) -> Result<TransferInfo, String> {
         let config = &self.inner.config.client;
+        // Why the IXFR was not used, kept for the error when the AXFR fails too.
+        let mut ixfr_failed = None;
         if let Some(soa) = ours {
-            match client::transfer(primary, &self.zone, Some(soa), key, config).await {
+            let why = match client::transfer(primary, &self.zone, Some(soa), key, config).await {
                 Ok(t) => match self.apply(primary, "IXFR", t, our_serial, force).await {
                     Ok(info) => return Ok(info),
-                    Err(Fallback::Axfr(why)) => {
-                        self.fallback(primary, &why);
-                    }
+                    Err(Fallback::Axfr(why)) => why,
                     Err(Fallback::Fail(why)) => return Err(why),
                 },
-                Err(e) if falls_back(&e) => self.fallback(primary, &e.to_string()),
+                Err(e) if falls_back(&e) => e.to_string(),
                 Err(e) => return Err(e.to_string()),
-            }
+            };
+            self.fallback(primary, &why);
+            ixfr_failed = Some(why);
         }
+        let with_ixfr = |why: String| match &ixfr_failed {
+            Some(i) => format!("IXFR not used ({i}), then AXFR: {why}"),
+            None => why,
+        };
         let t = client::transfer(primary, &self.zone, None, key, config)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| with_ixfr(e.to_string()))?;
         match self.apply(primary, "AXFR", t, our_serial, force).await {
             Ok(info) => Ok(info),
-            Err(Fallback::Axfr(why) | Fallback::Fail(why)) => Err(why),
+            Err(Fallback::Axfr(why) | Fallback::Fail(why)) => Err(with_ixfr(why)),
         }
     }
 
