@@ -196,24 +196,7 @@ impl Status {
     }
 }
 
-/// The mnemonic of a response code (RFC 6895 §2.3), `RCODEnn` when unknown.
-pub fn rcode_name(rcode: u16) -> String {
-    match rcode {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        6 => "YXDOMAIN".into(),
-        7 => "YXRRSET".into(),
-        8 => "NXRRSET".into(),
-        9 => "NOTAUTH".into(),
-        10 => "NOTZONE".into(),
-        16 => "BADVERS".into(),
-        n => format!("RCODE{n}"),
-    }
-}
+pub use zonecast_proto::message::rcode_name;
 
 /// One server's result.
 #[derive(Clone, Debug, PartialEq)]

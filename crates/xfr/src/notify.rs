@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
-use zonecast_proto::message::{build_query, Message};
+use zonecast_proto::message::{build_query, rcode_name, Message};
 use zonecast_proto::query::OPCODE_NOTIFY;
 use zonecast_proto::tsig::{sign_request, Key, DEFAULT_FUDGE};
 use zonecast_proto::{Name, Rtype};
@@ -344,17 +344,6 @@ fn answer_rcode(wire: &[u8], id: u16, zone: &Name) -> Option<u16> {
         && q.qtype == Rtype::SOA
         && q.qname.to_lowercase() == *zone;
     matches.then(|| m.rcode())
-}
-
-fn rcode_name(r: u16) -> String {
-    match r {
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        9 => "NOTAUTH".into(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

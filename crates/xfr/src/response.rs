@@ -50,6 +50,18 @@ pub struct Delta {
     pub added: Vec<Record>,
 }
 
+impl Delta {
+    /// A change that starts at `old_soa` (serial `from`); its end comes with the next SOA.
+    fn starting(from: u32, old_soa: Record) -> Delta {
+        Delta {
+            from,
+            to: from,
+            removed: vec![old_soa],
+            added: Vec::new(),
+        }
+    }
+}
+
 /// A complete transfer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Received {
@@ -121,20 +133,7 @@ pub enum ReadError {
     Incomplete(usize),
 }
 
-/// The names of common rcodes.
-pub fn rcode_name(r: u16) -> String {
-    match r {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        9 => "NOTAUTH".into(),
-        10 => "NOTZONE".into(),
-        other => format!("rcode {other}"),
-    }
-}
+pub use zonecast_proto::message::rcode_name;
 
 enum State {
     /// Nothing read yet.
@@ -339,12 +338,7 @@ impl TransferReader {
                     }
                     Ok(State::Delta {
                         done: Vec::new(),
-                        cur: Delta {
-                            from: s,
-                            to: s,
-                            removed: vec![r],
-                            added: Vec::new(),
-                        },
+                        cur: Delta::starting(s, r),
                         adding: false,
                     })
                 }
@@ -393,12 +387,7 @@ impl TransferReader {
                 }
                 Ok(State::Delta {
                     done,
-                    cur: Delta {
-                        from: s,
-                        to: s,
-                        removed: vec![r],
-                        added: Vec::new(),
-                    },
+                    cur: Delta::starting(s, r),
                     adding: false,
                 })
             }
