@@ -179,39 +179,19 @@ fn change_reaches_zonecast(
 #[test]
 fn knotd_primary_with_tsig_axfr_ixfr_expiry_and_recovery() {
     let zone = "knot-primary.test";
-    let z = secondary_placeholder();
-    let mut primary = Primary::start(
-        "knotd",
-        free_port(),
-        zone,
-        &zone_text(zone),
-        z.addr(),
-        Some(key()),
-        Ixfr::Journal,
-    );
-    add_secondary(&z, zone, primary.addr, true);
-
     // The initial AXFR, signed.
-    wait_for(&z, zone, Duration::from_secs(10), "the initial AXFR", |a| {
-        a == Some((0, Some(1)))
-    });
+    let (z, mut primary) = following("knotd", zone, true, Ixfr::Journal);
     let st = status(&z, zone);
     assert_eq!(st["secondary"]["last_transfer"]["type"], "AXFR", "{st}");
     assert_eq!(st["secondary"]["primary_serial"], 1, "{st}");
-    assert_eq!(
-        kdig_axfr(z.addr(), zone, false),
-        kdig_axfr(primary.addr, zone, true)
-    );
+    assert_same_as_primary(&z, &primary, zone, true);
 
     // Changes with knotc: NOTIFY, then IXFR, served within 1 s.
     for n in 1..=3 {
         let took = change_reaches_zonecast(&primary, &z, zone, n, "IXFR");
         eprintln!("knotd change {n}: served by zonecast {took:?} after knotc zone-commit");
     }
-    assert_eq!(
-        kdig_axfr(z.addr(), zone, false),
-        kdig_axfr(primary.addr, zone, true)
-    );
+    assert_same_as_primary(&z, &primary, zone, true);
     assert!(
         z.log_text()
             .contains("NOTIFY accepted from a primary of the zone"),
@@ -261,66 +241,59 @@ fn knotd_primary_with_tsig_axfr_ixfr_expiry_and_recovery() {
     });
     let st = status(&z, zone);
     assert_eq!(st["secondary"]["expired"], false, "{st}");
-    assert_eq!(
-        kdig_axfr(z.addr(), zone, false),
-        kdig_axfr(primary.addr, zone, true)
-    );
+    assert_same_as_primary(&z, &primary, zone, true);
 }
 
 #[test]
 fn named_primary_with_tsig_follows_nsupdate_by_ixfr() {
     let zone = "named-primary.test";
-    let z = secondary_placeholder();
-    let primary = Primary::start(
-        "named",
-        free_port(),
-        zone,
-        &zone_text(zone),
-        z.addr(),
-        Some(key()),
-        Ixfr::Journal,
-    );
-    add_secondary(&z, zone, primary.addr, true);
-    wait_for(&z, zone, Duration::from_secs(10), "the initial AXFR", |a| {
-        a == Some((0, Some(1)))
-    });
-    assert_eq!(
-        kdig_axfr(z.addr(), zone, false),
-        kdig_axfr(primary.addr, zone, true)
-    );
+    let (z, primary) = following("named", zone, true, Ixfr::Journal);
+    assert_same_as_primary(&z, &primary, zone, true);
     for n in 1..=3 {
         let took = change_reaches_zonecast(&primary, &z, zone, n, "IXFR");
         eprintln!("named change {n}: served by zonecast {took:?} after nsupdate");
     }
-    assert_eq!(
-        kdig_axfr(z.addr(), zone, false),
-        kdig_axfr(primary.addr, zone, true)
-    );
+    assert_same_as_primary(&z, &primary, zone, true);
 }
 
 #[test]
 fn named_primary_offering_only_axfr_works() {
     let zone = "axfr-only.test";
+    let (z, primary) = following("named", zone, false, Ixfr::AxfrOnly);
+    for n in 1..=2 {
+        change_reaches_zonecast(&primary, &z, zone, n, "AXFR");
+    }
+    assert_same_as_primary(&z, &primary, zone, false);
+}
+
+/// zonecast following `kind` serving `zone` (signed with the key when
+/// `signed`), once zonecast serves the initial AXFR (serial 1).
+fn following(kind: &'static str, zone: &str, signed: bool, ixfr: Ixfr) -> (Zonecast, Primary) {
     let z = secondary_placeholder();
+    let key = signed.then(key);
     let primary = Primary::start(
-        "named",
+        kind,
         free_port(),
         zone,
         &zone_text(zone),
         z.addr(),
-        None,
-        Ixfr::AxfrOnly,
+        key,
+        ixfr,
     );
-    add_secondary(&z, zone, primary.addr, false);
+    add_secondary(&z, zone, primary.addr, signed);
     wait_for(&z, zone, Duration::from_secs(10), "the initial AXFR", |a| {
         a == Some((0, Some(1)))
     });
-    for n in 1..=2 {
-        change_reaches_zonecast(&primary, &z, zone, n, "AXFR");
-    }
+    (z, primary)
+}
+
+/// What zonecast serves equals the primary's zone, both read by `kdig AXFR`.
+fn assert_same_as_primary(z: &Zonecast, primary: &Primary, zone: &str, signed: bool) {
     assert_eq!(
         kdig_axfr(z.addr(), zone, false),
-        kdig_axfr(primary.addr, zone, false)
+        kdig_axfr(primary.addr, zone, signed),
+        "zonecast and {} serve different {zone}",
+        primary.kind
     );
 }
 

@@ -266,6 +266,26 @@ pub fn write_records_uncompressed(records: &[Record], out: &mut Vec<u8>) {
     }
 }
 
+/// The mnemonic of a response code (RFC 6895 §2.3), `RCODEnn` when unknown.
+pub fn rcode_name(rcode: u16) -> String {
+    let known = match rcode {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        n => return format!("RCODE{n}"),
+    };
+    known.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,24 +324,4 @@ mod tests {
         q[7] = 3; // ANCOUNT 3 with no records
         assert!(Message::parse(&q).is_err());
     }
-}
-
-/// The mnemonic of a response code (RFC 6895 §2.3), `RCODEnn` when unknown.
-pub fn rcode_name(rcode: u16) -> String {
-    let known = match rcode {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        16 => "BADVERS",
-        n => return format!("RCODE{n}"),
-    };
-    known.to_string()
 }
