@@ -721,6 +721,11 @@ fn two_control_planes_share_one_zone() {
         }
     }
     for p in 0..2 {
+        // The other plane's last commits reach this one by LISTEN within milliseconds.
+        wait_until(PROPAGATION, || {
+            let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}"), "");
+            json(&text)["serial"] == 1 + 2 * EACH as u64
+        });
         let (_, text) = http(c.planes[p].api, "GET", &format!("/v1/zones/{ZONE}"), "");
         assert_eq!(
             json(&text)["serial"],
