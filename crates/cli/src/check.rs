@@ -713,7 +713,7 @@ pub fn judge(m: &Message, zone: &Name) -> (Option<u32>, Status) {
         .answer
         .iter()
         .find(|r| r.rtype == Rtype::SOA && r.owner == *zone)
-        .and_then(|r| soa_serial(&r.rdata));
+        .and_then(|r| zonecast_proto::rdata::soa_serial(&r.rdata));
     let status = match m.rcode() {
         0 if !m.header.aa => Status::NotAuthoritative,
         0 if serial.is_none() => Status::NoSoa,
@@ -721,14 +721,6 @@ pub fn judge(m: &Message, zone: &Name) -> (Option<u32>, Status) {
         r => Status::Rcode(r),
     };
     (serial, status)
-}
-
-/// The serial of SOA rdata (names uncompressed, as [`Message::parse`] leaves them).
-fn soa_serial(rdata: &[u8]) -> Option<u32> {
-    let m = zonecast_proto::name::check_wire(rdata).ok()?;
-    let r = zonecast_proto::name::check_wire(rdata.get(m..)?).ok()?;
-    let f = rdata.get(m + r..m + r + 4)?;
-    Some(u32::from_be_bytes([f[0], f[1], f[2], f[3]]))
 }
 
 /// Whether `wire` answers the query `id` for the SOA of `zone`: Ok with the

@@ -430,22 +430,7 @@ impl TransferReader {
     }
 }
 
-/// The serial of SOA rdata (uncompressed wire form).
-pub fn soa_serial(rdata: &[u8]) -> Option<u32> {
-    soa_fields(rdata).map(|f| f[0])
-}
-
-/// Serial, refresh, retry, expire and minimum of SOA rdata.
-pub fn soa_fields(rdata: &[u8]) -> Option<[u32; 5]> {
-    let m = zonecast_proto::name::check_wire(rdata).ok()?;
-    let r = zonecast_proto::name::check_wire(rdata.get(m..)?).ok()?;
-    let f = rdata.get(m + r..m + r + 20)?;
-    let mut out = [0u32; 5];
-    for (i, v) in out.iter_mut().enumerate() {
-        *v = u32::from_be_bytes([f[4 * i], f[4 * i + 1], f[4 * i + 2], f[4 * i + 3]]);
-    }
-    Some(out)
-}
+pub use zonecast_proto::rdata::{soa_fields, soa_serial};
 
 #[cfg(test)]
 mod tests;

@@ -522,15 +522,7 @@ fn show_name(wire: &[u8]) -> String {
 
 /// Reads a 32-bit SOA field after the two names: 0 serial, 1 refresh, 2 retry, 3 expire, 4 minimum (0 when malformed).
 pub fn soa_field(rdata: &[u8], n: usize) -> u32 {
-    let mut pos = 0;
-    for _ in 0..2 {
-        match zonecast_proto::name::check_wire(rdata.get(pos..).unwrap_or(&[])) {
-            Ok(len) => pos += len,
-            Err(_) => return 0,
-        }
-    }
-    let at = pos + n * 4;
-    rdata
-        .get(at..at + 4)
-        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    zonecast_proto::rdata::soa_fields(rdata)
+        .and_then(|f| f.get(n).copied())
+        .unwrap_or(0)
 }

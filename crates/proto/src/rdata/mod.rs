@@ -25,6 +25,25 @@ use crate::error::Result;
 use crate::name::Name;
 use crate::types::Rtype;
 
+/// Serial, refresh, retry, expire and minimum of SOA rdata (uncompressed
+/// wire form: MNAME, RNAME, five 32-bit fields); `None` when it is shorter
+/// or its names are malformed.
+pub fn soa_fields(rdata: &[u8]) -> Option<[u32; 5]> {
+    let m = crate::name::check_wire(rdata).ok()?;
+    let r = crate::name::check_wire(rdata.get(m..)?).ok()?;
+    let f = rdata.get(m + r..m + r + 20)?;
+    let mut out = [0u32; 5];
+    for (v, b) in out.iter_mut().zip(f.chunks_exact(4)) {
+        *v = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    Some(out)
+}
+
+/// The serial of SOA rdata ([`soa_fields`]).
+pub fn soa_serial(rdata: &[u8]) -> Option<u32> {
+    soa_fields(rdata).map(|f| f[0])
+}
+
 /// One presentation-format token as cut by a zone file tokenizer.
 ///
 /// `text` is raw: escapes (`\X`, `\DDD`) are *not* yet decoded, quotes are

@@ -349,23 +349,7 @@ fn ixfr_serial(msg: &Message, apex: &Name) -> Option<u32> {
     if soa.owner.to_lowercase() != *apex {
         return None;
     }
-    soa_serial(&soa.rdata)
-}
-
-/// The serial field of SOA rdata (after two uncompressed names).
-fn soa_serial(rdata: &[u8]) -> Option<u32> {
-    let mut pos = 0;
-    for _ in 0..2 {
-        loop {
-            let l = *rdata.get(pos)? as usize;
-            pos += 1 + l;
-            if l == 0 {
-                break;
-            }
-        }
-    }
-    let b = rdata.get(pos..pos + 4)?;
-    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    zonecast_proto::rdata::soa_serial(&soa.rdata)
 }
 
 /// The version's SOA record.
