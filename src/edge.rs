@@ -233,11 +233,11 @@ impl NotifySink for Relay {
     fn notify(
         &self,
         zone: &Name,
-        _served: bool,
+        served: bool,
         peer: SocketAddr,
         key: Option<&Name>,
     ) -> NotifyVerdict {
-        let verdict = crate::notify::notify_in_verdict(&self.store, zone, peer, key);
+        let verdict = crate::notify::notify_in_verdict(&self.store, zone, served, peer, key);
         if verdict == NotifyVerdict::Accepted {
             self.notifier
                 .relay_notify(&zone.to_string(), &peer.to_string());

@@ -118,18 +118,25 @@ fn ns_targets(version: &Zone) -> (Vec<SocketAddr>, Vec<String>) {
 }
 
 /// How a NOTIFY reaching this node is answered (RFC 1996 §3.10, §4.7):
-/// NOTAUTH for a zone it does not hold; REFUSED, logged, for a primary
+/// NOTAUTH for a zone it neither serves nor holds; REFUSED, logged, for a
+/// zone served but not yet readable in the store (an edge publishes a new
+/// zone a few milliseconds before its local snapshot has the row), a primary
 /// zone, a peer that is not one of the secondary zone's primaries, or,
 /// when the zone has a TSIG key, a NOTIFY not signed with that key;
 /// accepted from a primary (the caller acts on it).
 pub fn notify_in_verdict(
     store: &Store,
     zone: &Name,
+    served: bool,
     peer: SocketAddr,
     key: Option<&Name>,
 ) -> NotifyVerdict {
     let row = match store.zone(zone) {
         Ok(Some(row)) => row,
+        Ok(None) if served => {
+            tracing::info!(%zone, %peer, "NOTIFY refused: the zone's row is not stored yet");
+            return NotifyVerdict::Refused;
+        }
         Ok(None) => return NotifyVerdict::NotAuth,
         Err(e) => {
             tracing::warn!(%zone, %peer, "NOTIFY refused: store unreadable: {e}");
@@ -174,11 +181,11 @@ impl zonecast_server::NotifySink for ControlNotify {
     fn notify(
         &self,
         zone: &Name,
-        _served: bool,
+        served: bool,
         peer: SocketAddr,
         key: Option<&Name>,
     ) -> NotifyVerdict {
-        let verdict = notify_in_verdict(self.control.store(), zone, peer, key);
+        let verdict = notify_in_verdict(self.control.store(), zone, served, peer, key);
         if verdict == NotifyVerdict::Accepted {
             tracing::info!(%zone, %peer, "NOTIFY accepted from a primary of the zone");
             if self.secondaries.is_active() {
@@ -364,5 +371,47 @@ mod tests {
             "ns1 is the MNAME"
         );
         assert_eq!(names, vec!["ns.other.example.".to_string()]);
+    }
+
+    /// Regression (CI, stop 14): an edge serves a new zone a few ms before
+    /// its local snapshot has the row; a NOTIFY then got NOTAUTH.
+    #[test]
+    fn notify_verdicts_by_zone_kind_peer_and_key() {
+        use zonecast_store::ZoneKind;
+        let store = Store::open_in_memory().unwrap();
+        let sec: Name = "sec.example.".parse().unwrap();
+        let signed: Name = "signed.example.".parse().unwrap();
+        let prim: Name = "example.com.".parse().unwrap();
+        let settings = r#"{"primaries": ["192.0.2.53"]}"#;
+        store
+            .create_zone_with_settings(&sec, ZoneKind::Secondary, settings, &[])
+            .unwrap();
+        let keyed = r#"{"primaries": ["192.0.2.53:5353"], "tsig_key": "k1."}"#;
+        store
+            .create_zone_with_settings(&signed, ZoneKind::Secondary, keyed, &[])
+            .unwrap();
+        store.create_zone(&prim, ZoneKind::Primary, &[]).unwrap();
+        let primary: SocketAddr = "192.0.2.53:40000".parse().unwrap();
+        let other: SocketAddr = "192.0.2.54:40000".parse().unwrap();
+        let k1: Name = "K1.".parse().unwrap();
+        let k2: Name = "k2.".parse().unwrap();
+        let v = |zone: &Name, served, peer, key| notify_in_verdict(&store, zone, served, peer, key);
+        assert_eq!(v(&sec, false, primary, None), NotifyVerdict::Accepted);
+        assert_eq!(v(&sec, true, other, None), NotifyVerdict::Refused);
+        assert_eq!(v(&prim, true, primary, None), NotifyVerdict::Refused);
+        assert_eq!(
+            v(&signed, true, primary, Some(&k1)),
+            NotifyVerdict::Accepted,
+            "key names compare case-blind"
+        );
+        assert_eq!(v(&signed, true, primary, None), NotifyVerdict::Refused);
+        assert_eq!(v(&signed, true, primary, Some(&k2)), NotifyVerdict::Refused);
+        let new: Name = "new.example.".parse().unwrap();
+        assert_eq!(v(&new, false, primary, None), NotifyVerdict::NotAuth);
+        assert_eq!(
+            v(&new, true, primary, None),
+            NotifyVerdict::Refused,
+            "served, row not stored yet"
+        );
     }
 }

@@ -951,11 +951,12 @@ fn edges_serve_axfr_and_ixfr_from_their_snapshot() {
     let ixfr = transfer_records(edge, &q);
     let soas = ixfr.iter().filter(|r| r.rtype == Rtype::SOA).count();
     assert_eq!((soas, ixfr.len()), (6, 10), "{ixfr:?}");
-    let log = c.edges[0].log_text();
-    assert!(
-        log.contains("transfer out") && log.contains("incremental"),
-        "{log}"
-    );
+    // The log line follows the last message sent: wait for it.
+    let logged = wait_until(Duration::from_secs(5), || {
+        let log = c.edges[0].log_text();
+        log.contains("transfer out") && log.contains("incremental")
+    });
+    assert!(logged, "{}", c.edges[0].log_text());
 }
 
 /// Issue 8: with two control planes, exactly one (the leader) sends NOTIFY
