@@ -24,6 +24,7 @@ pub struct EdgeOptions {
     pub max_lag_ms: u64,
     pub transfers: crate::xfr::TransferArgs,
     pub tcp: crate::listen::TcpArgs,
+    pub rrl: crate::listen::RrlArgs,
 }
 
 /// Runs an edge until SIGINT/SIGTERM.
@@ -54,6 +55,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
         })),
         transfers: Some(transfers),
         keys: Some(Arc::new(crate::xfr::KeyCache::new(follower.local_store()))),
+        rrl: o.rrl.limiter(),
     };
     let tcp_stats = Arc::new(zonecast_server::TcpStats::default());
     crate::listen::start(
@@ -71,7 +73,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");
     tokio::spawn(zonecast_api::serve_edge(
         api,
-        Arc::new(Probe(status, xfr_stats, tcp_stats)),
+        Arc::new(Probe(status, xfr_stats, tcp_stats, service.rrl.clone())),
         zones,
     ));
     crate::shutdown_signal().await;
@@ -118,6 +120,7 @@ struct Probe(
     StatusHandle,
     Arc<zonecast_server::xfr::XfrStats>,
     Arc<zonecast_server::TcpStats>,
+    Option<Arc<zonecast_server::rrl::Rrl>>,
 );
 
 impl EdgeProbe for Probe {
@@ -190,7 +193,8 @@ impl EdgeProbe for Probe {
         for (name, help, value) in crate::xfr::xfr_counters(&self.1) {
             metrics.push(counter(name, help, value));
         }
-        for (name, help, kind, value) in self.2.samples() {
+        let rrl = zonecast_server::rrl::samples(self.3.as_deref());
+        for (name, help, kind, value) in self.2.samples().into_iter().chain(rrl) {
             metrics.push(Metric {
                 name,
                 help,

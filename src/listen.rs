@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
+use zonecast_server::rrl::{Rrl, RrlConfig};
 use zonecast_server::{Service, SharedZones, TcpLimits, TcpStats};
 
 /// TCP listener limits (RFC 7766 §6), shared by `serve` and `edge`; docs/tcp.md.
@@ -44,6 +45,64 @@ impl TcpArgs {
             ipv6_prefix_len: self.tcp_ipv6_prefix_len.min(128),
             max_pipelined: self.tcp_max_pipelined.max(1),
         }
+    }
+}
+
+/// Response rate limiting of UDP answers (docs/robustness.md), shared by
+/// `serve` and `edge`: off unless `--rrl-rate` is set.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RrlArgs {
+    /// Answers per second to one source prefix for one name and kind of
+    /// answer; 0 (the default) turns response rate limiting off.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=65535))]
+    pub rrl_rate: u32,
+    /// Every Nth answer over the rate is sent truncated (TC=1) instead of
+    /// dropped, so real clients retry over TCP; 0 drops them all.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=255))]
+    pub rrl_slip: u32,
+    /// IPv4 prefix length counted as one source.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub rrl_ipv4_prefix: u8,
+    /// IPv6 prefix length counted as one source.
+    #[arg(long, default_value_t = 56, value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub rrl_ipv6_prefix: u8,
+    /// Buckets of the rate table (8 bytes each).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub rrl_table_size: usize,
+    /// A network (`ADDR` or `ADDR/PREFIX`) never rate limited; repeatable.
+    #[arg(long = "rrl-exempt", value_name = "NETWORK", value_parser = parse_network)]
+    pub rrl_exempt: Vec<zonecast_server::net::Network>,
+}
+
+fn parse_network(s: &str) -> Result<zonecast_server::net::Network, String> {
+    zonecast_server::net::Network::parse(s)
+        .ok_or_else(|| format!("'{s}' is not an address or ADDR/PREFIX network"))
+}
+
+impl RrlArgs {
+    /// The limiter, `None` when off (clap has checked the ranges).
+    pub fn limiter(&self) -> Option<Arc<Rrl>> {
+        let config = RrlConfig {
+            rate: self.rrl_rate,
+            slip: self.rrl_slip,
+            ipv4_prefix: self.rrl_ipv4_prefix,
+            ipv6_prefix: self.rrl_ipv6_prefix,
+            table_size: self.rrl_table_size,
+            exempt: self.rrl_exempt.clone(),
+        };
+        let rrl = Rrl::new(config).map(Arc::new);
+        if let Some(r) = &rrl {
+            let c = r.config();
+            info!(
+                rate = c.rate,
+                slip = c.slip,
+                ipv4_prefix = c.ipv4_prefix,
+                ipv6_prefix = c.ipv6_prefix,
+                exempt = c.exempt.len(),
+                "response rate limiting on"
+            );
+        }
+        rrl
     }
 }
 

@@ -66,6 +66,8 @@ struct ServeArgs {
     tcp: listen::TcpArgs,
     #[command(flatten)]
     secondary: secondary::SecondaryArgs,
+    #[command(flatten)]
+    rrl: listen::RrlArgs,
 }
 
 #[derive(Parser)]
@@ -95,6 +97,8 @@ struct EdgeArgs {
     transfers: xfr::TransferArgs,
     #[command(flatten)]
     tcp: listen::TcpArgs,
+    #[command(flatten)]
+    rrl: listen::RrlArgs,
 }
 
 fn main() {
@@ -232,10 +236,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sends.clone(),
     )));
     let tcp_stats = std::sync::Arc::new(zonecast_server::TcpStats::default());
+    let rrl = args.rrl.limiter();
     api_state = api_state.with_extras(std::sync::Arc::new(notify::Extras {
         notify: notify_out,
         xfr: transfers.stats(),
         tcp: tcp_stats.clone(),
+        rrl: rrl.clone(),
         control: control.clone(),
         secondaries: secondaries.clone(),
     }));
@@ -253,6 +259,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         keys: Some(std::sync::Arc::new(xfr::KeyCache::new(xfr::ControlStore(
             control.clone(),
         )))),
+        rrl,
     };
     runtime.block_on(async {
         listen::start(
@@ -293,6 +300,7 @@ fn edge(args: EdgeArgs) -> anyhow::Result<()> {
         max_lag_ms: args.max_lag_ms,
         transfers: args.transfers,
         tcp: args.tcp,
+        rrl: args.rrl,
     }))
 }
 

@@ -247,6 +247,7 @@ pub struct Extras {
     pub notify: NotifyOut,
     pub xfr: Arc<XfrStats>,
     pub tcp: Arc<zonecast_server::TcpStats>,
+    pub rrl: Option<Arc<zonecast_server::rrl::Rrl>>,
     pub control: Arc<zonecast_control::Control>,
     pub secondaries: Secondaries,
 }
@@ -335,7 +336,8 @@ impl zonecast_api::Extras for Extras {
                 n.failed.load(Ordering::Relaxed),
             ),
         ];
-        for (name, help, kind, v) in self.tcp.samples() {
+        let rrl = zonecast_server::rrl::samples(self.rrl.as_deref());
+        for (name, help, kind, v) in self.tcp.samples().into_iter().chain(rrl) {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
             ));

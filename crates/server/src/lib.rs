@@ -13,14 +13,16 @@
 //! the node gives its listeners a [`xfr::Transfers`]; otherwise they are
 //! answered NOTAUTH (NOTIMP for AXFR over UDP).
 //!
-//! Not implemented yet: TSIG on transfers, IXFR over UDP (NOTAUTH), acting
-//! on a NOTIFY (the secondary role), UPDATE (NOTIMP), response rate
-//! limiting, DNS cookies.
+//! UDP answers can be rate limited ([`rrl`], off by default).
+//!
+//! Not implemented: UPDATE (NOTIMP), DNS cookies.
 
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod net;
 pub mod pipeline;
+pub mod rrl;
 mod signed;
 pub mod tcp;
 pub mod udp;
@@ -79,6 +81,8 @@ pub struct Service {
     pub transfers: Option<xfr::Transfers>,
     /// TSIG keys for signed queries (RFC 8945); `None`: every key is unknown (BADKEY).
     pub keys: Option<std::sync::Arc<dyn KeyFinder>>,
+    /// Response rate limiting of UDP answers; `None`: off.
+    pub rrl: Option<std::sync::Arc<rrl::Rrl>>,
 }
 
 /// Finds TSIG keys for the listeners.

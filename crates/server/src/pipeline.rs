@@ -8,6 +8,7 @@
 //! or without a question; type 0 and CHAOS transfers NOTIMP, other CHAOS
 //! queries REFUSED; AXFR over UDP NOTIMP, other transfers NOTAUTH.
 
+use crate::rrl::Answered;
 use crate::{NotifyVerdict, Service, MAX_UDP_PAYLOAD};
 use std::net::SocketAddr;
 use zonecast_proto::query::{QueryProblem, QueryView, OPCODE_NOTIFY};
@@ -59,12 +60,41 @@ pub fn respond_with(
     service: &Service,
     peer: impl FnOnce() -> Option<SocketAddr>,
 ) -> Option<usize> {
+    let mut answered = Answered::default();
+    respond_answered(
+        zones,
+        query,
+        out,
+        transport,
+        q,
+        service,
+        peer,
+        &mut answered,
+    )
+}
+
+/// [`respond_with`] that also says what kind of answer it built (for
+/// response rate limiting, [`crate::rrl`]).
+#[allow(clippy::too_many_arguments)]
+pub fn respond_answered(
+    zones: &ZoneSet,
+    query: &[u8],
+    out: &mut [u8],
+    transport: Transport,
+    q: &mut QueryView,
+    service: &Service,
+    peer: impl FnOnce() -> Option<SocketAddr>,
+    answered: &mut Answered,
+) -> Option<usize> {
+    *answered = Answered::default();
     let parsed = q.parse(query);
     if q.tsig && parsed != Err(QueryProblem::Drop) {
-        return crate::signed::respond(zones, query, out, transport, q, service, peer, parsed);
+        return crate::signed::respond(
+            zones, query, out, transport, q, service, peer, parsed, answered,
+        );
     }
     answer(
-        zones, query, out, transport, q, service, peer, parsed, 0, None,
+        zones, query, out, transport, q, service, peer, parsed, 0, None, answered,
     )
 }
 
@@ -81,6 +111,7 @@ pub(crate) fn answer(
     mut parsed: Result<(), QueryProblem>,
     reserve: usize,
     key: Option<&zonecast_proto::Name>,
+    answered: &mut Answered,
 ) -> Option<usize> {
     let mut peer = Some(peer);
     let mut peer_addr = || peer.take().and_then(|f| f());
@@ -169,7 +200,9 @@ pub(crate) fn answer(
         match slot {
             None => w.set_rcode(REFUSED),
             Some(slot) => {
-                slot.load().answer(q.qname(), q.qtype, &mut w);
+                let zone = slot.load();
+                answered.apex_len = zone.apex().wire_len();
+                answered.outcome = Some(zone.answer(q.qname(), q.qtype, &mut w));
             }
         }
     }

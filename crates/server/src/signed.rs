@@ -26,6 +26,7 @@ pub(crate) fn respond(
     service: &Service,
     peer: impl FnOnce() -> Option<SocketAddr>,
     parsed: Result<(), QueryProblem>,
+    answered: &mut crate::rrl::Answered,
 ) -> Option<usize> {
     let now = unix_now();
     let keys = service.keys.clone();
@@ -40,7 +41,7 @@ pub(crate) fn respond(
             copy_back(out, &msg, transport, q)
         }
         Ok(None) => answer(
-            zones, query, out, transport, q, service, peer, parsed, 0, None,
+            zones, query, out, transport, q, service, peer, parsed, 0, None, answered,
         ),
         Ok(Some(v)) => {
             let room = v.response_tsig_len();
@@ -56,6 +57,7 @@ pub(crate) fn respond(
                 parsed,
                 room,
                 Some(&key),
+                answered,
             )?;
             let mut msg = out.get(..n)?.to_vec();
             ResponseSigner::new(&v).sign(&mut msg, now).ok()?;

@@ -4,8 +4,11 @@
 //! datagrams with one `recvmmsg`, answers them from one snapshot of the
 //! zones, and sends the answers with one `sendmmsg`. Nothing is allocated
 //! or locked per query. Datagrams larger than [`RECV_SIZE`] are dropped.
+//! With response rate limiting on ([`crate::rrl`]), each answer is checked
+//! against its bucket before it is queued: dropped, truncated or sent.
 
-use crate::pipeline::{respond_with, Transport};
+use crate::pipeline::{respond_answered, Transport};
+use crate::rrl::{truncate, Action, Answered};
 use crate::{ServerError, Service, SharedZones};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
@@ -98,6 +101,7 @@ fn worker(sock: Socket, zones: SharedZones, service: Service) {
     let mut rhdr: Vec<libc::mmsghdr> = vec![unsafe { std::mem::zeroed() }; BATCH];
     let mut shdr: Vec<libc::mmsghdr> = vec![unsafe { std::mem::zeroed() }; BATCH];
     let mut q = QueryView::default();
+    let mut answered = Answered::default();
     loop {
         for i in 0..BATCH {
             let h = &mut rhdr[i].msg_hdr;
@@ -129,6 +133,9 @@ fn worker(sock: Socket, zones: SharedZones, service: Service) {
             continue;
         }
         let snapshot = zones.load();
+        let rrl = service.rrl.as_deref();
+        let now = rrl.map_or(0, |r| r.now());
+        let (mut dropped, mut slipped) = (0u64, 0u64);
         let mut m = 0;
         for i in 0..n as usize {
             if rhdr[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
@@ -138,7 +145,7 @@ fn worker(sock: Socket, zones: SharedZones, service: Service) {
             let query = &rbuf[i * RECV_SIZE..i * RECV_SIZE + len];
             let out = &mut sbuf[m * SEND_SIZE..(m + 1) * SEND_SIZE];
             let peer = &addrs[i];
-            if let Some(olen) = respond_with(
+            if let Some(mut olen) = respond_answered(
                 &snapshot,
                 query,
                 out,
@@ -146,7 +153,22 @@ fn worker(sock: Socket, zones: SharedZones, service: Service) {
                 &mut q,
                 &service,
                 || socket_addr(peer),
+                &mut answered,
             ) {
+                if let Some(r) = rrl {
+                    let ip = socket_addr(peer).map(|a| a.ip());
+                    match ip.map(|ip| r.check(ip, q.qname(), q.qtype.0, &answered, now)) {
+                        Some(Action::Send) | None => {}
+                        Some(Action::Slip) => {
+                            slipped += 1;
+                            olen = truncate(out, olen, q.question_end);
+                        }
+                        Some(Action::Drop) => {
+                            dropped += 1;
+                            continue;
+                        }
+                    }
+                }
                 siov[m].iov_len = olen;
                 let h = &mut shdr[m].msg_hdr;
                 h.msg_name = (&mut addrs[i] as *mut libc::sockaddr_storage).cast();
@@ -157,6 +179,9 @@ fn worker(sock: Socket, zones: SharedZones, service: Service) {
             }
         }
         drop(snapshot);
+        if let Some(r) = rrl {
+            r.count(dropped, slipped);
+        }
         let mut sent = 0;
         while sent < m {
             // SAFETY: shdr[sent..m] are valid headers pointing into live buffers.

@@ -66,6 +66,7 @@ mod tests;
 
 pub use limits::{TcpLimits, IDLE_TIMEOUT, MAX_CONNECTIONS};
 pub use stats::TcpStats;
+pub(crate) use stats::Throttle;
 
 use crate::Service;
 use crate::{ServerError, SharedZones};

@@ -108,7 +108,7 @@ impl TcpStats {
 
 /// Lets one log line through per second; counts the events in between.
 #[derive(Debug)]
-pub(super) struct Throttle {
+pub(crate) struct Throttle {
     /// Milliseconds since `epoch` of the last line, plus one (0: no line yet).
     last: AtomicU64,
     /// Events since the last line.
@@ -116,7 +116,7 @@ pub(super) struct Throttle {
 }
 
 impl Throttle {
-    pub(super) const fn new() -> Throttle {
+    pub(crate) const fn new() -> Throttle {
         Throttle {
             last: AtomicU64::new(0),
             pending: AtomicU64::new(0),
@@ -124,7 +124,7 @@ impl Throttle {
     }
 
     /// Counts one event; `Some(n)` when a line is due, `n` the events since the previous line.
-    pub(super) fn hit(&self, epoch: Instant) -> Option<u64> {
+    pub(crate) fn hit(&self, epoch: Instant) -> Option<u64> {
         let now = epoch.elapsed().as_millis() as u64 + 1;
         let last = self.last.load(Ordering::Relaxed);
         if last != 0 && now < last + 1000 {

@@ -11,59 +11,9 @@
 //! an empty list refuses everyone (the default). An IPv4-mapped IPv6 peer
 //! (`::ffff:192.0.2.1`) matches IPv4 entries.
 
+use crate::net::Network;
 use std::net::IpAddr;
 use zonecast_proto::Name;
-
-/// One network of an ACL: an address and a prefix length.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Network {
-    fn parse(s: &str) -> Option<Network> {
-        let (addr, prefix) = match s.split_once('/') {
-            None => {
-                let addr: IpAddr = s.parse().ok()?;
-                let full = if addr.is_ipv4() { 32 } else { 128 };
-                (addr, full)
-            }
-            Some((a, p)) => (a.parse().ok()?, p.parse().ok()?),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(Network { addr, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), self.prefix),
-            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), self.prefix),
-            _ => false,
-        }
-    }
-}
-
-/// Whether the first `bits` bits of `a` and `b` are equal.
-fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let full = usize::from(bits / 8);
-    let rest = bits % 8;
-    if a.get(..full) != b.get(..full) {
-        return false;
-    }
-    if rest == 0 {
-        return true;
-    }
-    let mask = 0xffu8 << (8 - rest);
-    match (a.get(full), b.get(full)) {
-        (Some(x), Some(y)) => x & mask == y & mask,
-        _ => false,
-    }
-}
 
 /// A zone's transfer ACL, parsed from its `allow_transfer` entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
