@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""UDP floods for bench/rrl.sh and bench/junkflood.sh.
+"""A spoofed-source UDP flood for bench/rrl.sh.
 
   flood.py amplify SERVER PORT SECONDS QNAME QTYPE [VICTIMS]
       A reflection attack as the victim sees it: queries for QNAME/QTYPE
@@ -10,14 +10,8 @@
       truncated), bytes in and out with 28 octets of IPv4+UDP headers per
       datagram, and the amplification factor (bytes to the victim per byte
       the attacker sent).
-
-  flood.py junk SERVER PORT SECONDS
-      Sends junk datagrams (random lengths 1..512, random octets, some
-      with a DNS-like header) as fast as it can; prints the count sent.
 """
 import json
-import os
-import random
 import socket
 import struct
 import sys
@@ -83,40 +77,12 @@ def amplify(server, port, seconds, qname, qtype, victims=16):
     }))
 
 
-def junk(server, port, seconds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.60.1", 0))
-    s.setblocking(False)
-    dest = (server, port)
-    rnd = random.Random(1)
-    pool = []
-    for i in range(4096):
-        body = os.urandom(rnd.randint(1, 512))
-        if i % 4 == 0 and len(body) > 12:
-            # A DNS-like header: query, one question, garbage after.
-            body = struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + body[12:]
-        pool.append(body)
-    sent = 0
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        for _ in range(64):
-            try:
-                s.sendto(pool[sent & 4095], dest)
-                sent += 1
-            except BlockingIOError:
-                break
-    print(json.dumps({"junk_sent": sent, "junk_pps": round(sent / seconds)}))
-
-
 def main():
     mode = sys.argv[1]
     if mode == "amplify":
         server, port, secs, qname, qtype = sys.argv[2:7]
         victims = int(sys.argv[7]) if len(sys.argv) > 7 else 16
         amplify(server, int(port), float(secs), qname, qtype, victims)
-    elif mode == "junk":
-        server, port, secs = sys.argv[2:5]
-        junk(server, int(port), float(secs))
     else:
         sys.exit(__doc__)
 

@@ -155,24 +155,21 @@ fn exempt_networks_and_rrl_off_answer_everything() {
     );
 }
 
+/// `zonecast serve ARGS` fails at once; its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .arg("serve")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} accepted");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn bad_rrl_flags_are_refused_with_the_flag_named() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["serve", "--rrl-rate", "70000"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--rrl-rate"),
-        "{out:?}"
-    );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
-        .args(["serve", "--rrl-exempt", "10.0.0.0/99"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("10.0.0.0/99"),
-        "{out:?}"
-    );
+    let err = refused(&["--rrl-rate", "70000"]);
+    assert!(err.contains("--rrl-rate"), "{err}");
+    let err = refused(&["--rrl-exempt", "10.0.0.0/99"]);
+    assert!(err.contains("10.0.0.0/99"), "{err}");
 }

@@ -44,39 +44,25 @@ pub fn respond(
     transport: Transport,
     q: &mut QueryView,
 ) -> Option<usize> {
-    respond_with(zones, query, out, transport, q, &Service::default(), || {
-        None
-    })
-}
-
-/// [`respond`] with the node's optional services; `peer` gives the source
-/// address (asked for only when a service needs it, e.g. for a NOTIFY).
-pub fn respond_with(
-    zones: &ZoneSet,
-    query: &[u8],
-    out: &mut [u8],
-    transport: Transport,
-    q: &mut QueryView,
-    service: &Service,
-    peer: impl FnOnce() -> Option<SocketAddr>,
-) -> Option<usize> {
-    let mut answered = Answered::default();
-    respond_answered(
+    let service = Service::default();
+    respond_with(
         zones,
         query,
         out,
         transport,
         q,
-        service,
-        peer,
-        &mut answered,
+        &service,
+        || None,
+        &mut Answered::default(),
     )
 }
 
-/// [`respond_with`] that also says what kind of answer it built (for
-/// response rate limiting, [`crate::rrl`]).
+/// [`respond`] with the node's optional services; `peer` gives the source
+/// address (asked for only when a service needs it, e.g. for a NOTIFY);
+/// `answered` is told what kind of answer was built (for response rate
+/// limiting, [`crate::rrl`]).
 #[allow(clippy::too_many_arguments)]
-pub fn respond_answered(
+pub fn respond_with(
     zones: &ZoneSet,
     query: &[u8],
     out: &mut [u8],
@@ -304,9 +290,17 @@ mod tests {
             let mut out = vec![0u8; 512];
             let mut q = QueryView::default();
             let peer: SocketAddr = peer.parse().unwrap();
-            let n = respond_with(&z, msg, &mut out, Transport::Udp, &mut q, &service, || {
-                Some(peer)
-            })
+            let mut answered = Answered::default();
+            let n = respond_with(
+                &z,
+                msg,
+                &mut out,
+                Transport::Udp,
+                &mut q,
+                &service,
+                || Some(peer),
+                &mut answered,
+            )
             .unwrap();
             Message::parse(&out[..n]).unwrap()
         };

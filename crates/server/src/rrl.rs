@@ -129,7 +129,6 @@ pub struct RrlStats {
 /// The rate limiter shared by a node's UDP workers.
 pub struct Rrl {
     config: RrlConfig,
-    rate: u16,
     table: Box<[AtomicU64]>,
     mask: usize,
     hasher: ahash::RandomState,
@@ -151,7 +150,6 @@ impl Rrl {
         }
         let size = config.table_size.clamp(1024, 1 << 26).next_power_of_two();
         Some(Rrl {
-            rate: u16::try_from(config.rate).unwrap_or(u16::MAX),
             table: (0..size).map(|_| AtomicU64::new(0)).collect(),
             mask: size - 1,
             hasher: ahash::RandomState::new(),
@@ -225,7 +223,7 @@ impl Rrl {
     fn spend(&self, hash: u64, now: u16) -> Action {
         let slot = &self.table[(hash as usize) & self.mask];
         let tag = hash >> TAG_SHIFT;
-        let rate = u64::from(self.rate);
+        let rate = u64::from(self.config.rate.min(TOKENS as u32));
         let mut old = slot.load(Ordering::Relaxed);
         loop {
             let (tokens, slips) = if old >> TAG_SHIFT != tag || old == 0 {
@@ -272,11 +270,6 @@ impl Rrl {
                 "response rate limiting: answers over the rate dropped or truncated"
             );
         }
-    }
-
-    /// The counters as Prometheus samples: (name, help, kind, value).
-    pub fn samples(&self) -> Vec<(&'static str, &'static str, &'static str, u64)> {
-        samples(Some(self))
     }
 }
 

@@ -125,7 +125,18 @@ mod tests {
     fn ask(zones: &ZoneSet, service: &Service, query: &[u8], transport: Transport) -> Vec<u8> {
         let mut out = vec![0u8; 65535];
         let mut q = QueryView::default();
-        let n = respond_with(zones, query, &mut out, transport, &mut q, service, || None).unwrap();
+        let mut answered = crate::rrl::Answered::default();
+        let n = respond_with(
+            zones,
+            query,
+            &mut out,
+            transport,
+            &mut q,
+            service,
+            || None,
+            &mut answered,
+        )
+        .unwrap();
         out.truncate(n);
         out
     }

@@ -7,7 +7,7 @@
 //! With response rate limiting on ([`crate::rrl`]), each answer is checked
 //! against its bucket before it is queued: dropped, truncated or sent.
 
-use crate::pipeline::{respond_answered, Transport};
+use crate::pipeline::{respond_with, Transport};
 use crate::rrl::{truncate, Action, Answered};
 use crate::{ServerError, Service, SharedZones};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -145,7 +145,7 @@ fn worker(sock: Socket, zones: SharedZones, service: Service) {
             let query = &rbuf[i * RECV_SIZE..i * RECV_SIZE + len];
             let out = &mut sbuf[m * SEND_SIZE..(m + 1) * SEND_SIZE];
             let peer = &addrs[i];
-            if let Some(mut olen) = respond_answered(
+            if let Some(mut olen) = respond_with(
                 &snapshot,
                 query,
                 out,

@@ -155,7 +155,7 @@ fn counts_reach_the_samples() {
     let r = rrl(1, 2);
     r.count(3, 2);
     r.count(0, 0);
-    let s = r.samples();
+    let s = samples(Some(&r));
     assert_eq!((s[0].0, s[0].3), ("zonecast_rrl_dropped_total", 3));
     assert_eq!((s[1].0, s[1].3), ("zonecast_rrl_slipped_total", 2));
 }

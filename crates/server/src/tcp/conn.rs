@@ -232,6 +232,7 @@ impl Conn<'_> {
                 &mut self.q,
                 &self.shared.service,
                 || Some(peer),
+                &mut crate::rrl::Answered::default(),
             )?;
             let len = u16::try_from(n).ok()?;
             s[..2].copy_from_slice(&len.to_be_bytes());
