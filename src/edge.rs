@@ -25,6 +25,7 @@ pub struct EdgeOptions {
     pub transfers: crate::xfr::TransferArgs,
     pub tcp: crate::listen::TcpArgs,
     pub rrl: crate::listen::RrlArgs,
+    pub api_limits: zonecast_api::HttpLimits,
 }
 
 /// Runs an edge until SIGINT/SIGTERM.
@@ -71,13 +72,20 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("edge API cannot listen on {}", o.api_listen))?;
     info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");
-    tokio::spawn(zonecast_api::serve_edge(
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(zonecast_api::serve_edge(
         api,
         Arc::new(Probe(status, xfr_stats, tcp_stats, service.rrl.clone())),
         zones,
+        o.api_limits,
+        async {
+            let _ = stopped.await;
+        },
     ));
     crate::shutdown_signal().await;
     info!("shutting down");
+    let _ = stop.send(());
+    let _ = api.await;
     follower.shutdown().await;
     Ok(())
 }

@@ -8,6 +8,7 @@ use tracing::{error, info};
 use zonecast_control::{Control, LoadOutcome};
 use zonecast_store::Store;
 
+mod api_limits;
 mod cluster;
 mod edge;
 mod listen;
@@ -68,6 +69,10 @@ struct ServeArgs {
     secondary: secondary::SecondaryArgs,
     #[command(flatten)]
     rrl: listen::RrlArgs,
+    #[command(flatten)]
+    api_limits: api_limits::ApiLimitArgs,
+    #[command(flatten)]
+    api_rate: api_limits::ApiRateArgs,
 }
 
 #[derive(Parser)]
@@ -99,6 +104,8 @@ struct EdgeArgs {
     tcp: listen::TcpArgs,
     #[command(flatten)]
     rrl: listen::RrlArgs,
+    #[command(flatten)]
+    api_limits: api_limits::ApiLimitArgs,
 }
 
 fn main() {
@@ -189,7 +196,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     info!(zones = zones.load().len(), "zones loaded");
     release_startup_memory();
     let control = std::sync::Arc::new(control);
-    let mut api_state = zonecast_api::ApiState::new(control.clone());
+    let mut api_state = zonecast_api::ApiState::new(control.clone())
+        .with_limits(args.api_limits.limits(), args.api_rate.rate());
     let secondaries_slot = std::sync::Arc::new(std::sync::OnceLock::new());
     let _duties = if control.store().is_cluster() {
         let node = format!("{}:{}", hostname(), std::process::id());
@@ -275,9 +283,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("API cannot listen on {}", args.api_listen))?;
         info!(addr = %api.local_addr()?, "API listening");
-        tokio::spawn(zonecast_api::serve(api, api_state));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let api = tokio::spawn(zonecast_api::serve_with_shutdown(api, api_state, async {
+            let _ = stopped.await;
+        }));
         shutdown_signal().await;
-        info!("shutting down");
+        info!("shutting down: draining API requests in progress");
+        let _ = stop.send(());
+        let _ = api.await;
         anyhow::Ok(())
     })?;
     drop(control);
@@ -301,6 +314,7 @@ fn edge(args: EdgeArgs) -> anyhow::Result<()> {
         transfers: args.transfers,
         tcp: args.tcp,
         rrl: args.rrl,
+        api_limits: args.api_limits.limits(),
     }))
 }
 

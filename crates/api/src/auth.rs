@@ -149,6 +149,7 @@ impl FromRequestParts<ApiState> for Principal {
             .blocking(move |c| Ok(c.store().api_key_by_hash(&hash)?))
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown API token"))?;
+        state.spend_rate(&row.name)?;
         state.touch(&row.name).await;
         Ok(Principal::from_row(row))
     }

@@ -13,7 +13,7 @@
 //! - `GET /v1/zones/{zone}/zonefile`: the zone as this edge serves it, in
 //!   the control plane's export format, so the two can be compared.
 
-use crate::parse_zone_name;
+use crate::{parse_zone_name, serve_router, HttpLimits, HttpStats};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -69,10 +69,11 @@ pub trait EdgeProbe: Send + Sync + 'static {
 struct EdgeState {
     probe: Arc<dyn EdgeProbe>,
     zones: SharedZones,
+    http: Arc<HttpStats>,
 }
 
-/// The edge's routes.
-pub fn edge_router(probe: Arc<dyn EdgeProbe>, zones: SharedZones) -> Router {
+/// The edge's routes; `/metrics` includes what `http` counted.
+pub fn edge_router(probe: Arc<dyn EdgeProbe>, zones: SharedZones, http: Arc<HttpStats>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
@@ -81,18 +82,23 @@ pub fn edge_router(probe: Arc<dyn EdgeProbe>, zones: SharedZones) -> Router {
         .fallback(|| async {
             crate::ApiError::not_found("no such route on an edge (it serves /v1/health, /metrics and /v1/zones/{zone}/status|zonefile)")
         })
-        .with_state(EdgeState { probe, zones })
+        .with_state(EdgeState { probe, zones, http })
 }
 
-/// Serves the edge's routes on `listener` until the process ends.
-pub async fn serve_edge(
+/// Serves the edge's routes on `listener` with `limits` (the body limits
+/// do not apply: the edge takes no bodies) until `shutdown` completes.
+pub async fn serve_edge<F>(
     listener: tokio::net::TcpListener,
     probe: Arc<dyn EdgeProbe>,
     zones: SharedZones,
-) {
-    if let Err(e) = axum::serve(listener, edge_router(probe, zones)).await {
-        tracing::error!("edge API server stopped: {e}");
-    }
+    limits: HttpLimits,
+    shutdown: F,
+) where
+    F: std::future::Future<Output = ()> + Send,
+{
+    let stats = Arc::<HttpStats>::default();
+    let router = edge_router(probe, zones, stats.clone());
+    serve_router(listener, router, limits, stats, shutdown).await
 }
 
 async fn health(State(s): State<EdgeState>) -> Response {
@@ -163,6 +169,7 @@ async fn metrics(State(s): State<EdgeState>) -> Response {
     for m in &r.metrics {
         sample(m.name, m.help, m.kind, m.value);
     }
+    s.http.metrics(&mut out);
     (
         [(
             header::CONTENT_TYPE,

@@ -11,8 +11,13 @@
 //! changes nothing. Tokens are `zc_` + 32 random bytes (base64url) and only
 //! their SHA-256 is stored. TSIG keys take the HMAC algorithms of RFC 8945 §6
 //! (SHA-1, SHA-224, SHA-256, SHA-384, SHA-512). Bodies are limited to 1 MiB,
-//! zone files to 64 MiB (413). Blocking store and write-path calls run on
-//! tokio's blocking pool.
+//! zone files to 64 MiB (413), by default. Blocking store and write-path
+//! calls run on tokio's blocking pool.
+//!
+//! The server ([`serve`], module `http`) limits header and body read times,
+//! open connections (evicting idle ones first) and, per key, the request
+//! rate ([`KeyRate`], 429 with `Retry-After`), and drains requests in
+//! progress on shutdown; [`HttpLimits`] has the defaults.
 //!
 //! In cluster mode `GET /v1/edges` lists the status rows edges write to the
 //! database (docs/cluster.md), the zone status shows the serial each edge
@@ -23,7 +28,7 @@
 //! the zone status (docs/secondary.md), and `POST /v1/zones/{zone}/refresh`
 //! and `.../retransfer` hand manual controls to it.
 //!
-//! Not implemented: TLS (put a proxy in front), rate limits. `If-Match` is
+//! Not implemented: TLS and HTTP/2 (put a proxy in front). `If-Match` is
 //! checked by the write path under the zone's write lock, for every write.
 
 #![warn(missing_docs)]
@@ -31,14 +36,18 @@
 mod auth;
 mod edge;
 mod error;
+mod http;
 mod keys;
 mod meta;
+mod ratelimit;
 mod rrsets;
 mod zones;
 
 pub use auth::{generate_token, hash_token, Principal, SCOPES};
 pub use edge::{edge_router, serve_edge, EdgeProbe, EdgeReport, Metric};
 pub use error::ApiError;
+pub use http::{serve_router, HttpLimits, HttpStats, LimitHit};
+pub use ratelimit::KeyRate;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
@@ -113,6 +122,9 @@ struct Inner {
     requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
     changes: AtomicU64,
     touched: Mutex<HashMap<String, i64>>,
+    limits: HttpLimits,
+    rate: KeyRate,
+    http: Arc<HttpStats>,
 }
 
 impl ApiState {
@@ -126,6 +138,9 @@ impl ApiState {
                 requests: Mutex::new(BTreeMap::new()),
                 changes: AtomicU64::new(0),
                 touched: Mutex::new(HashMap::new()),
+                limits: HttpLimits::default(),
+                rate: KeyRate::off(),
+                http: Arc::default(),
             }),
         }
     }
@@ -147,6 +162,36 @@ impl ApiState {
             inner.extras = Some(extras);
         }
         self
+    }
+
+    /// Sets the HTTP limits and the request rate per key (call before cloning the state).
+    pub fn with_limits(mut self, limits: HttpLimits, rate: KeyRate) -> ApiState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.limits = limits;
+            inner.rate = rate;
+        }
+        self
+    }
+
+    /// The HTTP limits in force.
+    pub fn limits(&self) -> &HttpLimits {
+        &self.inner.limits
+    }
+
+    /// What the HTTP server counted.
+    pub fn http_stats(&self) -> &Arc<HttpStats> {
+        &self.inner.http
+    }
+
+    /// Spends one request of `key`'s rate: 429 `rate_limited` when it is used up.
+    pub(crate) fn spend_rate(&self, key: &str) -> Result<(), ApiError> {
+        self.inner
+            .rate
+            .spend(key, std::time::Instant::now())
+            .map_err(|wait| {
+                self.inner.http.hit(LimitHit::RateLimited);
+                ApiError::too_many_requests(key, wait)
+            })
     }
 
     /// The binary's extras, if any.
@@ -216,7 +261,7 @@ pub fn router(state: ApiState) -> Router {
             get(zones::get_zonefile).put(zones::put_zonefile),
         )
         .route("/v1/zones", get(zones::list_zones).post(zones::create_zone))
-        .layer(DefaultBodyLimit::max(ZONEFILE_LIMIT));
+        .layer(DefaultBodyLimit::max(state.limits().max_zonefile));
     Router::new()
         .route("/v1/health", get(meta::health))
         .route("/openapi.json", get(meta::openapi))
@@ -261,7 +306,7 @@ pub fn router(state: ApiState) -> Router {
             get(keys::list_api_keys).post(keys::create_api_key),
         )
         .route("/v1/api-keys/{name}", delete(keys::delete_api_key))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(state.limits().max_body))
         .merge(zonefile)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -269,24 +314,19 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until the task is dropped.
+/// Serves the API on `listener` with the state's [`HttpLimits`] until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, state: ApiState) {
-    if let Err(e) = axum::serve(listener, router(state)).await {
-        tracing::error!("API server stopped: {e}");
-    }
+    serve_with_shutdown(listener, state, std::future::pending()).await
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Serves the API on `listener` until `shutdown` completes, then drains the
+/// requests in progress for at most [`HttpLimits::drain`].
 pub async fn serve_with_shutdown<F>(listener: tokio::net::TcpListener, state: ApiState, shutdown: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    if let Err(e) = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!("API server stopped: {e}");
-    }
+    let (limits, stats) = (state.limits().clone(), state.http_stats().clone());
+    serve_router(listener, router(state), limits, stats, shutdown).await
 }
 
 /// Makes sure the bootstrap `admin` key exists: with `given`, its hash replaces the stored one;
@@ -372,17 +412,28 @@ pub(crate) async fn body_bytes(
     req: Request,
     state: &ApiState,
 ) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::Bytes::from_request(req, state)
-        .await
-        .map_err(|r| {
-            let status = r.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "body_too_large"
-            } else {
-                "bad_request"
-            };
-            ApiError::new(status, code, r.body_text())
-        })
+    let limits = state.limits();
+    let read = axum::body::Bytes::from_request(req, state);
+    let Some(read) = http::body_deadline(state.http_stats(), limits.body_timeout, read).await
+    else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                limits.body_timeout.as_millis()
+            ),
+        ));
+    };
+    read.map_err(|r| {
+        let status = r.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body_too_large"
+        } else {
+            "bad_request"
+        };
+        ApiError::new(status, code, r.body_text())
+    })
 }
 
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -54,13 +54,21 @@ impl Resp {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_with(
+            zonecast_api::HttpLimits::default(),
+            zonecast_api::KeyRate::off(),
+        )
+    }
+
+    /// A server with these HTTP limits and per-key rate.
+    pub fn start_with(limits: zonecast_api::HttpLimits, rate: zonecast_api::KeyRate) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let control = Arc::new(Control::open(Store::open(dir.path()).unwrap()).unwrap());
         assert_eq!(ensure_admin_token(&control, Some(ADMIN)).unwrap(), None);
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
         let addr = std_listener.local_addr().unwrap();
-        let state = ApiState::new(control.clone());
+        let state = ApiState::new(control.clone()).with_limits(limits, rate);
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -164,7 +172,7 @@ impl TestServer {
     }
 }
 
-fn parse_response(buf: &[u8]) -> Resp {
+pub fn parse_response(buf: &[u8]) -> Resp {
     let split = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
