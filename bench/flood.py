@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A spoofed-source UDP flood for bench/rrl.sh.
+"""UDP floods for bench/rrl.sh and bench/junk.sh.
 
   flood.py amplify SERVER PORT SECONDS QNAME QTYPE [VICTIMS]
       A reflection attack as the victim sees it: queries for QNAME/QTYPE
@@ -10,7 +10,15 @@
       truncated), bytes in and out with 28 octets of IPv4+UDP headers per
       datagram, and the amplification factor (bytes to the victim per byte
       the attacker sent).
+
+  flood.py junk SERVER PORT SECONDS
+      Junk as fast as one process can send it, from one socket, answers
+      read and discarded: a mix of datagrams shorter than a DNS header,
+      random bytes, headers with QR set (responses), queries without a
+      question, questions cut short and datagrams over 4096 octets. Prints
+      one JSON line: datagrams sent, per second, and answers received.
 """
+import random
 import json
 import socket
 import struct
@@ -77,9 +85,66 @@ def amplify(server, port, seconds, qname, qtype, victims=16):
     }))
 
 
+def junk_messages(n=1024, seed=7):
+    rnd = random.Random(seed)
+    good = query(1, "www.example.com", 1)
+    out = []
+    for i in range(n):
+        kind = i % 6
+        if kind == 0:
+            m = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 12)))
+        elif kind == 1:
+            m = bytes(rnd.randrange(256) for _ in range(rnd.randrange(12, 512)))
+        elif kind == 2:
+            m = good[:2] + bytes([good[2] | 0x80]) + good[3:]
+        elif kind == 3:
+            m = struct.pack(">HHHHHH", i, 0, 0, 0, 0, 0)
+        elif kind == 4:
+            m = good[: rnd.randrange(13, len(good) - 1)]
+        else:
+            m = bytes(4200)
+        out.append(m)
+    return out
+
+
+def junk(server, port, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    s.setblocking(False)
+    dest = (server, port)
+    msgs = junk_messages()
+    sent = answers = 0
+    end = time.monotonic() + seconds
+
+    def drain():
+        nonlocal answers
+        while True:
+            try:
+                s.recv(65535)
+            except BlockingIOError:
+                return
+            answers += 1
+
+    while time.monotonic() < end:
+        for _ in range(64):
+            try:
+                s.sendto(msgs[sent & 1023], dest)
+            except BlockingIOError:
+                break
+            sent += 1
+        drain()
+    time.sleep(0.3)
+    drain()
+    print(json.dumps({"sent": sent, "pps": round(sent / seconds), "answers": answers}))
+
+
 def main():
     mode = sys.argv[1]
-    if mode == "amplify":
+    if mode == "junk":
+        server, port, secs = sys.argv[2:5]
+        junk(server, int(port), float(secs))
+    elif mode == "amplify":
         server, port, secs, qname, qtype = sys.argv[2:7]
         victims = int(sys.argv[7]) if len(sys.argv) > 7 else 16
         amplify(server, int(port), float(secs), qname, qtype, victims)

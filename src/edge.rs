@@ -57,6 +57,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
         transfers: Some(transfers),
         keys: Some(Arc::new(crate::xfr::KeyCache::new(follower.local_store()))),
         rrl: o.rrl.limiter(),
+        udp: Arc::default(),
     };
     let tcp_stats = Arc::new(zonecast_server::TcpStats::default());
     crate::listen::start(
@@ -75,7 +76,13 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(zonecast_api::serve_edge(
         api,
-        Arc::new(Probe(status, xfr_stats, tcp_stats, service.rrl.clone())),
+        Arc::new(Probe(
+            status,
+            xfr_stats,
+            tcp_stats,
+            service.rrl.clone(),
+            service.udp.clone(),
+        )),
         zones,
         o.api_limits,
         async {
@@ -129,6 +136,7 @@ struct Probe(
     Arc<zonecast_server::xfr::XfrStats>,
     Arc<zonecast_server::TcpStats>,
     Option<Arc<zonecast_server::rrl::Rrl>>,
+    Arc<zonecast_server::udp::UdpStats>,
 );
 
 impl EdgeProbe for Probe {
@@ -202,7 +210,8 @@ impl EdgeProbe for Probe {
             metrics.push(counter(name, help, value));
         }
         let rrl = zonecast_server::rrl::samples(self.3.as_deref());
-        for (name, help, kind, value) in self.2.samples().into_iter().chain(rrl) {
+        let udp = self.4.samples();
+        for (name, help, kind, value) in self.2.samples().into_iter().chain(rrl).chain(udp) {
             metrics.push(Metric {
                 name,
                 help,

@@ -245,11 +245,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )));
     let tcp_stats = std::sync::Arc::new(zonecast_server::TcpStats::default());
     let rrl = args.rrl.limiter();
+    let udp_stats = std::sync::Arc::new(zonecast_server::udp::UdpStats::default());
     api_state = api_state.with_extras(std::sync::Arc::new(notify::Extras {
         notify: notify_out,
         xfr: transfers.stats(),
         tcp: tcp_stats.clone(),
         rrl: rrl.clone(),
+        udp: udp_stats.clone(),
         control: control.clone(),
         secondaries: secondaries.clone(),
     }));
@@ -268,6 +270,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             control.clone(),
         )))),
         rrl,
+        udp: udp_stats,
     };
     runtime.block_on(async {
         listen::start(

@@ -248,6 +248,7 @@ pub struct Extras {
     pub xfr: Arc<XfrStats>,
     pub tcp: Arc<zonecast_server::TcpStats>,
     pub rrl: Option<Arc<zonecast_server::rrl::Rrl>>,
+    pub udp: Arc<zonecast_server::udp::UdpStats>,
     pub control: Arc<zonecast_control::Control>,
     pub secondaries: Secondaries,
 }
@@ -337,7 +338,8 @@ impl zonecast_api::Extras for Extras {
             ),
         ];
         let rrl = zonecast_server::rrl::samples(self.rrl.as_deref());
-        for (name, help, kind, v) in self.tcp.samples().into_iter().chain(rrl) {
+        let udp = self.udp.samples();
+        for (name, help, kind, v) in self.tcp.samples().into_iter().chain(rrl).chain(udp) {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
             ));

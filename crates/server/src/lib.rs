@@ -24,6 +24,7 @@ pub mod net;
 pub mod pipeline;
 pub mod rrl;
 mod signed;
+mod sockopt;
 pub mod tcp;
 pub mod udp;
 pub mod xfr;
@@ -83,6 +84,8 @@ pub struct Service {
     pub keys: Option<std::sync::Arc<dyn KeyFinder>>,
     /// Response rate limiting of UDP answers; `None`: off.
     pub rrl: Option<std::sync::Arc<rrl::Rrl>>,
+    /// What the UDP workers count (shared by every worker given this service).
+    pub udp: std::sync::Arc<udp::UdpStats>,
 }
 
 /// Finds TSIG keys for the listeners.

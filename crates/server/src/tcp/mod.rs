@@ -89,19 +89,18 @@ const ACCEPTS_PER_TURN: usize = 1024;
 const FD_RESERVE: u64 = 64;
 
 /// Binds a TCP listener on `addr`.
+///
+/// The socket options are the UDP listener's ([`crate::sockopt`]): an IPv6
+/// address takes IPv6 only.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    let sock = if addr.is_ipv6() {
-        tokio::net::TcpSocket::new_v6()
-    } else {
-        tokio::net::TcpSocket::new_v4()
-    }
-    .map_err(|source| ServerError::Listen { addr, source })?;
-    sock.set_reuseaddr(true)
-        .map_err(|source| ServerError::Listen { addr, source })?;
-    sock.bind(addr)
-        .map_err(|source| ServerError::Listen { addr, source })?;
-    sock.listen(LISTEN_BACKLOG)
-        .map_err(|source| ServerError::Listen { addr, source })
+    let listen = || -> std::io::Result<TcpListener> {
+        let sock = crate::sockopt::tcp(addr)?;
+        sock.bind(&addr.into())?;
+        sock.listen(LISTEN_BACKLOG as i32)?;
+        sock.set_nonblocking(true)?;
+        TcpListener::from_std(sock.into())
+    };
+    listen().map_err(|source| ServerError::Listen { addr, source })
 }
 
 /// Accepts connections forever under the default [`TcpLimits`].
