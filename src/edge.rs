@@ -92,7 +92,10 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     crate::shutdown_signal().await;
     info!("shutting down");
     let _ = stop.send(());
-    let _ = api.await;
+    let (_, ()) = tokio::join!(
+        api,
+        crate::xfr::drain(service.transfers.as_ref(), &o.transfers)
+    );
     follower.shutdown().await;
     Ok(())
 }

@@ -293,7 +293,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         info!("shutting down: draining API requests in progress");
         let _ = stop.send(());
-        let _ = api.await;
+        let (_, ()) = tokio::join!(api, xfr::drain(service.transfers.as_ref(), &args.transfers));
         anyhow::Ok(())
     })?;
     drop(control);

@@ -72,6 +72,28 @@ pub struct TransferArgs {
     /// Age in seconds beyond which journal entries are deleted (the newest of each zone stays).
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     pub journal_max_age: u64,
+    /// Milliseconds given to transfers out in progress at shutdown (new ones are REFUSED meanwhile).
+    #[arg(long, default_value_t = 10_000)]
+    pub xfr_drain_ms: u64,
+}
+
+/// At shutdown: lets the transfers out in progress finish, for at most `--xfr-drain-ms`.
+pub async fn drain(transfers: Option<&Transfers>, args: &TransferArgs) {
+    let Some(t) = transfers else { return };
+    let n = t.in_flight();
+    if n == 0 {
+        return;
+    }
+    tracing::info!(in_flight = n, "shutting down: draining transfers out");
+    let left = t
+        .drain(std::time::Duration::from_millis(args.xfr_drain_ms))
+        .await;
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "transfers out still running after the drain time: cut off"
+        );
+    }
 }
 
 /// The transfer service over `store`.

@@ -706,3 +706,100 @@ fn curl_at(
 ) -> (u16, String) {
     common::curl_api(api, TOKEN, dir, method, path, body)
 }
+
+/// A TCP connection to `addr` with a 4 KiB receive buffer (set before
+/// connecting, so the window stays small and a transfer stays in flight
+/// while this side does not read).
+fn small_window_connect(addr: SocketAddr) -> std::net::TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(v4) = addr else {
+        panic!("an IPv4 test address")
+    };
+    // SAFETY: plain socket calls on a descriptor this function owns until
+    // it is handed to TcpStream; the sockaddr_in is fully initialised.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let size: libc::c_int = 4096;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*v4.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let r = libc::connect(
+            fd,
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(r, 0, "connect: {}", std::io::Error::last_os_error());
+        std::net::TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// Issue 10: at SIGTERM a transfer out in progress is finished (the
+/// listeners keep running for it), a new one is REFUSED meanwhile, and then
+/// the process exits.
+#[test]
+fn shutdown_drains_a_transfer_in_progress() {
+    use std::io::{Read, Write};
+    let z = start();
+    create(&z, 20000, &["127.0.0.1"]);
+    let mut s = small_window_connect(z.addr());
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let q = axfr_query();
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    s.write_all(&framed).unwrap();
+    let mut first = [0u8; 2];
+    s.read_exact(&mut first).unwrap();
+    // SAFETY: kill with a pid this test started.
+    assert_eq!(unsafe { libc::kill(z.pid() as i32, libc::SIGTERM) }, 0);
+    wait_log(&z, &["draining transfers out", "in_flight=1"]);
+    // A new transfer meanwhile is refused.
+    let refused = transfer(z.addr(), &axfr_query());
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].rcode(), 5, "REFUSED during the drain");
+    // The transfer in progress is finished: every record, SOA first and last.
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    let mut wire = first.to_vec();
+    wire.extend_from_slice(&rest);
+    let mut records = Vec::new();
+    let mut at = 0;
+    while at + 2 <= wire.len() {
+        let n = u16::from_be_bytes([wire[at], wire[at + 1]]) as usize;
+        let m = Message::parse(&wire[at + 2..at + 2 + n]).expect("a whole message");
+        records.extend(m.answer.into_iter().map(|r| r.rtype));
+        at += 2 + n;
+    }
+    assert_eq!(at, wire.len(), "no partial message");
+    assert_eq!(records.len(), 8 + 2 * 20000 + 1);
+    assert_eq!(
+        (records[0], *records.last().unwrap()),
+        (Rtype::SOA, Rtype::SOA)
+    );
+    // Then the server exits on its own (a zombie until the harness reaps it).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", z.pid()))
+            .is_ok_and(|st| st.rsplit(") ").next().is_some_and(|f| !f.starts_with('Z')))
+    };
+    while running() {
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM:\n{}",
+            z.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -117,6 +117,7 @@ pub struct Transfers {
     max: usize,
     stats: Arc<XfrStats>,
     acls: Arc<crate::cache::TtlCache<Name, Option<Acl>>>,
+    closing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Transfers {
@@ -128,7 +129,26 @@ impl Transfers {
             max,
             stats: Arc::new(XfrStats::default()),
             acls: Arc::new(crate::cache::TtlCache::new(ACL_CACHE_TTL, ACL_CACHE_MAX)),
+            closing: Arc::default(),
         }
+    }
+
+    /// Transfers being sent now.
+    pub fn in_flight(&self) -> usize {
+        self.max.saturating_sub(self.slots.available_permits())
+    }
+
+    /// Shutting down: refuses new transfers (REFUSED) and waits up to
+    /// `within` for those in flight to finish; returns how many are left.
+    ///
+    /// The listeners go on answering queries meanwhile.
+    pub async fn drain(&self, within: Duration) -> usize {
+        self.closing.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + within;
+        while self.in_flight() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.in_flight()
     }
 
     /// The zone's ACL for a UDP worker: from memory, read from the source
@@ -269,6 +289,11 @@ pub(crate) async fn serve(
         tracing::info!(zone = %apex, %peer, kind, key, "transfer refused: the zone is expired");
         t.stats.refused.fetch_add(1, Ordering::Relaxed);
         return reply(stream, out, q, query, SERVFAIL, &mut signer).await;
+    }
+    if t.closing.load(Ordering::SeqCst) {
+        tracing::info!(zone = %apex, %peer, kind, key, "transfer refused: shutting down");
+        t.stats.refused.fetch_add(1, Ordering::Relaxed);
+        return reply(stream, out, q, query, REFUSED, &mut signer).await;
     }
     let Ok(_permit) = t.slots.clone().try_acquire_owned() else {
         tracing::warn!(zone = %apex, %peer, kind, key, limit = t.max, "transfer refused: concurrent transfer limit reached");
