@@ -76,13 +76,14 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(zonecast_api::serve_edge(
         api,
-        Arc::new(Probe(
+        Arc::new(Probe {
             status,
-            xfr_stats,
-            tcp_stats,
-            service.rrl.clone(),
-            service.udp.clone(),
-        )),
+            xfr: xfr_stats,
+            tcp: tcp_stats,
+            rrl: service.rrl.clone(),
+            udp: service.udp.clone(),
+            store: follower.local_store(),
+        }),
         zones,
         o.api_limits,
         async {
@@ -134,17 +135,23 @@ fn redacted(url: &str) -> String {
 }
 
 /// The edge's report for its HTTP API, from the follower's status.
-struct Probe(
-    StatusHandle,
-    Arc<zonecast_server::xfr::XfrStats>,
-    Arc<zonecast_server::TcpStats>,
-    Option<Arc<zonecast_server::rrl::Rrl>>,
-    Arc<zonecast_server::udp::UdpStats>,
-);
+struct Probe {
+    status: StatusHandle,
+    xfr: Arc<zonecast_server::xfr::XfrStats>,
+    tcp: Arc<zonecast_server::TcpStats>,
+    rrl: Option<Arc<zonecast_server::rrl::Rrl>>,
+    udp: Arc<zonecast_server::udp::UdpStats>,
+    /// The local snapshot, for the zones' transfer ACLs.
+    store: Arc<Store>,
+}
 
 impl EdgeProbe for Probe {
+    fn may_export(&self, zone: &Name, peer: std::net::IpAddr) -> bool {
+        crate::xfr::transfer_acl(&self.store, zone).is_some_and(|acl| acl.check(peer, None).is_ok())
+    }
+
     fn report(&self) -> EdgeReport {
-        let s = self.0.snapshot();
+        let s = self.status.snapshot();
         let reason = if s.ready {
             None
         } else if !s.has_data {
@@ -209,12 +216,12 @@ impl EdgeProbe for Probe {
                 m.notifies_dropped,
             ),
         ];
-        for (name, help, value) in crate::xfr::xfr_counters(&self.1) {
+        for (name, help, value) in crate::xfr::xfr_counters(&self.xfr) {
             metrics.push(counter(name, help, value));
         }
-        let rrl = zonecast_server::rrl::samples(self.3.as_deref());
-        let udp = self.4.samples();
-        for (name, help, kind, value) in self.2.samples().into_iter().chain(rrl).chain(udp) {
+        let rrl = zonecast_server::rrl::samples(self.rrl.as_deref());
+        let udp = self.udp.samples();
+        for (name, help, kind, value) in self.tcp.samples().into_iter().chain(rrl).chain(udp) {
             metrics.push(Metric {
                 name,
                 help,

@@ -10,22 +10,27 @@ use zonecast_store::Store;
 /// ACLs and journal read from a store (a control plane's, or an edge's local snapshot).
 struct StoreSource<S: AsRef<Store> + Send + Sync>(S);
 
-impl<S: AsRef<Store> + Send + Sync> TransferSource for StoreSource<S> {
-    fn acl(&self, zone: &Name) -> Option<Acl> {
-        match zonecast_control::transfer_acl_entries(self.0.as_ref(), zone) {
-            Ok(Some(entries)) => match Acl::parse(&entries) {
-                Ok(acl) => Some(acl),
-                Err(e) => {
-                    warn!(%zone, "stored allow_transfer unreadable, transfers refused: {e}");
-                    None
-                }
-            },
-            Ok(None) => None,
+/// The zone's stored transfer ACL; `None` when it has none or it cannot be read (logged).
+pub fn transfer_acl(store: &Store, zone: &Name) -> Option<Acl> {
+    match zonecast_control::transfer_acl_entries(store, zone) {
+        Ok(Some(entries)) => match Acl::parse(&entries) {
+            Ok(acl) => Some(acl),
             Err(e) => {
-                warn!(%zone, "reading allow_transfer: {e}");
+                warn!(%zone, "stored allow_transfer unreadable, transfers refused: {e}");
                 None
             }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            warn!(%zone, "reading allow_transfer: {e}");
+            None
         }
+    }
+}
+
+impl<S: AsRef<Store> + Send + Sync> TransferSource for StoreSource<S> {
+    fn acl(&self, zone: &Name) -> Option<Acl> {
+        transfer_acl(self.0.as_ref(), zone)
     }
 
     fn key(&self, name: &Name) -> Option<Key> {

@@ -11,10 +11,14 @@
 //! - `GET /metrics`: Prometheus text.
 //! - `GET /v1/zones/{zone}/status`: the serial this edge serves.
 //! - `GET /v1/zones/{zone}/zonefile`: the zone as this edge serves it, in
-//!   the control plane's export format, so the two can be compared.
+//!   the control plane's export format, so the two can be compared. Only
+//!   to a loopback client, or to one whose address the zone's
+//!   `allow_transfer` admits without a key ([`EdgeProbe::may_export`]):
+//!   the zone's contents go to no one who could not AXFR them (**403**
+//!   otherwise).
 
 use crate::{parse_zone_name, serve_router, HttpLimits, HttpStats};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -63,6 +67,9 @@ pub struct EdgeReport {
 pub trait EdgeProbe: Send + Sync + 'static {
     /// The current report.
     fn report(&self) -> EdgeReport;
+    /// Whether `peer` may read `zone`'s contents: its transfer ACL admits
+    /// the address without a key. May block (reads the local snapshot).
+    fn may_export(&self, zone: &zonecast_proto::Name, peer: std::net::IpAddr) -> bool;
 }
 
 #[derive(Clone)]
@@ -200,11 +207,29 @@ async fn zone_status(State(s): State<EdgeState>, Path(zone): Path<String>) -> Re
     }
 }
 
-async fn zone_file(State(s): State<EdgeState>, Path(zone): Path<String>) -> Response {
+async fn zone_file(
+    State(s): State<EdgeState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Path(zone): Path<String>,
+) -> Response {
     let zone = match parse_zone_name(&zone) {
         Ok(z) => z,
         Err(e) => return e.into_response(),
     };
+    let ip = crate::unmapped(peer.ip());
+    if !ip.is_loopback() {
+        let (probe, name) = (s.probe.clone(), zone.clone());
+        let allowed = tokio::task::spawn_blocking(move || probe.may_export(&name, ip))
+            .await
+            .unwrap_or(false);
+        if !allowed {
+            tracing::info!(%zone, %peer, "edge zone file refused: allow_transfer does not admit the client");
+            return crate::ApiError::forbidden(format!(
+                "the zone file of {zone} is given to loopback clients and to addresses its allow_transfer admits without a key"
+            ))
+            .into_response();
+        }
+    }
     match s.zones.load().get(&zone) {
         Some(z) => (
             [(header::CONTENT_TYPE, "text/dns; charset=utf-8")],
@@ -213,5 +238,65 @@ async fn zone_file(State(s): State<EdgeState>, Path(zone): Path<String>) -> Resp
             .into_response(),
         None => crate::ApiError::not_found(format!("zone {zone} is not served by this edge"))
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use std::net::SocketAddr;
+    use tower_service::Service;
+
+    /// A probe whose zone ACL admits exactly `admits`.
+    struct Fake {
+        admits: Option<std::net::IpAddr>,
+    }
+
+    impl EdgeProbe for Fake {
+        fn report(&self) -> EdgeReport {
+            EdgeReport::default()
+        }
+        fn may_export(&self, _: &zonecast_proto::Name, peer: std::net::IpAddr) -> bool {
+            self.admits == Some(peer)
+        }
+    }
+
+    fn zones() -> SharedZones {
+        let origin: zonecast_proto::Name = "example.com.".parse().unwrap();
+        let text = "$TTL 300\n@ SOA ns1 host 7 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+        let data = zonecast_zonefile::load_str(text, &origin, "t").unwrap();
+        let zone = zonecast_zone::Zone::build(&origin, &data.records).unwrap();
+        zonecast_zone::Zones::from_set(zonecast_zone::ZoneSet::new().with_zone(Arc::new(zone)))
+    }
+
+    /// The status of `GET .../zonefile` from `from` with a probe admitting `admits`.
+    async fn status(from: &str, admits: Option<&str>) -> u16 {
+        let probe = Arc::new(Fake {
+            admits: admits.map(|a| a.parse().unwrap()),
+        });
+        let mut router = edge_router(probe, zones(), Arc::default());
+        let mut req = Request::get("/v1/zones/example.com/zonefile")
+            .body(Body::empty())
+            .unwrap();
+        let peer: SocketAddr = from.parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let resp = router.call(req).await.unwrap();
+        resp.status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn the_zone_file_goes_to_loopback_and_to_admitted_addresses_only() {
+        assert_eq!(status("127.0.0.1:5000", None).await, 200);
+        assert_eq!(status("[::1]:5000", None).await, 200);
+        assert_eq!(status("192.0.2.9:5000", None).await, 403);
+        assert_eq!(status("192.0.2.9:5000", Some("192.0.2.8")).await, 403);
+        assert_eq!(status("192.0.2.9:5000", Some("192.0.2.9")).await, 200);
+        // An IPv4-mapped client is checked as its IPv4 address.
+        assert_eq!(
+            status("[::ffff:192.0.2.9]:5000", Some("192.0.2.9")).await,
+            200
+        );
     }
 }

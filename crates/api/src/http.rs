@@ -298,13 +298,19 @@ struct Conn {
 impl Conn {
     async fn run(mut self, stream: tokio::net::TcpStream, (id, slot): (u64, Arc<Slot>)) {
         self.stats.open.fetch_add(1, Ordering::Relaxed);
+        let peer = stream.peer_addr().ok();
         let service = {
             let (router, slot) = (self.router.clone(), slot.clone());
             hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let guard = Busy::new(slot.clone());
                 let mut router = router.clone();
+                let mut req = req.map(Body::new);
+                if let Some(p) = peer {
+                    // Handlers see the client (axum's ConnectInfo extractor).
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(p));
+                }
                 async move {
-                    let resp = match router.call(req.map(Body::new)).await {
+                    let resp = match router.call(req).await {
                         Ok(r) => r,
                         Err(never) => match never {},
                     };
