@@ -262,3 +262,29 @@ pub(crate) fn db<F: FnOnce() -> String>(context: F) -> impl FnOnce(rusqlite::Err
         source,
     }
 }
+
+impl StoreError {
+    /// Whether this says the SQLite database file is damaged (corrupt pages,
+    /// not a database, a short read, a stored value of the wrong type), as
+    /// opposed to, say, a directory that can't be created or a newer schema.
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            StoreError::Database { source, .. } => {
+                matches!(
+                    source.sqlite_error_code(),
+                    Some(
+                        rusqlite::ErrorCode::DatabaseCorrupt
+                            | rusqlite::ErrorCode::NotADatabase
+                            | rusqlite::ErrorCode::SystemIoFailure
+                    )
+                ) || matches!(
+                    source,
+                    rusqlite::Error::FromSqlConversionFailure(..)
+                        | rusqlite::Error::InvalidColumnType(..)
+                )
+            }
+            StoreError::Corrupt(_) => true,
+            _ => false,
+        }
+    }
+}
