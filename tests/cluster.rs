@@ -1149,12 +1149,11 @@ fn control_plane_connection_killed_mid_transaction_refuses_the_write_and_reconne
         let writer = std::thread::spawn(move || http(api, "POST", "/v1/zones", &b));
         let mut killed = 0;
         while !writer.is_finished() && killed == 0 {
-            killed = c
-                .pg
-                .try_psql_in("zonecast", kill)
-                .ok()
-                .and_then(|o| o.trim().parse::<u32>().ok())
-                .unwrap_or(0);
+            killed =
+                c.pg.try_psql_in("zonecast", kill)
+                    .ok()
+                    .and_then(|o| o.trim().parse::<u32>().ok())
+                    .unwrap_or(0);
         }
         let (status, text) = writer.join().unwrap();
         if killed > 0 {
@@ -1176,13 +1175,19 @@ fn control_plane_connection_killed_mid_transaction_refuses_the_write_and_reconne
          (SELECT count(*) FROM records r LEFT JOIN zones z ON z.id = r.zone_id WHERE z.id IS NULL) || ' ' || \
          (SELECT count(*) FROM journal j LEFT JOIN zones z ON z.id = j.zone_id WHERE z.id IS NULL)",
     );
-    assert_eq!(left.trim(), "0 0 0", "zone rows, orphan records, orphan journal rows");
+    assert_eq!(
+        left.trim(),
+        "0 0 0",
+        "zone rows, orphan records, orphan journal rows"
+    );
     // Reconnected: the next writes succeed and reach the edge.
     assert_eq!(put_a(&c, 0, "www", "192.0.2.20"), 200);
     let (status, text) = c.api("POST", "/v1/zones", &body);
     assert_eq!(status, 201, "{text}");
     wait_edges(&c, "www.example.com.", "192.0.2.20");
-    let edge_has_big = wait_until(PROPAGATION, || a_of(c.edges[0].dns, "h29999.big.test.").is_some());
+    let edge_has_big = wait_until(PROPAGATION, || {
+        a_of(c.edges[0].dns, "h29999.big.test.").is_some()
+    });
     assert!(edge_has_big, "{}", c.logs());
 }
 
@@ -1206,7 +1211,12 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
     let burst = std::thread::spawn(move || {
         for i in 0..150 {
             let body = serde_json::json!({"ttl": 300, "records": [format!("\"{i}\"")]}).to_string();
-            let (status, text) = http(api, "PUT", &format!("/v1/zones/{ZONE}/rrsets/t{i}/TXT"), &body);
+            let (status, text) = http(
+                api,
+                "PUT",
+                &format!("/v1/zones/{ZONE}/rrsets/t{i}/TXT"),
+                &body,
+            );
             assert_eq!(status, 200, "{text}");
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -1214,9 +1224,8 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
     let mut kills = 0;
     while !burst.is_finished() {
         std::thread::sleep(Duration::from_millis(300));
-        kills += c
-            .pg
-            .try_psql_in(
+        kills +=
+            c.pg.try_psql_in(
                 "zonecast",
                 "SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots \
                  WHERE slot_name = 'zonecast_edge_edge0' AND active_pid IS NOT NULL",
@@ -1226,7 +1235,10 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
             .unwrap_or(0);
     }
     burst.join().unwrap();
-    assert!(kills >= 2, "the replication connection was killed {kills} times");
+    assert!(
+        kills >= 2,
+        "the replication connection was killed {kills} times"
+    );
     c.assert_edges_equal(ZONE, Duration::from_secs(20));
     let h = json(&http(c.edges[0].api, "GET", "/v1/health", "").1);
     assert_eq!(h["problems"].as_array().map(Vec::len), Some(0), "{h}");
@@ -1239,7 +1251,11 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
             .unwrap_or_else(|| panic!("{name} in {metrics}"))
     };
     assert!(metric("zonecast_edge_reconnects_total") >= 1, "{metrics}");
-    assert_eq!(metric("zonecast_edge_full_resyncs_total"), 1, "only the first copy");
+    assert_eq!(
+        metric("zonecast_edge_full_resyncs_total"),
+        1,
+        "only the first copy"
+    );
     assert_eq!(metric("zonecast_edge_zone_resyncs_total"), 0, "{metrics}");
     // The edge's journal is the control plane's: IXFR from serial 1 on both.
     let zone: Name = ZONE.parse().unwrap();
@@ -1250,7 +1266,10 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
     let edge = transfer_records(c.edges[0].dns, &q);
     let plane = transfer_records(c.planes[0].dns, &q);
     assert_eq!(edge.len(), plane.len());
-    assert_eq!(edge, plane, "the edge's IXFR from serial 1 is the control plane's");
+    assert_eq!(
+        edge, plane,
+        "the edge's IXFR from serial 1 is the control plane's"
+    );
     let soas = plane.iter().filter(|r| r.rtype == Rtype::SOA).count();
     assert_eq!(soas, 2 + 2 * 150, "one difference sequence per change");
 }

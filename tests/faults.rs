@@ -74,7 +74,12 @@ fn www(addr: SocketAddr, zone: &str) -> (u16, Vec<String>) {
         .answer
         .iter()
         .filter(|r| r.rtype == Rtype::A)
-        .map(|r| format!("{}.{}.{}.{}", r.rdata[0], r.rdata[1], r.rdata[2], r.rdata[3]))
+        .map(|r| {
+            format!(
+                "{}.{}.{}.{}",
+                r.rdata[0], r.rdata[1], r.rdata[2], r.rdata[3]
+            )
+        })
         .collect();
     (m.rcode(), addrs)
 }
@@ -85,7 +90,9 @@ fn served_serial(addr: SocketAddr, zone: &str) -> Option<u32> {
     let m = Message::parse(&query_udp(addr, &q)?).ok()?;
     let soa = m.answer.iter().find(|r| r.rtype == Rtype::SOA)?;
     let n = soa.rdata.len();
-    Some(u32::from_be_bytes(soa.rdata[n - 20..n - 16].try_into().unwrap()))
+    Some(u32::from_be_bytes(
+        soa.rdata[n - 20..n - 16].try_into().unwrap(),
+    ))
 }
 
 /// Waits up to `within` for a log line holding every one of `needles`.
@@ -185,7 +192,10 @@ fn disk_full_while_committing_refuses_the_change_and_corrupts_nothing() {
     let big_zonefile = zone_text("disk.test.", 11, "192.0.2.11", 30_000);
     let big = serde_json::json!({"zonefile": big_zonefile}).to_string();
     let (code, text) = api(&z, "PUT", "/v1/zones/disk.test./zonefile", &big);
-    assert_eq!(code, 507, "a change that does not fit is refused with 507: {text}");
+    assert_eq!(
+        code, 507,
+        "a change that does not fit is refused with 507: {text}"
+    );
     assert!(
         text.contains("storage_write_failed") && text.contains("nothing was applied"),
         "the error says why: {text}"
@@ -219,7 +229,11 @@ fn disk_full_while_committing_refuses_the_change_and_corrupts_nothing() {
         .collect();
     assert_eq!(zones, vec!["disk.test.".to_string()]);
     let journal = check.journal(&name("disk.test.")).unwrap();
-    assert_eq!(journal.last().map(|e| e.change.serial_to), Some(10), "{journal:?}");
+    assert_eq!(
+        journal.last().map(|e| e.change.serial_to),
+        Some(10),
+        "{journal:?}"
+    );
     drop(check);
     let z = Zonecast::start_configured(&args, &mut |c| ignore_sigxfsz(c));
     assert_eq!(served_serial(z.addr(), "disk.test."), Some(10));
@@ -243,7 +257,10 @@ fn disk_full_while_committing_refuses_the_change_and_corrupts_nothing() {
     assert_eq!(check.quick_check().unwrap(), Vec::<String>::new());
     let journal = check.journal(&name("disk.test.")).unwrap();
     for w in journal.windows(2) {
-        assert_eq!(w[0].change.serial_to, w[1].change.serial_from, "{journal:?}");
+        assert_eq!(
+            w[0].change.serial_to, w[1].change.serial_from,
+            "{journal:?}"
+        );
     }
     assert_eq!(journal.last().map(|e| e.change.serial_to), Some(11));
     drop(check);
@@ -276,7 +293,12 @@ fn secondary_that_stops_reading_mid_axfr_is_cut_off_by_the_write_timeout() {
     let mut zonefile = zone_text("stall.test.", 1, "192.0.2.1", 0);
     let long = "x".repeat(200);
     for i in 0..40_000 {
-        zonefile.push_str(&format!("h{i} A 10.{}.{}.{}\nh{i} TXT \"{long} {i}\"\n", i >> 16 & 255, i >> 8 & 255, i & 255));
+        zonefile.push_str(&format!(
+            "h{i} A 10.{}.{}.{}\nh{i} TXT \"{long} {i}\"\n",
+            i >> 16 & 255,
+            i >> 8 & 255,
+            i & 255
+        ));
     }
     let body = serde_json::json!({"name": "stall.test.", "zonefile": zonefile, "allow_transfer": ["127.0.0.1"]});
     let (code, text) = api(&z, "POST", "/v1/zones", &body.to_string());
@@ -336,7 +358,11 @@ fn secondary_that_stops_reading_mid_axfr_is_cut_off_by_the_write_timeout() {
     assert!(cut >= Duration::from_secs(10), "cut off after {cut:?}");
     let full = common::peers::transfer(z.addr(), &axfr_query("stall.test."));
     let records: usize = full.iter().map(|m| m.answer.len()).sum();
-    assert_eq!(records, 4 + 2 * 40_000 + 1, "a full transfer once the slot is free");
+    assert_eq!(
+        records,
+        4 + 2 * 40_000 + 1,
+        "a full transfer once the slot is free"
+    );
     // The server closed its side of the stalled connection (what it had
     // queued would still drain, slowly, through the 4 KiB window): no TCP
     // connection is open on the server while ours still is, and the cut-off
@@ -355,9 +381,20 @@ fn secondary_that_stops_reading_mid_axfr_is_cut_off_by_the_write_timeout() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(metric(&text, "zonecast_tcp_connections_open"), Some(0), "{text}");
-    assert_eq!(metric(&text, "zonecast_xfr_failed_total"), Some(1), "{text}");
-    assert!(metric(&text, "zonecast_xfr_limited_total") >= Some(1), "{text}");
+    assert_eq!(
+        metric(&text, "zonecast_tcp_connections_open"),
+        Some(0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "zonecast_xfr_failed_total"),
+        Some(1),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "zonecast_xfr_limited_total") >= Some(1),
+        "{text}"
+    );
     drop(stalled);
 }
 
@@ -371,7 +408,8 @@ fn tsig_badtime_for_a_client_clock_an_hour_off_is_signed_with_the_server_time() 
     const SECRET_B64: &str = "em9uZWNhc3QtZmFrZS1wcmltYXJ5LXNlY3JldC0zMmI=";
     const SECRET: &[u8] = b"zonecast-fake-primary-secret-32b";
     let z = Zonecast::start_with_args(&["--api-token", TOKEN].map(String::from));
-    let key = serde_json::json!({"name": "clock-key", "algorithm": "hmac-sha256", "secret": SECRET_B64});
+    let key =
+        serde_json::json!({"name": "clock-key", "algorithm": "hmac-sha256", "secret": SECRET_B64});
     let (code, text) = api(&z, "POST", "/v1/tsig-keys", &key.to_string());
     assert_eq!(code, 201, "{text}");
     let body = serde_json::json!({"name": "clock.test.", "zonefile": zone_text("clock.test.", 1, "192.0.2.1", 5), "allow_transfer": ["key:clock-key"]});
@@ -385,7 +423,10 @@ fn tsig_badtime_for_a_client_clock_an_hour_off_is_signed_with_the_server_time() 
         let wire = TcpConn::connect(z.addr()).unwrap().exchange(&q).unwrap();
         let m = Message::parse(&wire).unwrap();
         assert_eq!(m.rcode(), 9, "clock {offset:+} s: NOTAUTH");
-        assert!(m.answer.is_empty(), "clock {offset:+} s: nothing transferred");
+        assert!(
+            m.answer.is_empty(),
+            "clock {offset:+} s: nothing transferred"
+        );
         match ResponseVerifier::new(&signed).verify(&wire, client_now) {
             Err(TsigError::Peer {
                 error,
@@ -399,10 +440,16 @@ fn tsig_badtime_for_a_client_clock_an_hour_off_is_signed_with_the_server_time() 
                     "clock {offset:+} s: Other Data holds the server's time {server}, now is {now}"
                 );
             }
-            other => panic!("clock {offset:+} s: a signed BADTIME with the server time, got {other:?}"),
+            other => {
+                panic!("clock {offset:+} s: a signed BADTIME with the server time, got {other:?}")
+            }
         }
         // Time Signed is the request's (§5.2.3), so the client's MAC check does not itself fail on time.
-        let tsig = m.additional.iter().find(|r| r.rtype == Rtype::TSIG).unwrap();
+        let tsig = m
+            .additional
+            .iter()
+            .find(|r| r.rtype == Rtype::TSIG)
+            .unwrap();
         let (_, pos) = Name::parse_wire(&tsig.rdata, 0).unwrap();
         let time = tsig.rdata[pos..pos + 6]
             .iter()

@@ -47,9 +47,8 @@ fn served_txt(zones: &SharedZones, zone: &str, owner: &str) -> Option<Vec<Vec<u8
 }
 
 fn canary_ok(zones: &SharedZones) -> bool {
-    served_txt(zones, "c.test.", "canary.c.test.").is_some_and(|t| {
-        t.len() == 1 && t[0].windows(CANARY.len()).any(|w| w == CANARY.as_bytes())
-    })
+    served_txt(zones, "c.test.", "canary.c.test.")
+        .is_some_and(|t| t.len() == 1 && t[0].windows(CANARY.len()).any(|w| w == CANARY.as_bytes()))
 }
 
 /// An edge synced with `c.test.` (created, then changed twice, so the
@@ -57,8 +56,13 @@ fn canary_ok(zones: &SharedZones) -> bool {
 async fn synced_snapshot(url: &str, edge: &str, dir: &Path) {
     let mut p = Primary::connect(url).await;
     p.heartbeat().await;
-    p.create_zone("c.test.", "primary", "{}", &records("c.test.", &big_zone(1)))
-        .await;
+    p.create_zone(
+        "c.test.",
+        "primary",
+        "{}",
+        &records("c.test.", &big_zone(1)),
+    )
+    .await;
     p.create_zone(
         "ok.test.",
         "primary",
@@ -121,7 +125,10 @@ async fn flipped_octet_in_a_record_fails_the_zone_checksum_and_the_zone_is_copie
     assert!(canary_ok(&zones));
     f.shutdown().await;
 
-    assert!(flip_canary(dir.path()) >= 1, "the canary is in the snapshot file");
+    assert!(
+        flip_canary(dir.path()) >= 1,
+        "the canary is in the snapshot file"
+    );
     let f = start(&url, "sum", dir.path());
     let zones = f.zones();
     let st = f.status().snapshot();

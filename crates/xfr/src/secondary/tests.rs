@@ -58,7 +58,12 @@ fn checked_at(t0: i64) -> SecondaryStatus {
 /// What the refresh machine does with a reading of the clocks: moves the
 /// timers by a jump, then whether the zone is due to expire, and how long
 /// until the next refresh (wall ms).
-fn step(st: &mut SecondaryStatus, clock: &mut ClockWatch, wall: i64, mono: std::time::Instant) -> (bool, i64) {
+fn step(
+    st: &mut SecondaryStatus,
+    clock: &mut ClockWatch,
+    wall: i64,
+    mono: std::time::Instant,
+) -> (bool, i64) {
     if let Some(skew) = clock.jump(wall, mono) {
         shift_timers(st, skew);
     }
@@ -78,9 +83,19 @@ fn a_wall_clock_jump_forward_past_expire_does_not_expire_the_zone() {
     assert_eq!(refresh_in, 50_000, "the refresh stays 50 s away");
     assert_eq!(st.expires_at_ms.unwrap() - wall, 590_000);
     // Real time goes on: it expires 600 s after the last success, not before.
-    let (expired, _) = step(&mut st, &mut clock, wall + 589_000, m0 + Duration::from_secs(599));
+    let (expired, _) = step(
+        &mut st,
+        &mut clock,
+        wall + 589_000,
+        m0 + Duration::from_secs(599),
+    );
     assert!(!expired);
-    let (expired, _) = step(&mut st, &mut clock, wall + 590_000, m0 + Duration::from_secs(600));
+    let (expired, _) = step(
+        &mut st,
+        &mut clock,
+        wall + 590_000,
+        m0 + Duration::from_secs(600),
+    );
     assert!(expired);
 }
 
@@ -95,7 +110,12 @@ fn a_wall_clock_jump_backward_does_not_put_off_the_refresh_or_the_expiry() {
     assert!(!expired);
     assert_eq!(refresh_in, 50_000, "the refresh is not a year away: {st:?}");
     // Expiry 600 s after the last success in real time, whatever the wall clock says.
-    let (expired, _) = step(&mut st, &mut clock, wall + 590_000, m0 + Duration::from_secs(600));
+    let (expired, _) = step(
+        &mut st,
+        &mut clock,
+        wall + 590_000,
+        m0 + Duration::from_secs(600),
+    );
     assert!(expired, "kept unexpired by a clock jump: {st:?}");
 }
 
@@ -104,9 +124,15 @@ fn clock_drift_within_the_tolerance_is_not_a_jump() {
     let (t0, m0) = (1_800_000_000_000i64, std::time::Instant::now());
     let mut clock = ClockWatch::new(t0, m0);
     assert_eq!(clock.jump(t0 + 60_500, m0 + Duration::from_secs(60)), None);
-    assert_eq!(clock.jump(t0 + 119_000, m0 + Duration::from_secs(120)), None);
+    assert_eq!(
+        clock.jump(t0 + 119_000, m0 + Duration::from_secs(120)),
+        None
+    );
     // Each reading is measured from the one before: 66 s of wall clock in 60 s.
-    assert_eq!(clock.jump(t0 + 185_000, m0 + Duration::from_secs(180)), Some(6_000));
+    assert_eq!(
+        clock.jump(t0 + 185_000, m0 + Duration::from_secs(180)),
+        Some(6_000)
+    );
 }
 
 #[test]
@@ -118,7 +144,11 @@ fn timers_loaded_after_the_clock_went_back_are_bounded_by_their_intervals() {
     let now = t0 - 7 * 86_400_000;
     bound_loaded_timers(&mut st, now, max);
     assert_eq!(st.next_refresh_ms, now, "refresh due now, not in a week");
-    assert_eq!(st.expires_at_ms, Some(now + 600_000), "one expire interval, not a week more");
+    assert_eq!(
+        st.expires_at_ms,
+        Some(now + 600_000),
+        "one expire interval, not a week more"
+    );
     // A normal restart (clock ahead by the downtime) keeps the timers.
     let mut st = checked_at(t0);
     bound_loaded_timers(&mut st, t0 + 5_000, max);
