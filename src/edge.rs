@@ -201,6 +201,11 @@ impl EdgeProbe for Probe {
                 m.full_resyncs,
             ),
             counter(
+                "zonecast_edge_snapshot_corruptions_total",
+                "Corruptions of the local snapshot found at start (file discarded, or a zone failing its checksum); each was copied again from PostgreSQL.",
+                m.snapshot_corruptions,
+            ),
+            counter(
                 "zonecast_edge_problems_total",
                 "Problems met in the stream.",
                 m.problems_total,

@@ -1105,3 +1105,171 @@ fn a_secondary_zone_is_served_by_every_edge_and_follows_its_primary() {
         c.logs()
     );
 }
+
+/// A zone file for `origin` with `names` extra names (an A and a TXT each).
+fn big_zonefile(origin: &str, names: usize) -> String {
+    let mut z = format!(
+        "$ORIGIN {origin}\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n"
+    );
+    for i in 0..names {
+        z.push_str(&format!(
+            "h{i} A 10.{}.{}.{}\nh{i} TXT \"record {i} of a zone large enough to take a while\"\n",
+            i >> 16 & 255,
+            i >> 8 & 255,
+            i & 255
+        ));
+    }
+    z
+}
+
+/// Fault injection (docs/robustness.md): the control plane's PostgreSQL
+/// connection is terminated (`pg_terminate_backend`) in the middle of the
+/// transaction of a large zone creation. The request is refused with 503
+/// `store_unavailable`, nothing of the zone is in the database (no zone
+/// row, records or journal), the control plane connects again by itself,
+/// and the next writes (the same creation, a change) succeed and reach the
+/// edge.
+#[test]
+fn control_plane_connection_killed_mid_transaction_refuses_the_write_and_reconnects() {
+    let mut c = Cluster::start();
+    c.add_edge();
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let big = big_zonefile("big.test.", 30_000);
+    let body = serde_json::json!({"name": "big.test.", "zonefile": big}).to_string();
+    // The backend of the write: inside a transaction, its last statement one of the creation's.
+    let kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = 'zonecast' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL \
+         AND (query ILIKE 'COPY records%' OR query ILIKE 'INSERT INTO records%' \
+              OR query ILIKE 'INSERT INTO journal%' OR query ILIKE 'INSERT INTO zones%')";
+    let mut refused = None;
+    for attempt in 0..5 {
+        let api = c.planes[0].api;
+        let b = body.clone();
+        let writer = std::thread::spawn(move || http(api, "POST", "/v1/zones", &b));
+        let mut killed = 0;
+        while !writer.is_finished() && killed == 0 {
+            killed =
+                c.pg.try_psql_in("zonecast", kill)
+                    .ok()
+                    .and_then(|o| o.trim().parse::<u32>().ok())
+                    .unwrap_or(0);
+        }
+        let (status, text) = writer.join().unwrap();
+        if killed > 0 {
+            refused = Some((status, text));
+            break;
+        }
+        // The transaction ended before it was caught: undo and try again.
+        assert_eq!(status, 201, "attempt {attempt}: {text}");
+        assert_eq!(c.api("DELETE", "/v1/zones/big.test.", "").0, 204);
+    }
+    let (status, text) = refused.expect("the creation's transaction was caught in 5 attempts");
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("store_unavailable"), "{text}");
+    // Nothing half-applied.
+    assert_eq!(c.api("GET", "/v1/zones/big.test.", "").0, 404);
+    let left = c.pg.psql_in(
+        "zonecast",
+        "SELECT (SELECT count(*) FROM zones WHERE name = 'big.test.') || ' ' || \
+         (SELECT count(*) FROM records r LEFT JOIN zones z ON z.id = r.zone_id WHERE z.id IS NULL) || ' ' || \
+         (SELECT count(*) FROM journal j LEFT JOIN zones z ON z.id = j.zone_id WHERE z.id IS NULL)",
+    );
+    assert_eq!(
+        left.trim(),
+        "0 0 0",
+        "zone rows, orphan records, orphan journal rows"
+    );
+    // Reconnected: the next writes succeed and reach the edge.
+    assert_eq!(put_a(&c, 0, "www", "192.0.2.20"), 200);
+    let (status, text) = c.api("POST", "/v1/zones", &body);
+    assert_eq!(status, 201, "{text}");
+    wait_edges(&c, "www.example.com.", "192.0.2.20");
+    let edge_has_big = wait_until(PROPAGATION, || {
+        a_of(c.edges[0].dns, "h29999.big.test.").is_some()
+    });
+    assert!(edge_has_big, "{}", c.logs());
+}
+
+/// Fault injection (docs/robustness.md): an edge's replication connection
+/// is terminated again and again while 150 changes are made. The edge
+/// resumes from its slot each time, and ends with exactly the control
+/// plane's zone, with no problem reported, no resync, and a journal equal
+/// to the control plane's (IXFR from the first serial): nothing lost,
+/// nothing applied twice.
+#[test]
+fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_duplicates() {
+    let mut c = Cluster::start();
+    c.add_edge();
+    let body = serde_json::json!({"name": ZONE, "zonefile": ZONEFILE, "serial_policy": "increment",
+        "allow_transfer": ["127.0.0.0/8"]})
+    .to_string();
+    let (status, text) = c.api("POST", "/v1/zones", &body);
+    assert_eq!(status, 201, "{text}");
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let api = c.planes[0].api;
+    let burst = std::thread::spawn(move || {
+        for i in 0..150 {
+            let body = serde_json::json!({"ttl": 300, "records": [format!("\"{i}\"")]}).to_string();
+            let (status, text) = http(
+                api,
+                "PUT",
+                &format!("/v1/zones/{ZONE}/rrsets/t{i}/TXT"),
+                &body,
+            );
+            assert_eq!(status, 200, "{text}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let mut kills = 0;
+    while !burst.is_finished() {
+        std::thread::sleep(Duration::from_millis(300));
+        kills +=
+            c.pg.try_psql_in(
+                "zonecast",
+                "SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots \
+                 WHERE slot_name = 'zonecast_edge_edge0' AND active_pid IS NOT NULL",
+            )
+            .ok()
+            .and_then(|o| o.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+    }
+    burst.join().unwrap();
+    assert!(
+        kills >= 2,
+        "the replication connection was killed {kills} times"
+    );
+    c.assert_edges_equal(ZONE, Duration::from_secs(20));
+    let h = json(&http(c.edges[0].api, "GET", "/v1/health", "").1);
+    assert_eq!(h["problems"].as_array().map(Vec::len), Some(0), "{h}");
+    let metrics = http(c.edges[0].api, "GET", "/metrics", "").1;
+    let metric = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    assert!(metric("zonecast_edge_reconnects_total") >= 1, "{metrics}");
+    assert_eq!(
+        metric("zonecast_edge_full_resyncs_total"),
+        1,
+        "only the first copy"
+    );
+    assert_eq!(metric("zonecast_edge_zone_resyncs_total"), 0, "{metrics}");
+    // The edge's journal is the control plane's: IXFR from serial 1 on both.
+    let zone: Name = ZONE.parse().unwrap();
+    let mut q = build_query(2, &zone, Rtype::IXFR, None);
+    q[9] = 1;
+    q.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0, 0, 0, 0, 1]);
+    q.extend_from_slice(&[0u8; 16]);
+    let edge = transfer_records(c.edges[0].dns, &q);
+    let plane = transfer_records(c.planes[0].dns, &q);
+    assert_eq!(edge.len(), plane.len());
+    assert_eq!(
+        edge, plane,
+        "the edge's IXFR from serial 1 is the control plane's"
+    );
+    let soas = plane.iter().filter(|r| r.rtype == Rtype::SOA).count();
+    assert_eq!(soas, 2 + 2 * 150, "one difference sequence per change");
+}

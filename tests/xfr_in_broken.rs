@@ -69,6 +69,11 @@ pub mod fake {
         Rcode(u8),
         /// Close the connection here.
         Close,
+        /// The first half of an answer with these records (length prefix
+        /// included), then nothing: the rest of the message never comes.
+        Partial(Vec<Record>),
+        /// Send nothing for this long, keeping the connection open.
+        Stall(Duration),
     }
 
     /// What the primary answers.
@@ -335,6 +340,17 @@ pub mod fake {
                 Step::Close => {
                     let _ = s.shutdown(Shutdown::Both);
                     return;
+                }
+                Step::Stall(d) => {
+                    std::thread::sleep(d);
+                    continue;
+                }
+                Step::Partial(rs) => {
+                    let msg = message(q.id, &q.qname, q.qtype, 0, &rs);
+                    let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&msg);
+                    let _ = s.write_all(&framed[..framed.len() / 2]);
+                    continue;
                 }
                 Step::Raw(mut raw) => {
                     if let Some(head) = raw.get_mut(..2) {
@@ -852,6 +868,55 @@ fn connection_dropped_mid_axfr_keeps_the_old_zone() {
     );
     s.assert_old_zone();
     s.assert_alive();
+}
+
+/// A primary that stalls in the middle of an AXFR, between two messages
+/// and inside one: the transfer times out per `--xfr-idle-timeout`, the
+/// status names the stall, the old zone stays served, and the server
+/// answers other queries meanwhile (fault injection, docs/robustness.md).
+#[test]
+fn primary_stalling_mid_axfr_times_out_and_keeps_the_old_zone() {
+    let s = Secondary::start(&["--xfr-idle-timeout", "1"], false, 1);
+    let body = new_body();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut first = vec![soa(2)];
+    first.extend_from_slice(head);
+    let mut rest = tail.to_vec();
+    rest.push(soa(2));
+    for (what, stall) in [
+        (
+            "between two messages",
+            vec![
+                Step::Answer(first.clone()),
+                Step::Stall(Duration::from_secs(6)),
+                Step::Answer(rest.clone()),
+            ],
+        ),
+        (
+            "inside a message",
+            vec![
+                Step::Answer(first.clone()),
+                Step::Partial(rest.clone()),
+                Step::Stall(Duration::from_secs(6)),
+            ],
+        ),
+    ] {
+        s.primary.set(Script {
+            soa: soa(2),
+            ixfr: vec![Step::Rcode(NOTIMP)],
+            axfr: stall,
+        });
+        let started = Instant::now();
+        let msg = s.refresh_fails();
+        let took = started.elapsed();
+        assert!(msg.contains("nothing read for 1s"), "{what}: {msg}");
+        assert!(
+            took < Duration::from_secs(5),
+            "{what}: the stall was noticed after {took:?}, not after the 1 s idle timeout"
+        );
+        s.assert_old_zone();
+        s.assert_alive();
+    }
 }
 
 /// Case 5: garbage octets framed as the second message of an AXFR.

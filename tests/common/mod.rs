@@ -491,6 +491,12 @@ impl Zonecast {
     /// 8053 would collide between tests running in parallel and with anything
     /// else on the machine.
     pub fn start_with_args(args: &[String]) -> Zonecast {
+        Zonecast::start_configured(args, &mut |_| {})
+    }
+
+    /// [`Zonecast::start_with_args`], with `configure` applied to the
+    /// command before each start attempt (environment, `pre_exec`, ...).
+    pub fn start_configured(args: &[String], configure: &mut dyn FnMut(&mut Command)) -> Zonecast {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_zonecast"));
         let origins: Vec<Name> = args
             .windows(2)
@@ -516,6 +522,7 @@ impl Zonecast {
             if std::env::var_os("RUST_LOG").is_none() {
                 cmd.env("RUST_LOG", "info");
             }
+            configure(&mut cmd);
             cmd
         };
         let daemon = start_daemon("zonecast", &origins, &mut build);

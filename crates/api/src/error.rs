@@ -147,6 +147,18 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidRecord { .. } => ApiError::invalid("records", e.to_string()),
             StoreError::InvalidSettings { .. } => ApiError::invalid("settings", e.to_string()),
             StoreError::UnknownKind(_) => ApiError::invalid("kind", e.to_string()),
+            _ if e.is_write_failure() => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_write_failed",
+                format!(
+                    "nothing was applied: the store could not write to its disk (full, over a file size limit, or failing): {e}"
+                ),
+            ),
+            _ if e.is_unavailable() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("the database connection failed; the request was not applied, retry it: {e}"),
+            ),
             _ => ApiError::internal(e.to_string()),
         }
     }

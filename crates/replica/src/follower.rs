@@ -13,7 +13,7 @@ use pg_walstream::{
     ReplicationStreamConfig, RetryConfig, StreamingMode,
 };
 use rand::Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -134,10 +134,18 @@ impl Follower {
             dir: config.data_dir.clone(),
             source,
         };
-        let store = Arc::new(Store::open(&config.data_dir).map_err(local_err)?);
-        let loaded = local::load(&store).map_err(local_err)?;
+        let (store, loaded, discarded) =
+            local::open_checked(&config.data_dir).map_err(local_err)?;
+        let store = Arc::new(store);
         let zones = Zones::new();
         let status = StatusHandle::new(config.name.clone(), slot.clone(), config.max_lag_ms);
+        {
+            let corruptions = loaded.corrupt_zones + u64::from(discarded.is_some());
+            status.lock().metrics.snapshot_corruptions += corruptions;
+        }
+        if let Some(why) = discarded {
+            status.problem(None, why);
+        }
         let mut served = 0usize;
         for z in loaded.zones.values() {
             if let Some(v) = &z.version {
@@ -189,6 +197,7 @@ impl Follower {
             status: status.clone(),
             store: store.clone(),
             table: loaded.zones,
+            sums: loaded.sums,
             halted: BTreeMap::new(),
             lsn: loaded.lsn,
             full_resync_due: loaded.full_resync,
@@ -278,6 +287,8 @@ struct Engine {
     status: StatusHandle,
     store: Arc<Store>,
     table: ZoneTable,
+    /// Each zone's checksum as persisted (`replica.sum.<zone>`).
+    sums: HashMap<Name, local::ZoneSum>,
     halted: BTreeMap<i64, String>,
     /// `replica.lsn`: end LSN of the last transaction persisted.
     lsn: u64,
@@ -740,8 +751,15 @@ impl Engine {
         }
     }
 
-    fn persist(&self, ops: &[BatchOp], meta: &[(String, String)]) -> Result<(), ReplicaError> {
-        let r = tokio::task::block_in_place(|| local::persist(&self.store, ops, meta));
+    fn persist(&mut self, ops: &[BatchOp], meta: &[(String, String)]) -> Result<(), ReplicaError> {
+        // The zones' checksums go in the same transaction.
+        let (sums, sum_meta) = local::sums_after(&self.sums, ops);
+        let mut all = meta.to_vec();
+        all.extend(sum_meta);
+        let r = tokio::task::block_in_place(|| local::persist(&self.store, ops, &all));
+        if r.is_ok() {
+            self.sums = sums;
+        }
         r.map_err(|e| {
             tracing::error!(error = %e, "local snapshot write failed; not confirming, resyncing everything");
             self.status

@@ -69,6 +69,10 @@ pub struct Metrics {
     pub zone_resyncs: u64,
     /// Full resyncs done (initial sync included).
     pub full_resyncs: u64,
+    /// Corruptions of the local snapshot found at start: a file discarded
+    /// (it did not open, failed `PRAGMA quick_check` or did not read) counts
+    /// one, and so does each zone whose records did not match their checksum.
+    pub snapshot_corruptions: u64,
     /// Problems recorded since start.
     pub problems_total: u64,
     /// NOTIFY messages relayed to the control plane.

@@ -14,6 +14,10 @@ pub(crate) type ScanFn<'a> = dyn FnMut(&[u8], Rtype, u32, &[u8]) -> bool + 'a;
 /// [`crate::Store`] method of the same name (validation shared in `common`).
 pub(crate) trait Backend: Send + Sync {
     fn is_cluster(&self) -> bool;
+    /// See [`crate::Store::quick_check`]; nothing to check by default (PostgreSQL checks its own pages).
+    fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
     fn schema_version(&self) -> Result<u32, StoreError>;
     fn zones(&self) -> Result<Vec<ZoneRow>, StoreError>;
     fn zone(&self, name: &Name) -> Result<Option<ZoneRow>, StoreError>;

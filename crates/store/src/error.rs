@@ -262,3 +262,68 @@ pub(crate) fn db<F: FnOnce() -> String>(context: F) -> impl FnOnce(rusqlite::Err
         source,
     }
 }
+
+impl StoreError {
+    /// Whether the store could not write to its disk: SQLite's
+    /// `SQLITE_FULL` (the disk is full) or a failed write, sync or resize
+    /// of its files (`SQLITE_IOERR_WRITE` and kin: a file size limit, an I/O
+    /// error). The transaction was rolled back; nothing of it is stored.
+    pub fn is_write_failure(&self) -> bool {
+        let StoreError::Database { source, .. } = self else {
+            return false;
+        };
+        let rusqlite::Error::SqliteFailure(e, _) = source else {
+            return false;
+        };
+        e.code == rusqlite::ErrorCode::DiskFull
+            || matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_IOERR_WRITE
+                    | rusqlite::ffi::SQLITE_IOERR_FSYNC
+                    | rusqlite::ffi::SQLITE_IOERR_DIR_FSYNC
+                    | rusqlite::ffi::SQLITE_IOERR_TRUNCATE
+            )
+    }
+
+    /// Whether PostgreSQL could not be reached or its connection was lost
+    /// during the call (the transaction did not commit, or, for a COMMIT cut
+    /// off, its outcome is unknown; the store does not replay it).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } => true,
+            StoreError::Postgres { source, .. } => {
+                source.is_closed()
+                    || source.code().is_some_and(|c| {
+                        let c = c.code();
+                        // Class 08 (connection exception), 57P01..57P03 (admin shutdown, crash shutdown, cannot connect now).
+                        c.starts_with("08") || c.starts_with("57P")
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this says the SQLite database file is damaged (corrupt pages,
+    /// not a database, a short read, a stored value of the wrong type), as
+    /// opposed to, say, a directory that can't be created or a newer schema.
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            StoreError::Database { source, .. } => {
+                matches!(
+                    source.sqlite_error_code(),
+                    Some(
+                        rusqlite::ErrorCode::DatabaseCorrupt
+                            | rusqlite::ErrorCode::NotADatabase
+                            | rusqlite::ErrorCode::SystemIoFailure
+                    )
+                ) || matches!(
+                    source,
+                    rusqlite::Error::FromSqlConversionFailure(..)
+                        | rusqlite::Error::InvalidColumnType(..)
+                )
+            }
+            StoreError::Corrupt(_) => true,
+            _ => false,
+        }
+    }
+}

@@ -150,6 +150,23 @@ impl Backend for SqliteStore {
         false
     }
 
+    fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.reader()?;
+        let ctx = || "checking the database file (PRAGMA quick_check)".to_string();
+        let mut stmt = conn.prepare("PRAGMA quick_check").map_err(db(ctx))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db(ctx))?;
+        let mut problems = Vec::new();
+        for row in rows {
+            let line = row.map_err(db(ctx))?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        Ok(problems)
+    }
+
     fn schema_version(&self) -> Result<u32, StoreError> {
         schema::database_version(&*self.reader()?)
     }

@@ -72,6 +72,16 @@ impl Store {
         self.backend.is_cluster()
     }
 
+    /// SQLite's `PRAGMA quick_check` over the whole database file: the
+    /// problems it found (b-tree structure, page and record format,
+    /// `NOT NULL`/`CHECK` constraints), empty when the file is sound. It does
+    /// not see a flipped octet inside a record's payload; callers that must
+    /// notice those keep checksums of their own (the edge's snapshot does).
+    /// Always empty for PostgreSQL.
+    pub fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        self.backend.quick_check()
+    }
+
     /// The schema version of the open database (each backend counts its own migrations).
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         self.backend.schema_version()

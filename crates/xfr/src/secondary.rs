@@ -32,6 +32,17 @@
 //! `active()` (in cluster mode: while this control plane leads) do checks
 //! run; the others' tasks wait.
 //!
+//! **Clock jumps.** The timers are unix times (they are persisted and
+//! shown), but the waiting is monotonic, and each task watches the wall
+//! clock against the monotonic one ([`ClockWatch`]): when the wall clock
+//! jumps (by more than [`CLOCK_JUMP_TOLERANCE`], e.g. set by hand or by a
+//! first NTP sync), the pending refresh and expiry move by the same amount
+//! ([`shift_timers`]), so a jump forward does not expire a zone early and a
+//! jump backward does not put its refresh or expiry off. A status loaded
+//! after a restart whose timers lie further ahead than any interval could
+//! put them (the clock went back while the process was down) is brought
+//! back within one interval ([`bound_loaded_timers`]).
+//!
 //! Limitations: the expiry is published by the control plane that runs
 //! the machine; other control planes and edges keep answering from the
 //! last data (their data is the same; only the SERVFAIL is missing).
@@ -56,6 +67,61 @@ use zonecast_store::{Change, ZoneKind};
 /// meanwhile are covered by that check. After a transfer, a wake checks at
 /// once (a primary changing quickly is followed without delay).
 pub const WAKE_GAP: Duration = Duration::from_millis(200);
+
+/// A difference between the wall clock's and the monotonic clock's
+/// progress larger than this is a clock jump (NTP slews by far less).
+pub const CLOCK_JUMP_TOLERANCE: Duration = Duration::from_secs(2);
+
+/// Notices jumps of the wall clock: it remembers one reading of both
+/// clocks and compares how far each moved since.
+#[derive(Clone, Copy, Debug)]
+pub struct ClockWatch {
+    wall_ms: i64,
+    mono: std::time::Instant,
+}
+
+impl ClockWatch {
+    /// Starts from this reading of both clocks.
+    pub fn new(wall_ms: i64, mono: std::time::Instant) -> ClockWatch {
+        ClockWatch { wall_ms, mono }
+    }
+
+    /// How far the wall clock jumped (ms, negative backwards) since the
+    /// last reading, when it is more than [`CLOCK_JUMP_TOLERANCE`]; this
+    /// reading becomes the next reference either way.
+    pub fn jump(&mut self, wall_ms: i64, mono: std::time::Instant) -> Option<i64> {
+        let elapsed = millis(mono.saturating_duration_since(self.mono));
+        let skew = wall_ms - self.wall_ms.saturating_add(elapsed);
+        *self = ClockWatch::new(wall_ms, mono);
+        (skew.abs() > millis(CLOCK_JUMP_TOLERANCE)).then_some(skew)
+    }
+}
+
+/// Moves the pending timers (next refresh, expiry) by a wall clock jump of
+/// `skew_ms`, so they stay as far ahead in real time as they were.
+pub fn shift_timers(st: &mut SecondaryStatus, skew_ms: i64) {
+    st.next_refresh_ms = st.next_refresh_ms.saturating_add(skew_ms);
+    if let Some(e) = st.expires_at_ms.as_mut() {
+        *e = e.saturating_add(skew_ms);
+    }
+}
+
+/// Bounds the timers of a status loaded from the store at `now_ms`: a
+/// next refresh more than `refresh_max` ahead is due now, and an expiry
+/// further ahead than the expire interval it was set with (expiry minus
+/// the last success) is that interval from now. Only a wall clock that
+/// went back while the status was stored puts them there.
+pub fn bound_loaded_timers(st: &mut SecondaryStatus, now_ms: i64, refresh_max: Duration) {
+    if st.next_refresh_ms - now_ms > millis(refresh_max) {
+        st.next_refresh_ms = now_ms;
+    }
+    if let (Some(e), Some(ok)) = (st.expires_at_ms, st.last_success_ms) {
+        let interval = e - ok;
+        if e - now_ms > interval {
+            st.expires_at_ms = Some(now_ms + interval);
+        }
+    }
+}
 
 /// Operator bounds and client settings of the refresh machine.
 #[derive(Clone, Debug)]
@@ -396,6 +462,7 @@ impl ZoneTask {
     async fn run(self) {
         let mut was_active = false;
         let mut last_check: Option<tokio::time::Instant> = None;
+        let mut clock = ClockWatch::new(now_ms(), std::time::Instant::now());
         loop {
             if !(self.inner.active)() {
                 was_active = false;
@@ -405,7 +472,13 @@ impl ZoneTask {
             }
             if !was_active {
                 self.load_status().await;
+                clock = ClockWatch::new(now_ms(), std::time::Instant::now());
                 was_active = true;
+            }
+            if let Some(skew) = clock.jump(now_ms(), std::time::Instant::now()) {
+                shift_timers(&mut lock(&self.job.status), skew);
+                tracing::warn!(zone = %self.zone, jump_ms = skew, "the wall clock jumped; the refresh and expiry timers moved with it");
+                self.save_status().await;
             }
             self.expire_if_due().await;
             let (due, expires) = {
@@ -434,8 +507,15 @@ impl ZoneTask {
                     continue;
                 }
             }
+            // A jump noticed meanwhile moves the timers before this check sets them anew.
+            if let Some(skew) = clock.jump(now_ms(), std::time::Instant::now()) {
+                shift_timers(&mut lock(&self.job.status), skew);
+                tracing::warn!(zone = %self.zone, jump_ms = skew, "the wall clock jumped; the refresh and expiry timers moved with it");
+            }
             // After a transfer the next NOTIFY is likely a new change: no gap.
             let transferred = self.check().await;
+            // The timers the check set are in the wall clock's present frame.
+            clock = ClockWatch::new(now_ms(), std::time::Instant::now());
             last_check = (!transferred).then(tokio::time::Instant::now);
         }
     }
@@ -459,7 +539,10 @@ impl ZoneTask {
             .filter(|s| s.zone_created_at == created);
         let mut st = lock(&self.job.status);
         match stored {
-            Some(s) => *st = s,
+            Some(mut s) => {
+                bound_loaded_timers(&mut s, now_ms(), self.inner.config.refresh_max);
+                *st = s
+            }
             None => {
                 *st = SecondaryStatus {
                     next_refresh_ms: now_ms(),
