@@ -10,6 +10,7 @@ use zonecast_store::Store;
 
 mod cluster;
 mod edge;
+mod limits;
 mod listen;
 mod notify;
 mod secondary;
@@ -68,6 +69,8 @@ struct ServeArgs {
     secondary: secondary::SecondaryArgs,
     #[command(flatten)]
     rrl: listen::RrlArgs,
+    #[command(flatten)]
+    limits: limits::LimitsArgs,
 }
 
 #[derive(Parser)]
@@ -99,6 +102,8 @@ struct EdgeArgs {
     tcp: listen::TcpArgs,
     #[command(flatten)]
     rrl: listen::RrlArgs,
+    #[command(flatten)]
+    limits: limits::LimitsArgs,
 }
 
 fn main() {
@@ -161,7 +166,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => Store::open(&args.data_dir)
             .with_context(|| format!("opening the store in {}", args.data_dir.display()))?,
     };
-    let control = Control::open(store).context("loading stored zones")?;
+    let control =
+        Control::open_with_limits(store, args.limits.limits()).context("loading stored zones")?;
     for file in &args.zone_file {
         match control.load_zone_file(file) {
             Ok((origin, LoadOutcome::Created { serial })) => {
@@ -226,7 +232,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let secondaries = zonecast_xfr::secondary::Secondaries::start(
         control.clone(),
         runtime.handle().clone(),
-        args.secondary.config(),
+        args.secondary.config(control.limits()),
         std::sync::Arc::new(move |name: &str| xfr::stored_key(keys_from.store(), name)),
         sends.clone(),
     );
@@ -301,6 +307,7 @@ fn edge(args: EdgeArgs) -> anyhow::Result<()> {
         transfers: args.transfers,
         tcp: args.tcp,
         rrl: args.rrl,
+        limits: args.limits.limits(),
     }))
 }
 

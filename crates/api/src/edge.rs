@@ -163,6 +163,8 @@ async fn metrics(State(s): State<EdgeState>) -> Response {
     for m in &r.metrics {
         sample(m.name, m.help, m.kind, m.value);
     }
+    // Size-limit refusals (process-wide counter, docs/robustness.md).
+    out.push_str(&zonecast_zone::limits::metrics_text());
     (
         [(
             header::CONTENT_TYPE,

@@ -114,6 +114,7 @@ pub async fn metrics(
          # HELP zonecast_api_changes_total Zone changes committed through the API.\n# TYPE zonecast_api_changes_total counter\nzonecast_api_changes_total {}\n",
         state.inner.changes.load(Ordering::Relaxed)
     );
+    out.push_str(&zonecast_zone::limits::metrics_text());
     if let Some(x) = state.extras() {
         x.metrics(&mut out);
     }
