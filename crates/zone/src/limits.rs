@@ -306,13 +306,13 @@ static REFUSALS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU
 /// Logs and counts a refusal; `way` says how the records came
 /// (`api`, `zone file`, `transfer`, `replication`).
 ///
-/// The log line is a warning: `size limit reached; refused` with
-/// `zone`, `limit`, `value`, `max` and `way`.
+/// The log line is a warning: `size limit reached; refused: <what>` with
+/// fields `zone`, `limit` (the metric's label), `value`, `max` and `way`.
 pub fn refused(e: &Exceeded, way: &str) {
     REFUSALS[e.limit.index()].fetch_add(1, Ordering::Relaxed);
     tracing::warn!(
         zone = %e.zone,
-        limit = e.limit.label(),
+        limit = %e.limit.label(),
         value = e.value,
         max = e.max,
         way,
