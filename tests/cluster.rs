@@ -1143,12 +1143,15 @@ fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
     let (small, default) = (&c.edges[0], &c.edges[1]);
 
     // Four addresses: taken by the control plane and the default edge, not by the small one.
-    let four = r#"{"ttl": 300, "records": ["192.0.2.20", "192.0.2.21", "192.0.2.22", "192.0.2.23"]}"#;
+    let four =
+        r#"{"ttl": 300, "records": ["192.0.2.20", "192.0.2.21", "192.0.2.22", "192.0.2.23"]}"#;
     let (status, text) = c.api("PUT", &format!("/v1/zones/{ZONE}/rrsets/www/A"), four);
     assert_eq!(status, 200, "{text}");
     let all4 = "192.0.2.20,192.0.2.21,192.0.2.22,192.0.2.23";
     assert!(
-        wait_until(PROPAGATION, || a_of(default.dns, "www.example.com.").as_deref() == Some(all4)),
+        wait_until(PROPAGATION, || a_of(default.dns, "www.example.com.")
+            .as_deref()
+            == Some(all4)),
         "{}",
         c.logs()
     );
@@ -1157,7 +1160,10 @@ fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
         "the small edge did not count a refusal\n{}",
         c.logs()
     );
-    assert_eq!(a_of(small.dns, "www.example.com.").as_deref(), Some("192.0.2.10"));
+    assert_eq!(
+        a_of(small.dns, "www.example.com.").as_deref(),
+        Some("192.0.2.10")
+    );
     let log = small.log_text();
     assert!(
         log.lines().any(|l| l.contains("size limit reached")
@@ -1167,7 +1173,11 @@ fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
     );
     assert_eq!(edge_refusals(default, "rrset_records"), 0);
     // Still serving after the refusal: another zone reaches it.
-    create_zone(&c, "two.test.", &ZONEFILE.replace("example.com.", "two.test."));
+    create_zone(
+        &c,
+        "two.test.",
+        &ZONEFILE.replace("example.com.", "two.test."),
+    );
     wait_edges(&c, "www.two.test.", "192.0.2.10");
 
     // Two addresses fit again: the next change brings the zone back.
@@ -1178,9 +1188,15 @@ fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
     c.assert_edges_equal(ZONE, PROPAGATION);
 
     // A third zone: past the small edge's --max-zones 2.
-    create_zone(&c, "three.test.", &ZONEFILE.replace("example.com.", "three.test."));
+    create_zone(
+        &c,
+        "three.test.",
+        &ZONEFILE.replace("example.com.", "three.test."),
+    );
     assert!(
-        wait_until(PROPAGATION, || a_of(default.dns, "www.three.test.").as_deref() == Some("192.0.2.10")),
+        wait_until(PROPAGATION, || a_of(default.dns, "www.three.test.")
+            .as_deref()
+            == Some("192.0.2.10")),
         "{}",
         c.logs()
     );
@@ -1189,6 +1205,12 @@ fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
         "the small edge did not refuse the third zone\n{}",
         c.logs()
     );
-    assert_eq!(a_of(small.dns, "www.three.test.").as_deref(), Some("rcode 5"));
-    assert_eq!(a_of(small.dns, "www.example.com.").as_deref(), Some("192.0.2.30,192.0.2.31"));
+    assert_eq!(
+        a_of(small.dns, "www.three.test.").as_deref(),
+        Some("rcode 5")
+    );
+    assert_eq!(
+        a_of(small.dns, "www.example.com.").as_deref(),
+        Some("192.0.2.30,192.0.2.31")
+    );
 }

@@ -176,7 +176,11 @@ fn api_writes_over_the_limits_are_refused_and_counted() {
     );
     let (_, after) = api(&z, "GET", "/v1/zones/example.com", &Value::Null);
     assert_eq!(after["serial"], before["serial"], "{after}");
-    assert_eq!(a_of(&z, "h0.example.com.").0, 3, "nothing of the PATCH applied");
+    assert_eq!(
+        a_of(&z, "h0.example.com.").0,
+        3,
+        "nothing of the PATCH applied"
+    );
     // 14 names make 20: taken.
     let r = api(
         &z,
@@ -212,11 +216,17 @@ fn api_writes_over_the_limits_are_refused_and_counted() {
         "zone three.test. would be zone number 3 of this node; the limit is 2 zones per node (--max-zones)",
     );
     assert_eq!(api(&z, "GET", "/v1/zones/three.test", &Value::Null).0, 404);
-    assert_log(&z, &["size limit reached", "zone=three.test.", "limit=zones"]);
+    assert_log(
+        &z,
+        &["size limit reached", "zone=three.test.", "limit=zones"],
+    );
 
     // Every refusal counted.
     let m = metrics(&z);
-    assert!(m.contains("# TYPE zonecast_limit_refusals_total counter"), "{m}");
+    assert!(
+        m.contains("# TYPE zonecast_limit_refusals_total counter"),
+        "{m}"
+    );
     assert_eq!(refusals(&m, "rrset_records"), rr0 + 3, "{m}");
     assert_eq!(refusals(&m, "zone_records"), zr0 + 1, "{m}");
     assert_eq!(refusals(&m, "zones"), zs0 + 1, "{m}");
@@ -236,8 +246,15 @@ fn zone_files_over_the_limits_at_start_keep_the_stored_zone() {
     let big_rrset = format!("{ZONE}www A 192.0.2.81\nwww A 192.0.2.82\nwww A 192.0.2.83\n");
     std::fs::write(&file, &big_rrset).unwrap();
     let z = start(&file, &data);
-    assert_eq!(a_of(&z, "www.example.com."), (0, vec![80]), "the stored zone is served");
-    let at = format!("{}:9: RRset www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)", file.display());
+    assert_eq!(
+        a_of(&z, "www.example.com."),
+        (0, vec![80]),
+        "the stored zone is served"
+    );
+    let at = format!(
+        "{}:9: RRset www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)",
+        file.display()
+    );
     assert_log(&z, &["zone file rejected", &at]);
     assert_log(&z, &["size limit reached", "way=\"zone file\""]);
     assert_eq!(refusals(&metrics(&z), "rrset_records"), 1);
@@ -252,7 +269,10 @@ fn zone_files_over_the_limits_at_start_keep_the_stored_zone() {
     let z = start(&file, &data);
     assert_eq!(a_of(&z, "www.example.com."), (0, vec![80]));
     assert_eq!(a_of(&z, "h0.example.com.").0, 3);
-    let at = format!("{}:23: zone example.com. would hold 21 records; the limit is 20 (--max-zone-records)", file.display());
+    let at = format!(
+        "{}:23: zone example.com. would hold 21 records; the limit is 20 (--max-zone-records)",
+        file.display()
+    );
     assert_log(&z, &["zone file rejected", &at]);
     assert_eq!(refusals(&metrics(&z), "zone_records"), 1);
 }
@@ -272,7 +292,12 @@ fn limit_flags_have_defaults_and_bounds() {
         let mut c = Command::new(env!("CARGO_BIN_EXE_zonecast"));
         c.arg(cmd);
         if cmd == "edge" {
-            c.args(["--database", "postgres://nobody@127.0.0.1:1/x", "--name", "e"]);
+            c.args([
+                "--database",
+                "postgres://nobody@127.0.0.1:1/x",
+                "--name",
+                "e",
+            ]);
         }
         let out = c.args([flag, value]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{cmd} {flag} {value}");

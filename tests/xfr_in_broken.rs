@@ -1041,11 +1041,17 @@ fn transfer_over_the_size_limits_is_refused() {
     s.primary.set(serving(soa(2), &body));
     let msg = s.refresh_fails();
     assert!(
-        msg.contains("RRset www.z.test. A would hold 4 records; the limit is 3 (--max-rrset-records)"),
+        msg.contains(
+            "RRset www.z.test. A would hold 4 records; the limit is 3 (--max-rrset-records)"
+        ),
         "{msg}"
     );
     s.assert_old_zone();
-    s.assert_log(&["size limit reached", "limit=rrset_records", "way=\"transfer\""]);
+    s.assert_log(&[
+        "size limit reached",
+        "limit=rrset_records",
+        "way=\"transfer\"",
+    ]);
     assert_eq!(refusals(&s, "rrset_records"), 1);
 
     // 21 records: refused while reading the transfer.
@@ -1057,7 +1063,11 @@ fn transfer_over_the_size_limits_is_refused() {
     let msg = s.refresh_fails();
     assert!(msg.contains("more than 20 records"), "{msg}");
     s.assert_old_zone();
-    s.assert_log(&["size limit reached", "limit=zone_records", "the AXFR of zone z.test."]);
+    s.assert_log(&[
+        "size limit reached",
+        "limit=zone_records",
+        "the AXFR of zone z.test.",
+    ]);
     assert!(refusals(&s, "zone_records") >= 1);
 
     // Within both limits: taken.

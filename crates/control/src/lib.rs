@@ -903,7 +903,7 @@ impl Control {
         // `load_file` validates, naming file and line; the records are not checked again.
         let data = zonecast_zonefile::load_file(path, None)?;
         let origin = data.origin.clone();
-        let records = self.zone_file_records(data, "records", "zone file")?;
+        let records = self.zone_file_records(data, "zonefile", "zone file")?;
         let outcome = self.replace_checked(&origin, records, "zone file")?;
         if let Some(fp) = fingerprint {
             let serial = match outcome {
@@ -927,11 +927,7 @@ impl Control {
     ) -> Result<Vec<Record>, ControlError> {
         let records = normalized(
             &data.origin,
-            data.records
-                .iter()
-                .cloned()
-                .map(canonical_record)
-                .collect(),
+            data.records.iter().cloned().map(canonical_record).collect(),
         );
         let Err((e, _)) = self.limits.check_records(&data.origin, &records) else {
             return Ok(records);
@@ -947,7 +943,12 @@ impl Control {
     }
 
     /// Whole content within the size limits (`way` for the log and the count).
-    fn check_content(&self, zone: &Name, records: &[Record], way: &str) -> Result<(), ControlError> {
+    fn check_content(
+        &self,
+        zone: &Name,
+        records: &[Record],
+        way: &str,
+    ) -> Result<(), ControlError> {
         self.limits
             .check_records(zone, records)
             .map_err(|(e, _)| refuse(e, "records", way))

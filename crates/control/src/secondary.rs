@@ -130,7 +130,8 @@ impl Control {
         let mut work = z.clone();
         let mut staged: Vec<Change> = Vec::with_capacity(changes.len());
         for (i, c) in changes.iter().enumerate() {
-            let (change, next) = stage_delta(&work, c, &self.limits).map_err(|e| in_change(i, c, e))?;
+            let (change, next) =
+                stage_delta(&work, c, &self.limits).map_err(|e| in_change(i, c, e))?;
             work.serial = change.serial_to;
             work.version = Some(Arc::new(next));
             staged.push(change);

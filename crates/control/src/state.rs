@@ -10,8 +10,8 @@ use std::sync::Arc;
 use zonecast_proto::rdata::{format_presentation, validate_wire};
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::ZoneKind;
-use zonecast_zone::Limits;
 use zonecast_zone::validate::MAX_TTL;
+use zonecast_zone::Limits;
 use zonecast_zone::{Node, Zone};
 
 use crate::settings::ZoneSettings;

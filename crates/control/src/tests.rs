@@ -1425,7 +1425,13 @@ fn limited() -> Control {
         Control::open_with_limits(Store::open_in_memory().unwrap(), small_limits()).unwrap();
     let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
     control
-        .create_zone_at(&apex(), ZoneKind::Primary, policy(SerialPolicy::Increment), Some(data.records), NOW)
+        .create_zone_at(
+            &apex(),
+            ZoneKind::Primary,
+            policy(SerialPolicy::Increment),
+            Some(data.records),
+            NOW,
+        )
         .unwrap();
     control
 }
@@ -1451,19 +1457,46 @@ fn api_edits_over_the_rrset_and_zone_limits_change_nothing() {
     let before = observe(&c);
     let counted = refusals_of(Limit::RrsetRecords);
     let e = c
-        .apply(&apex(), vec![replace("www", Rtype::A, 60, &["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"])], None)
+        .apply(
+            &apex(),
+            vec![replace(
+                "www",
+                Rtype::A,
+                60,
+                &["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"],
+            )],
+            None,
+        )
         .unwrap_err();
     let (field, message) = too_large(&e);
     assert_eq!(field, "edits[0].records");
-    assert!(message.contains("www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)"), "{message}");
+    assert!(
+        message.contains(
+            "www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)"
+        ),
+        "{message}"
+    );
     assert!(refusals_of(Limit::RrsetRecords) > counted);
     assert_eq!(observe(&c), before);
     // Exactly the limit passes; one more record by AddRecord does not.
-    c.apply(&apex(), vec![replace("www", Rtype::A, 60, &["192.0.2.1", "192.0.2.2", "192.0.2.3"])], None)
-        .unwrap();
+    c.apply(
+        &apex(),
+        vec![replace(
+            "www",
+            Rtype::A,
+            60,
+            &["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+        )],
+        None,
+    )
+    .unwrap();
     let before = observe(&c);
     let e = c
-        .apply(&apex(), vec![Edit::AddRecord(rec("www", Rtype::A, 60, "192.0.2.9"))], None)
+        .apply(
+            &apex(),
+            vec![Edit::AddRecord(rec("www", Rtype::A, 60, "192.0.2.9"))],
+            None,
+        )
         .unwrap_err();
     assert_eq!(too_large(&e).0, "edits[0]");
     assert_eq!(observe(&c), before);
@@ -1482,7 +1515,12 @@ fn api_edits_over_the_rrset_and_zone_limits_change_nothing() {
         .unwrap_err();
     let (field, message) = too_large(&e);
     assert_eq!(field, "records");
-    assert!(message.contains("zone example.com. would hold 9 records; the limit is 8 (--max-zone-records)"), "{message}");
+    assert!(
+        message.contains(
+            "zone example.com. would hold 9 records; the limit is 8 (--max-zone-records)"
+        ),
+        "{message}"
+    );
     assert!(refusals_of(Limit::ZoneRecords) > counted);
     assert_eq!(observe(&c), before);
     // A change that keeps the zone's size passes.
@@ -1510,8 +1548,11 @@ fn zone_files_over_a_limit_are_refused_naming_file_and_line() {
     write(dir.path(), "example.com.zone", BIG_RRSET);
     let e = c.load_zone_file(&f).unwrap_err();
     let (field, message) = too_large(&e);
-    assert_eq!(field, "records");
-    let at = format!("{}:11: RRset www.example.com. A would hold 4 records", f.display());
+    assert_eq!(field, "zonefile");
+    let at = format!(
+        "{}:11: RRset www.example.com. A would hold 4 records",
+        f.display()
+    );
     assert!(message.starts_with(&at), "{message}");
     assert_eq!(observe(&c), before);
     // The same text through the API (PUT zonefile) names the line in "zonefile".
@@ -1521,15 +1562,30 @@ fn zone_files_over_a_limit_are_refused_naming_file_and_line() {
     assert!(message.starts_with("zonefile:11: "), "{message}");
     assert_eq!(observe(&c), before);
     // Too many records: the ninth is on line 12.
-    let many = format!("{ZONE}a A 192.0.2.1\nb A 192.0.2.1\nc A 192.0.2.1\nd A 192.0.2.1\ne A 192.0.2.1\n");
+    let many = format!(
+        "{ZONE}a A 192.0.2.1\nb A 192.0.2.1\nc A 192.0.2.1\nd A 192.0.2.1\ne A 192.0.2.1\n"
+    );
     write(dir.path(), "example.com.zone", &many);
     let e = c.load_zone_file(&f).unwrap_err();
     let message = too_large(&e).1;
-    assert!(message.starts_with(&format!("{}:11: zone example.com. would hold 9 records; the limit is 8", f.display())), "{message}");
+    assert!(
+        message.starts_with(&format!(
+            "{}:11: zone example.com. would hold 9 records; the limit is 8",
+            f.display()
+        )),
+        "{message}"
+    );
     assert_eq!(observe(&c), before);
     // A new zone from a file over the limit is not created.
-    let g = write(dir.path(), "other.test.zone", &BIG_RRSET.replace("example.com.", "other.test."));
-    assert!(matches!(c.load_zone_file(&g), Err(ControlError::TooLarge { .. })));
+    let g = write(
+        dir.path(),
+        "other.test.zone",
+        &BIG_RRSET.replace("example.com.", "other.test."),
+    );
+    assert!(matches!(
+        c.load_zone_file(&g),
+        Err(ControlError::TooLarge { .. })
+    ));
     assert!(c.zone_info(&n("other.test.")).is_err());
 }
 
@@ -1537,22 +1593,42 @@ fn zone_files_over_a_limit_are_refused_naming_file_and_line() {
 fn zones_past_the_limit_are_not_created() {
     let c = limited();
     let counted = refusals_of(Limit::Zones);
-    c.create_zone(&n("two.test."), ZoneKind::Primary, ZoneSettings::default(), None)
-        .unwrap();
+    c.create_zone(
+        &n("two.test."),
+        ZoneKind::Primary,
+        ZoneSettings::default(),
+        None,
+    )
+    .unwrap();
     let e = c
-        .create_zone(&n("three.test."), ZoneKind::Primary, ZoneSettings::default(), None)
+        .create_zone(
+            &n("three.test."),
+            ZoneKind::Primary,
+            ZoneSettings::default(),
+            None,
+        )
         .unwrap_err();
     let (field, message) = too_large(&e);
     assert_eq!(field, "name");
-    assert!(message.contains("the limit is 2 zones per node (--max-zones)"), "{message}");
+    assert!(
+        message.contains("the limit is 2 zones per node (--max-zones)"),
+        "{message}"
+    );
     assert!(refusals_of(Limit::Zones) > counted);
     assert!(c.zone_info(&n("three.test.")).is_err());
     assert_eq!(c.list_zones().unwrap().len(), 2);
     // A zone file for a new zone is refused the same way; after a delete there is room.
-    let records = zonecast_zonefile::load_str(&ZONE.replace("example.com.", "four.test."), &n("four.test."), "t")
-        .unwrap()
-        .records;
-    assert!(matches!(c.replace_zone(&n("four.test."), records.clone()), Err(ControlError::TooLarge { .. })));
+    let records = zonecast_zonefile::load_str(
+        &ZONE.replace("example.com.", "four.test."),
+        &n("four.test."),
+        "t",
+    )
+    .unwrap()
+    .records;
+    assert!(matches!(
+        c.replace_zone(&n("four.test."), records.clone()),
+        Err(ControlError::TooLarge { .. })
+    ));
     c.delete_zone(&n("two.test."), None).unwrap();
     c.replace_zone(&n("four.test."), records).unwrap();
 }
@@ -1562,7 +1638,12 @@ fn api_create_with_records_over_a_limit_is_refused() {
     let c = Control::open_with_limits(Store::open_in_memory().unwrap(), small_limits()).unwrap();
     let data = zonecast_zonefile::load_str(BIG_RRSET, &apex(), "t").unwrap();
     let e = c
-        .create_zone(&apex(), ZoneKind::Primary, ZoneSettings::default(), Some(data.records))
+        .create_zone(
+            &apex(),
+            ZoneKind::Primary,
+            ZoneSettings::default(),
+            Some(data.records),
+        )
         .unwrap_err();
     assert_eq!(too_large(&e).0, "records");
     assert!(c.zone_info(&apex()).is_err());
@@ -1577,10 +1658,22 @@ fn a_lowered_limit_keeps_data_and_lets_it_shrink_not_grow() {
     let dir = tempfile::tempdir().unwrap();
     let c = Control::open(Store::open(dir.path()).unwrap()).unwrap();
     let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
-    c.create_zone(&apex(), ZoneKind::Primary, ZoneSettings::default(), Some(data.records))
+    c.create_zone(
+        &apex(),
+        ZoneKind::Primary,
+        ZoneSettings::default(),
+        Some(data.records),
+    )
+    .unwrap();
+    let five = [
+        "192.0.2.1",
+        "192.0.2.2",
+        "192.0.2.3",
+        "192.0.2.4",
+        "192.0.2.5",
+    ];
+    c.apply(&apex(), vec![replace("www", Rtype::A, 60, &five)], None)
         .unwrap();
-    let five = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"];
-    c.apply(&apex(), vec![replace("www", Rtype::A, 60, &five)], None).unwrap();
     drop(c);
     let lowered = Limits {
         max_zone_records: 100,
@@ -1588,14 +1681,36 @@ fn a_lowered_limit_keeps_data_and_lets_it_shrink_not_grow() {
     };
     let c = Control::open_with_limits(Store::open(dir.path()).unwrap(), lowered).unwrap();
     let served = c.zones().load().get(&apex()).unwrap();
-    assert_eq!(served.node_named(&n("www")).unwrap().rrset(Rtype::A).unwrap().len(), 5);
+    assert_eq!(
+        served
+            .node_named(&n("www"))
+            .unwrap()
+            .rrset(Rtype::A)
+            .unwrap()
+            .len(),
+        5
+    );
     // Growing the over-limit RRset is refused; other names and shrinking are not.
     assert!(matches!(
-        c.apply(&apex(), vec![Edit::AddRecord(rec("www", Rtype::A, 60, "192.0.2.6"))], None),
+        c.apply(
+            &apex(),
+            vec![Edit::AddRecord(rec("www", Rtype::A, 60, "192.0.2.6"))],
+            None
+        ),
         Err(ControlError::TooLarge { .. })
     ));
-    c.apply(&apex(), vec![replace("mail", Rtype::A, 60, &["192.0.2.7"])], None).unwrap();
-    c.apply(&apex(), vec![replace("www", Rtype::A, 60, &five[..4])], None).unwrap();
+    c.apply(
+        &apex(),
+        vec![replace("mail", Rtype::A, 60, &["192.0.2.7"])],
+        None,
+    )
+    .unwrap();
+    c.apply(
+        &apex(),
+        vec![replace("www", Rtype::A, 60, &five[..4])],
+        None,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -1605,38 +1720,65 @@ fn transfers_over_a_limit_leave_the_zone_as_it_was() {
         primaries: vec!["192.0.2.53".into()],
         ..Default::default()
     };
-    c.create_zone(&apex(), ZoneKind::Secondary, settings, None).unwrap();
+    c.create_zone(&apex(), ZoneKind::Secondary, settings, None)
+        .unwrap();
     let www = |last: u8| rec("www", Rtype::A, 300, &format!("192.0.2.{last}"));
-    c.apply_transfer(&apex(), full(1, &[www(1), www(2), www(3)])).unwrap();
+    c.apply_transfer(&apex(), full(1, &[www(1), www(2), www(3)]))
+        .unwrap();
     let before = observe(&c);
     let counted = refusals_of(Limit::RrsetRecords);
     // AXFR with a fourth www A.
     let e = c
         .apply_transfer(&apex(), full(2, &[www(1), www(2), www(3), www(4)]))
         .unwrap_err();
-    assert!(too_large(&e).1.contains("RRset www.example.com. A would hold 4 records"), "{e}");
+    assert!(
+        too_large(&e)
+            .1
+            .contains("RRset www.example.com. A would hold 4 records"),
+        "{e}"
+    );
     assert!(refusals_of(Limit::RrsetRecords) > counted);
     assert_eq!(observe(&c), before);
     // AXFR over the zone limit (9 records).
-    let names: Vec<Record> = ["a", "b", "c"].iter().map(|o| rec(o, Rtype::A, 300, "192.0.2.1")).collect();
+    let names: Vec<Record> = ["a", "b", "c"]
+        .iter()
+        .map(|o| rec(o, Rtype::A, 300, "192.0.2.1"))
+        .collect();
     let mut big = vec![www(1), www(2), www(3)];
     big.extend(names.clone());
     let e = c.apply_transfer(&apex(), full(2, &big)).unwrap_err();
-    assert!(too_large(&e).1.contains("would hold 9 records; the limit is 8"), "{e}");
+    assert!(
+        too_large(&e)
+            .1
+            .contains("would hold 9 records; the limit is 8"),
+        "{e}"
+    );
     assert_eq!(observe(&c), before);
     // IXFR growing the RRset, and one growing the zone.
     let e = c
-        .apply_transfer(&apex(), Transferred::Incremental(vec![delta(1, 2, &[], &[www(4)])]))
+        .apply_transfer(
+            &apex(),
+            Transferred::Incremental(vec![delta(1, 2, &[], &[www(4)])]),
+        )
         .unwrap_err();
     let (field, message) = too_large(&e);
     assert_eq!(field, "ixfr[0]");
-    assert!(message.contains("change 1 → 2: RRset www.example.com. A would hold 4"), "{message}");
+    assert!(
+        message.contains("change 1 → 2: RRset www.example.com. A would hold 4"),
+        "{message}"
+    );
     let e = c
-        .apply_transfer(&apex(), Transferred::Incremental(vec![delta(1, 2, &[], &names)]))
+        .apply_transfer(
+            &apex(),
+            Transferred::Incremental(vec![delta(1, 2, &[], &names)]),
+        )
         .unwrap_err();
     assert!(too_large(&e).1.contains("would hold 9 records"), "{e}");
     assert_eq!(observe(&c), before);
     // Within the limits it applies.
-    c.apply_transfer(&apex(), Transferred::Incremental(vec![delta(1, 2, &[www(3)], &[names[0].clone()])]))
-        .unwrap();
+    c.apply_transfer(
+        &apex(),
+        Transferred::Incremental(vec![delta(1, 2, &[www(3)], &[names[0].clone()])]),
+    )
+    .unwrap();
 }

@@ -401,7 +401,11 @@ async fn read_transfer(
                         zone: zone.to_lowercase().to_string(),
                         what: format!(
                             "the {} of zone {} from {peer}",
-                            if matches!(ask, Ask::Axfr) { "AXFR" } else { "IXFR" },
+                            if matches!(ask, Ask::Axfr) {
+                                "AXFR"
+                            } else {
+                                "IXFR"
+                            },
                             zone.to_lowercase()
                         ),
                         rrset: None,

@@ -127,7 +127,10 @@ impl Limits {
         Err(Exceeded {
             limit: Limit::Zones,
             zone: zone.to_lowercase().to_string(),
-            what: format!("zone {} would be zone number {zones} of this node", zone.to_lowercase()),
+            what: format!(
+                "zone {} would be zone number {zones} of this node",
+                zone.to_lowercase()
+            ),
             rrset: None,
             value: zones,
             max: self.max_zones,
@@ -427,7 +430,10 @@ mod tests {
         let mut many = soa_ns("example.");
         many.extend((0..9).map(|i| a(&format!("h{i}.example."), 1)));
         let (e, at) = l.check_records(&z, &many).unwrap_err();
-        assert_eq!((e.limit, e.value, e.max, at), (Limit::ZoneRecords, 11, 10, 10));
+        assert_eq!(
+            (e.limit, e.value, e.max, at),
+            (Limit::ZoneRecords, 11, 10, 10)
+        );
         assert!(e.to_string().contains("--max-zone-records"), "{e}");
     }
 
@@ -485,7 +491,10 @@ mod tests {
         assert!(text.contains("# TYPE zonecast_limit_refusals_total counter"));
         for l in Limit::ALL {
             assert!(
-                text.contains(&format!("zonecast_limit_refusals_total{{limit=\"{}\"}}", l.label())),
+                text.contains(&format!(
+                    "zonecast_limit_refusals_total{{limit=\"{}\"}}",
+                    l.label()
+                )),
                 "{text}"
             );
         }

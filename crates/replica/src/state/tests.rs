@@ -427,7 +427,15 @@ fn add_www(seq: i64, id: i64, zone: &str, from: u32, new: &[u8]) -> (u64, RowEve
         .collect();
     (
         3,
-        journal(seq, id, "change", from, from + 1, &[soa(zone, from)], &added),
+        journal(
+            seq,
+            id,
+            "change",
+            from,
+            from + 1,
+            &[soa(zone, from)],
+            &added,
+        ),
     )
 }
 
@@ -481,14 +489,29 @@ fn changes_over_a_size_limit_halt_the_zone_and_keep_its_version() {
         ),
     );
     let out = apply_transaction_limited(&mut zones, &NONE, vec![more], 300, 0, &l);
-    assert!(out.halted[&1].contains("zone a.test. would hold 7 records"), "{:?}", out.halted);
+    assert!(
+        out.halted[&1].contains("zone a.test. would hold 7 records"),
+        "{:?}",
+        out.halted
+    );
     assert_eq!(zones[&1].serial, 2);
     // A create over a limit halts the new zone: nothing of it is held.
     let mut ev = vec![(1, RowEvent::ZoneInsert(zone_row(2, "b.test.", 1)))];
-    let recs: Vec<Record> = vec![soa("b.test.", 1), ns("b.test."), a("www.b.test.", 1), a("www.b.test.", 2), a("www.b.test.", 3), a("www.b.test.", 4)];
+    let recs: Vec<Record> = vec![
+        soa("b.test.", 1),
+        ns("b.test."),
+        a("www.b.test.", 1),
+        a("www.b.test.", 2),
+        a("www.b.test.", 3),
+        a("www.b.test.", 4),
+    ];
     ev.push((2, journal(4, 2, "create", 1, 1, &[], &recs)));
     let out = apply_transaction_limited(&mut zones, &NONE, ev, 400, 0, &l);
-    assert!(out.halted[&2].contains("would hold 4 records"), "{:?}", out.halted);
+    assert!(
+        out.halted[&2].contains("would hold 4 records"),
+        "{:?}",
+        out.halted
+    );
     assert!(!zones.contains_key(&2));
     assert!(out.ops.is_empty());
 }
@@ -504,7 +527,11 @@ fn zones_past_the_limit_are_not_taken() {
     ev.extend(create(3, 3, "c.test.", 1, 1));
     let out = apply_transaction_limited(&mut zones, &NONE, ev, 100, 0, &l);
     assert_eq!(zones.len(), 2);
-    assert!(out.halted[&3].contains("the limit is 2 zones per node"), "{:?}", out.halted);
+    assert!(
+        out.halted[&3].contains("the limit is 2 zones per node"),
+        "{:?}",
+        out.halted
+    );
     assert!(refusals_of(Limit::Zones) > counted);
     assert_eq!(out.publish.len(), 2);
     // A deletion in the same transaction makes room.
