@@ -26,6 +26,7 @@ pub struct EdgeOptions {
     pub tcp: crate::listen::TcpArgs,
     pub rrl: crate::listen::RrlArgs,
     pub api_limits: zonecast_api::HttpLimits,
+    pub limits: zonecast_control::Limits,
 }
 
 /// Runs an edge until SIGINT/SIGTERM.
@@ -42,6 +43,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
     let mut config = FollowerConfig::new(&o.database, &o.name, &o.data_dir);
     config.max_lag_ms = i64::try_from(o.max_lag_ms).unwrap_or(i64::MAX);
     config.dns_listen = o.dns_listen.iter().map(|a| a.to_string()).collect();
+    config.limits = o.limits;
     let follower = Follower::start(config).context("starting the edge")?;
     let status = follower.status();
     let zones = follower.zones();

@@ -11,6 +11,7 @@ use zonecast_store::Store;
 mod api_limits;
 mod cluster;
 mod edge;
+mod limits;
 mod listen;
 mod notify;
 mod secondary;
@@ -73,6 +74,8 @@ struct ServeArgs {
     api_limits: api_limits::ApiLimitArgs,
     #[command(flatten)]
     api_rate: api_limits::ApiRateArgs,
+    #[command(flatten)]
+    limits: limits::LimitsArgs,
 }
 
 #[derive(Parser)]
@@ -106,6 +109,8 @@ struct EdgeArgs {
     rrl: listen::RrlArgs,
     #[command(flatten)]
     api_limits: api_limits::ApiLimitArgs,
+    #[command(flatten)]
+    limits: limits::LimitsArgs,
 }
 
 fn main() {
@@ -168,7 +173,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => Store::open(&args.data_dir)
             .with_context(|| format!("opening the store in {}", args.data_dir.display()))?,
     };
-    let control = Control::open(store).context("loading stored zones")?;
+    let control =
+        Control::open_with_limits(store, args.limits.limits()).context("loading stored zones")?;
     for file in &args.zone_file {
         match control.load_zone_file(file) {
             Ok((origin, LoadOutcome::Created { serial })) => {
@@ -234,7 +240,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let secondaries = zonecast_xfr::secondary::Secondaries::start(
         control.clone(),
         runtime.handle().clone(),
-        args.secondary.config(),
+        args.secondary.config(control.limits()),
         std::sync::Arc::new(move |name: &str| xfr::stored_key(keys_from.store(), name)),
         sends.clone(),
     );
@@ -318,6 +324,7 @@ fn edge(args: EdgeArgs) -> anyhow::Result<()> {
         tcp: args.tcp,
         rrl: args.rrl,
         api_limits: args.api_limits.limits(),
+        limits: args.limits.limits(),
     }))
 }
 

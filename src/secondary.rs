@@ -18,23 +18,26 @@ pub struct SecondaryArgs {
     /// Shortest expire interval of secondary zones, seconds.
     #[arg(long, default_value_t = 10)]
     pub expire_min: u64,
-    /// Most records a transfer in may carry; a bigger zone is refused and the old copy kept.
-    #[arg(long, default_value_t = zonecast_control::MAX_ZONE_RECORDS)]
-    pub xfr_max_records: usize,
+    /// Most records a transfer in may carry (default: --max-zone-records); a bigger zone is refused and the old copy kept.
+    #[arg(long)]
+    pub xfr_max_records: Option<usize>,
     /// Seconds a transfer in may wait for a connection or for each message.
     #[arg(long, default_value_t = 10)]
     pub xfr_idle_timeout: u64,
 }
 
 impl SecondaryArgs {
-    /// The refresh machine's configuration.
-    pub fn config(&self) -> SecondaryConfig {
+    /// The refresh machine's configuration, under the node's size limits.
+    pub fn config(&self, limits: zonecast_control::Limits) -> SecondaryConfig {
         SecondaryConfig {
             refresh_min: Duration::from_secs(self.refresh_min.max(1)),
             refresh_max: Duration::from_secs(self.refresh_max.max(1)),
             expire_min: Duration::from_secs(self.expire_min.max(1)),
             client: ClientConfig {
-                max_records: self.xfr_max_records.max(1),
+                max_records: self
+                    .xfr_max_records
+                    .unwrap_or(limits.max_zone_records)
+                    .max(1),
                 idle_timeout: Duration::from_secs(self.xfr_idle_timeout.max(1)),
                 ..ClientConfig::default()
             },

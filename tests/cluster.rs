@@ -214,6 +214,11 @@ impl Cluster {
 
     /// An edge on 127.0.0.(2 + i).
     fn add_edge(&mut self) -> usize {
+        self.add_edge_with(&[])
+    }
+
+    /// An edge on 127.0.0.(2 + i) with `extra` flags.
+    fn add_edge_with(&mut self, extra: &[&str]) -> usize {
         let i = self.edges.len();
         let ip = [127, 0, 0, 2 + i as u8];
         let dns = SocketAddr::from((ip, free_port()));
@@ -232,6 +237,10 @@ impl Cluster {
             "--api-listen".into(),
             api.to_string(),
         ];
+        let args = args
+            .into_iter()
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect();
         let log = self.dir.path().join(format!("edge{i}.log"));
         self.edges
             .push(Proc::spawn(&format!("edge {i}"), args, log, dns, api));
@@ -1272,4 +1281,104 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
     );
     let soas = plane.iter().filter(|r| r.rtype == Rtype::SOA).count();
     assert_eq!(soas, 2 + 2 * 150, "one difference sequence per change");
+}
+
+/// `zonecast_limit_refusals_total{limit="<limit>"}` at an edge's `/metrics`.
+fn edge_refusals(e: &Proc, limit: &str) -> u64 {
+    let (_, text) = http(e.api, "GET", "/metrics", "");
+    let key = format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// An edge with smaller size limits than its control plane
+/// (`--max-rrset-records 3 --max-zones 2`) does not apply what crosses
+/// them: it keeps serving its previous copy of the zone, logs and counts
+/// the refusal, and serves the zone again once a change makes it fit (the
+/// zone is copied again on its next change). An edge with the default
+/// limits follows everything.
+#[test]
+fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
+    let mut c = Cluster::start();
+    c.add_edge_with(&["--max-rrset-records", "3", "--max-zones", "2"]);
+    c.add_edge();
+    create_zone(&c, ZONE, ZONEFILE);
+    wait_edges(&c, "www.example.com.", "192.0.2.10");
+    let (small, default) = (&c.edges[0], &c.edges[1]);
+
+    // Four addresses: taken by the control plane and the default edge, not by the small one.
+    let four =
+        r#"{"ttl": 300, "records": ["192.0.2.20", "192.0.2.21", "192.0.2.22", "192.0.2.23"]}"#;
+    let (status, text) = c.api("PUT", &format!("/v1/zones/{ZONE}/rrsets/www/A"), four);
+    assert_eq!(status, 200, "{text}");
+    let all4 = "192.0.2.20,192.0.2.21,192.0.2.22,192.0.2.23";
+    assert!(
+        wait_until(PROPAGATION, || a_of(default.dns, "www.example.com.")
+            .as_deref()
+            == Some(all4)),
+        "{}",
+        c.logs()
+    );
+    assert!(
+        wait_until(PROPAGATION, || edge_refusals(small, "rrset_records") >= 1),
+        "the small edge did not count a refusal\n{}",
+        c.logs()
+    );
+    assert_eq!(
+        a_of(small.dns, "www.example.com.").as_deref(),
+        Some("192.0.2.10")
+    );
+    let log = small.log_text();
+    assert!(
+        log.lines().any(|l| l.contains("size limit reached")
+            && l.contains("limit=rrset_records")
+            && l.contains("way=\"replication\"")),
+        "{log}"
+    );
+    assert_eq!(edge_refusals(default, "rrset_records"), 0);
+    // Still serving after the refusal: another zone reaches it.
+    create_zone(
+        &c,
+        "two.test.",
+        &ZONEFILE.replace("example.com.", "two.test."),
+    );
+    wait_edges(&c, "www.two.test.", "192.0.2.10");
+
+    // Two addresses fit again: the next change brings the zone back.
+    let two = r#"{"ttl": 300, "records": ["192.0.2.30", "192.0.2.31"]}"#;
+    let (status, text) = c.api("PUT", &format!("/v1/zones/{ZONE}/rrsets/www/A"), two);
+    assert_eq!(status, 200, "{text}");
+    wait_edges(&c, "www.example.com.", "192.0.2.30,192.0.2.31");
+    c.assert_edges_equal(ZONE, PROPAGATION);
+
+    // A third zone: past the small edge's --max-zones 2.
+    create_zone(
+        &c,
+        "three.test.",
+        &ZONEFILE.replace("example.com.", "three.test."),
+    );
+    assert!(
+        wait_until(PROPAGATION, || a_of(default.dns, "www.three.test.")
+            .as_deref()
+            == Some("192.0.2.10")),
+        "{}",
+        c.logs()
+    );
+    assert!(
+        wait_until(PROPAGATION, || edge_refusals(small, "zones") >= 1),
+        "the small edge did not refuse the third zone\n{}",
+        c.logs()
+    );
+    assert_eq!(
+        a_of(small.dns, "www.three.test.").as_deref(),
+        Some("rcode 5")
+    );
+    assert_eq!(
+        a_of(small.dns, "www.example.com.").as_deref(),
+        Some("192.0.2.30,192.0.2.31")
+    );
 }

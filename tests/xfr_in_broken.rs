@@ -1076,6 +1076,73 @@ fn transfer_larger_than_the_limit_is_refused() {
     s.assert_alive();
 }
 
+/// Case 10b: the node's size limits (`--max-rrset-records`,
+/// `--max-zone-records`) hold for transfers in: an AXFR with an RRset
+/// over the limit, or a zone over it, fails the check with a status error
+/// naming the limit, the old copy stays served, and each refusal is logged
+/// and counted in `/metrics`. `--xfr-max-records` defaults to
+/// `--max-zone-records`.
+#[test]
+fn transfer_over_the_size_limits_is_refused() {
+    let mut s = Secondary::start(
+        &["--max-rrset-records", "3", "--max-zone-records", "20"],
+        false,
+        1,
+    );
+    let refusals = |s: &Secondary, limit: &str| -> u64 {
+        let (code, text) = s.api("GET", "/metrics", "");
+        assert_eq!(code, 200, "{text}");
+        let key = format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    // www with four addresses: over 3.
+    let mut body = new_body();
+    body.extend(["www A 192.0.2.3", "www A 192.0.2.4", "www A 192.0.2.5"].map(rr));
+    s.primary.set(serving(soa(2), &body));
+    let msg = s.refresh_fails();
+    assert!(
+        msg.contains(
+            "RRset www.z.test. A would hold 4 records; the limit is 3 (--max-rrset-records)"
+        ),
+        "{msg}"
+    );
+    s.assert_old_zone();
+    s.assert_log(&[
+        "size limit reached",
+        "limit=rrset_records",
+        "way=\"transfer\"",
+    ]);
+    assert_eq!(refusals(&s, "rrset_records"), 1);
+
+    // 21 records: refused while reading the transfer.
+    let mut body = new_body();
+    for i in 0..16 {
+        body.push(rr(&format!("h{i} A 198.51.100.{i}")));
+    }
+    s.primary.set(serving(soa(2), &body));
+    let msg = s.refresh_fails();
+    assert!(msg.contains("more than 20 records"), "{msg}");
+    s.assert_old_zone();
+    s.assert_log(&[
+        "size limit reached",
+        "limit=zone_records",
+        "the AXFR of zone z.test.",
+    ]);
+    assert!(refusals(&s, "zone_records") >= 1);
+
+    // Within both limits: taken.
+    body.pop();
+    s.primary.set(serving(soa(2), &body));
+    s.transfers("refresh", 2);
+    s.assert_new_zone(2);
+    s.assert_alive();
+}
+
 /// A NOTIFY from the primary's address is answered NOERROR+AA and wakes a check at once.
 #[test]
 fn notify_from_the_primary_triggers_a_check() {

@@ -177,6 +177,8 @@ async fn metrics(State(s): State<EdgeState>) -> Response {
         sample(m.name, m.help, m.kind, m.value);
     }
     s.http.metrics(&mut out);
+    // Size-limit refusals (process-wide counter, docs/robustness.md).
+    out.push_str(&zonecast_zone::limits::metrics_text());
     (
         [(
             header::CONTENT_TYPE,

@@ -115,6 +115,7 @@ pub async fn metrics(
         state.inner.changes.load(Ordering::Relaxed)
     );
     state.http_stats().metrics(&mut out);
+    out.push_str(&zonecast_zone::limits::metrics_text());
     if let Some(x) = state.extras() {
         x.metrics(&mut out);
     }

@@ -312,11 +312,12 @@ pub async fn create_zone(
         .blocking(move |c| {
             check_settings(c, kind, &settings)?;
             let records = match zonefile {
-                Some(text) => Some(
-                    zonecast_zonefile::load_str(&text, &name, "zonefile")
-                        .map_err(|e| ApiError::invalid("zonefile", e.to_string()))?
-                        .records,
-                ),
+                Some(text) => {
+                    let data = zonecast_zonefile::load_str(&text, &name, "zonefile")
+                        .map_err(|e| ApiError::invalid("zonefile", e.to_string()))?;
+                    // Size limits checked here, so a refusal names the zone file's line.
+                    Some(c.zone_file_records(data, "zonefile", "api")?)
+                }
                 None => None,
             };
             let info = c.create_zone(&name, kind, settings, records)?;

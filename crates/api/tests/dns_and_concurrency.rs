@@ -258,7 +258,7 @@ fn record_put_never_drops_a_record_added_meanwhile() {
 fn oversized_rrsets_are_refused_with_the_limit() {
     let s = TestServer::with_zone();
     let (serial0, journal0) = s.serial_and_journal("example.com.");
-    let limit = zonecast_zone::node::MAX_RRSET_RECORDS;
+    let limit = zonecast_zone::Limits::DEFAULT_MAX_RRSET_RECORDS;
     let many: Vec<String> = (0..=limit)
         .map(|i| format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))
         .collect();

@@ -27,9 +27,14 @@
 //! nodes. Replacing a whole zone file diffs the whole zone, once. Record ids
 //! live in the store only; reading a record by id is a store lookup.
 //!
-//! Limits ([`ControlError::TooLarge`]): [`zonecast_zone::node::MAX_RRSET_RECORDS`]
-//! records and [`zonecast_zone::node::MAX_RRSET_OCTETS`] octets of rdata per
-//! RRset, [`MAX_ZONE_RECORDS`] records per zone.
+//! Size limits ([`Limits`], given to [`Control::open_with_limits`]; refused
+//! as [`ControlError::TooLarge`], logged and counted by
+//! [`zonecast_zone::limits::refused`]): records per zone and per RRset on
+//! every way in (API edits, zone files and zone file text, transfers in),
+//! zones per node at creation. Whole contents must fit; a change may not
+//! grow a zone or an RRset past its limit (one already over a lowered
+//! limit may shrink). Besides, an RRset never holds more than
+//! [`zonecast_zone::node::MAX_RRSET_OCTETS`] octets of rdata (one message).
 //!
 //! Several control planes may share one store (cluster mode): a write
 //! planned on a version another one has changed is refused by the store,
@@ -53,6 +58,7 @@ pub use serial::{date_serial, next_serial, serial_gt, SerialPolicy};
 pub use settings::{parse_server, ZoneSettings};
 pub use state::Edit;
 pub use transfer::{journal_deltas, transfer_acl_entries};
+pub use zonecast_zone::limits::{self, Limit, Limits};
 
 use state::{canonical_edit, canonical_record, ZoneState};
 use std::collections::HashMap;
@@ -61,6 +67,7 @@ use std::sync::{Arc, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::{Change, Store, StoreError, ZoneKind, ZoneRow};
+use zonecast_zone::limits::Exceeded;
 use zonecast_zone::{SharedZones, Zone, ZoneBuilder, ZoneError, Zones};
 use zonecast_zonefile::ZoneFileError;
 
@@ -106,7 +113,7 @@ pub enum ControlError {
         /// The zone.
         zone: Name,
     },
-    /// A limit was exceeded (records per RRset); nothing was applied (HTTP 422).
+    /// A size limit was exceeded (records per zone or RRset, zones per node); nothing was applied (HTTP 422).
     #[error("{field}: {message}")]
     TooLarge {
         /// The field at fault (`edits[0].records`).
@@ -208,6 +215,8 @@ pub struct Control {
     state: RwLock<HashMap<Name, ZoneHandle>>,
     /// Told about every version published (NOTIFY out).
     observer: std::sync::OnceLock<Arc<dyn ZoneObserver>>,
+    /// Size limits of every write.
+    limits: Limits,
 }
 
 /// Told about each zone version this node starts serving.
@@ -271,11 +280,20 @@ impl Control {
     /// A stored zone that no longer builds (it cannot happen through this
     /// API) is logged and not served rather than stopping the node.
     pub fn open(store: Store) -> Result<Control, ControlError> {
+        Control::open_with_limits(store, Limits::default())
+    }
+
+    /// [`Control::open`] with these size limits (clamped, see [`Limits::clamped`]).
+    ///
+    /// Zones already stored are loaded whatever their size: a limit lowered
+    /// since they were written keeps them served (and they may shrink).
+    pub fn open_with_limits(store: Store, limits: Limits) -> Result<Control, ControlError> {
         let control = Control {
             store,
             zones: Zones::new(),
             state: RwLock::new(HashMap::new()),
             observer: std::sync::OnceLock::new(),
+            limits: limits.clamped(),
         };
         let mut map = HashMap::new();
         for row in control.store.zones()? {
@@ -337,6 +355,11 @@ impl Control {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The size limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The zone's handle; a zone this node does not hold is looked up in the
@@ -430,6 +453,7 @@ impl Control {
                 let records =
                     normalized(&apex, records.into_iter().map(canonical_record).collect());
                 check_zone(&apex, &records)?;
+                self.check_content(&apex, &records, "api")?;
                 records
             }
             None if kind == ZoneKind::Primary => {
@@ -446,16 +470,18 @@ impl Control {
             }
             None => Vec::new(),
         };
-        self.store_new_zone(apex, kind, settings, records)
+        self.store_new_zone(apex, kind, settings, records, "api")
     }
 
-    /// Stores and publishes a new zone whose records are already normalised and validated.
+    /// Stores and publishes a new zone whose records are already normalised
+    /// and validated; refused past `--max-zones` (counted as coming by `way`).
     fn store_new_zone(
         &self,
         apex: Name,
         kind: ZoneKind,
         settings: ZoneSettings,
         records: Vec<Record>,
+        way: &str,
     ) -> Result<ZoneInfo, ControlError> {
         let mut map = self.state.write().unwrap_or_else(|p| p.into_inner());
         if map.contains_key(&apex) {
@@ -463,6 +489,9 @@ impl Control {
                 message: format!("zone {apex} already exists"),
             });
         }
+        self.limits
+            .zones(&apex, map.len() + 1)
+            .map_err(|e| refuse(e, "name", way))?;
         // Records, settings and the creation journal entry: one transaction.
         let row = self
             .store
@@ -698,13 +727,15 @@ impl Control {
             });
         }
         check_if_serial(z, if_serial)?;
-        let plan = z.plan(edits)?;
+        let plan = z.plan(edits, &self.limits, "api")?;
         let from = z.serial;
         if plan.removed.is_empty() && plan.added.is_empty() {
             return Ok(None);
         }
         let after = (z.record_count() + plan.added.len()).saturating_sub(plan.removed.len());
-        check_zone_size(&z.apex, after)?;
+        self.limits
+            .zone_growth(&z.apex, z.record_count(), after)
+            .map_err(|e| refuse(e, "records", "api"))?;
         let old_soa = z.soa().ok_or_else(|| ControlError::Conflict {
             message: format!("zone {} has no SOA record", z.apex),
         })?;
@@ -790,10 +821,7 @@ impl Control {
     ) -> Result<Applied, ControlError> {
         self.handle(zone)?;
         let data = zonecast_zonefile::load_str(zonefile, &zone.to_lowercase(), "zonefile")?;
-        let records = normalized(
-            zone,
-            data.records.into_iter().map(canonical_record).collect(),
-        );
+        let records = self.zone_file_records(data, "zonefile", "api")?;
         self.retrying(zone, || {
             self.replace_text_once(zone, &records, if_serial, now)
         })
@@ -874,20 +902,56 @@ impl Control {
         }
         // `load_file` validates, naming file and line; the records are not checked again.
         let data = zonecast_zonefile::load_file(path, None)?;
-        let records = normalized(
-            &data.origin,
-            data.records.into_iter().map(canonical_record).collect(),
-        );
-        let outcome = self.replace_checked(&data.origin, records)?;
+        let origin = data.origin.clone();
+        let records = self.zone_file_records(data, "zonefile", "zone file")?;
+        let outcome = self.replace_checked(&origin, records, "zone file")?;
         if let Some(fp) = fingerprint {
             let serial = match outcome {
                 LoadOutcome::Created { serial } | LoadOutcome::Unchanged { serial } => serial,
                 LoadOutcome::Updated { to, .. } => to,
             };
             self.store
-                .meta_set(&key, &format!("{fp} {} {serial}", data.origin))?;
+                .meta_set(&key, &format!("{fp} {} {serial}", origin))?;
         }
-        Ok((data.origin, outcome))
+        Ok((origin, outcome))
+    }
+
+    /// A zone file's records, normalised, within the size limits: a limit
+    /// crossed is refused naming the file and line of the first record
+    /// over it (`field` names the file in the API).
+    pub fn zone_file_records(
+        &self,
+        data: zonecast_zonefile::ZoneFileData,
+        field: &str,
+        way: &str,
+    ) -> Result<Vec<Record>, ControlError> {
+        let records = normalized(
+            &data.origin,
+            data.records.iter().cloned().map(canonical_record).collect(),
+        );
+        let Err((e, _)) = self.limits.check_records(&data.origin, &records) else {
+            return Ok(records);
+        };
+        let at = first_over(&self.limits, &e, &data.records);
+        let mut err = refuse(e, field, way);
+        if let (ControlError::TooLarge { message, .. }, Some(loc)) =
+            (&mut err, at.and_then(|i| data.locations.get(i)))
+        {
+            *message = format!("{loc}: {message}");
+        }
+        Err(err)
+    }
+
+    /// Whole content within the size limits (`way` for the log and the count).
+    fn check_content(
+        &self,
+        zone: &Name,
+        records: &[Record],
+        way: &str,
+    ) -> Result<(), ControlError> {
+        self.limits
+            .check_records(zone, records)
+            .map_err(|(e, _)| refuse(e, "records", way))
     }
 
     /// Makes `records` the whole content of the zone at `origin`, creating a primary zone if absent.
@@ -902,18 +966,19 @@ impl Control {
     ) -> Result<LoadOutcome, ControlError> {
         let records = normalized(origin, records.into_iter().map(canonical_record).collect());
         check_zone(origin, &records)?;
-        self.replace_checked(origin, records)
+        self.check_content(origin, &records, "zone file")?;
+        self.replace_checked(origin, records, "zone file")
     }
 
-    /// [`Control::replace_zone`] for records already normalised and validated.
+    /// [`Control::replace_zone`] for records already normalised, validated and within the limits.
     fn replace_checked(
         &self,
         origin: &Name,
         records: Vec<Record>,
+        way: &str,
     ) -> Result<LoadOutcome, ControlError> {
-        check_zone_size(origin, records.len())?;
         let mut records = Some(records);
-        self.retrying(origin, || self.replace_once(origin, &mut records))
+        self.retrying(origin, || self.replace_once(origin, &mut records, way))
     }
 
     /// One attempt; `records` is taken only when the zone is created.
@@ -921,6 +986,7 @@ impl Control {
         &self,
         origin: &Name,
         records: &mut Option<Vec<Record>>,
+        way: &str,
     ) -> Result<LoadOutcome, ControlError> {
         let h = match self.handle(origin) {
             Ok(h) => h,
@@ -928,7 +994,7 @@ impl Control {
                 let apex = origin.to_lowercase();
                 let settings = ZoneSettings::default();
                 let records = records.take().unwrap_or_default();
-                let info = self.store_new_zone(apex, ZoneKind::Primary, settings, records)?;
+                let info = self.store_new_zone(apex, ZoneKind::Primary, settings, records, way)?;
                 return Ok(LoadOutcome::Created {
                     serial: info.serial,
                 });
@@ -1007,22 +1073,46 @@ fn unchanged_since(seen: &str, fp: &str) -> Option<(Name, u32)> {
     Some((zone, serial))
 }
 
-/// Largest number of records in one zone, SOA included.
-///
-/// Far above any real zone (the 1M-name benchmark zone has 1.3M records);
-/// it bounds what one client with write access can make the node hold.
-pub const MAX_ZONE_RECORDS: usize = 20_000_000;
-
-fn check_zone_size(zone: &Name, records: usize) -> Result<(), ControlError> {
-    if records <= MAX_ZONE_RECORDS {
-        return Ok(());
+/// A size limit crossed: logged and counted (coming by `way`), then the error for the caller.
+pub(crate) fn refuse(e: Exceeded, field: impl Into<String>, way: &str) -> ControlError {
+    zonecast_zone::limits::refused(&e, way);
+    ControlError::TooLarge {
+        field: field.into(),
+        message: e.to_string(),
     }
-    Err(ControlError::TooLarge {
-        field: "records".into(),
-        message: format!(
-            "zone {zone} would hold {records} records; the limit is {MAX_ZONE_RECORDS}"
-        ),
-    })
+}
+
+/// The index in `raw` (a zone file's records, duplicates included) of the
+/// first record over the limit `e` reports, duplicates not counted.
+fn first_over(limits: &Limits, e: &Exceeded, raw: &[Record]) -> Option<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut n = 0usize;
+    for (i, r) in raw.iter().enumerate() {
+        let counts = match e.limit {
+            Limit::ZoneRecords => true,
+            Limit::RrsetRecords => e
+                .rrset
+                .as_ref()
+                .is_some_and(|(o, t)| *t == r.rtype && *o == r.owner),
+            Limit::Zones => return None,
+        };
+        if !counts {
+            continue;
+        }
+        let c = canonical_record(r.clone());
+        if !seen.insert((c.owner, c.rtype, c.rdata)) {
+            continue;
+        }
+        n += 1;
+        let max = match e.limit {
+            Limit::ZoneRecords => limits.max_zone_records,
+            _ => limits.max_rrset_records,
+        };
+        if n > max {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// Zone errors as the write path reports them: a size limit is [`ControlError::TooLarge`].

@@ -21,7 +21,7 @@
 //! ([`Control::set_expired`]); a transfer that applies ends the expiry.
 
 use crate::state::{canonical_record, Edit, ZoneState};
-use crate::{check_zone, check_zone_size, lock, normalized, zone_err, Applied, Control};
+use crate::{check_zone, lock, normalized, refuse, zone_err, Applied, Control};
 use crate::{soa_serial, zone_not_found, ControlError};
 use std::sync::Arc;
 use zonecast_proto::{Name, Record, Rtype};
@@ -51,7 +51,7 @@ impl Control {
             Transferred::Full(records) => {
                 let records = normalized(zone, records.into_iter().map(canonical_record).collect());
                 check_zone(zone, &records)?;
-                check_zone_size(zone, records.len())?;
+                self.check_content(zone, &records, "transfer")?;
                 self.retrying(zone, || self.apply_full_once(zone, &records))
             }
             Transferred::Incremental(changes) => {
@@ -130,7 +130,8 @@ impl Control {
         let mut work = z.clone();
         let mut staged: Vec<Change> = Vec::with_capacity(changes.len());
         for (i, c) in changes.iter().enumerate() {
-            let (change, next) = stage_delta(&work, c).map_err(|e| in_change(i, c, e))?;
+            let (change, next) =
+                stage_delta(&work, c, &self.limits).map_err(|e| in_change(i, c, e))?;
             work.serial = change.serial_to;
             work.version = Some(Arc::new(next));
             staged.push(change);
@@ -176,6 +177,12 @@ fn secondary_only(z: &ZoneState) -> Result<(), ControlError> {
 
 /// Names the change of an incremental transfer an error belongs to.
 fn in_change(i: usize, c: &Change, e: ControlError) -> ControlError {
+    if let ControlError::TooLarge { message, .. } = e {
+        return ControlError::TooLarge {
+            field: format!("ixfr[{i}]"),
+            message: format!("change {} → {}: {message}", c.serial_from, c.serial_to),
+        };
+    }
     ControlError::Invalid {
         index: None,
         field: format!("ixfr[{i}]"),
@@ -184,7 +191,11 @@ fn in_change(i: usize, c: &Change, e: ControlError) -> ControlError {
 }
 
 /// One IXFR change checked against `z`: the change as journaled and the version it leads to.
-fn stage_delta(z: &ZoneState, c: &Change) -> Result<(Change, zonecast_zone::Zone), ControlError> {
+fn stage_delta(
+    z: &ZoneState,
+    c: &Change,
+    limits: &crate::Limits,
+) -> Result<(Change, zonecast_zone::Zone), ControlError> {
     let invalid = |message: String| ControlError::Invalid {
         index: None,
         field: "records".into(),
@@ -227,9 +238,11 @@ fn stage_delta(z: &ZoneState, c: &Change) -> Result<(Change, zonecast_zone::Zone
         .map(Edit::DeleteRecord)
         .chain(added.into_iter().map(Edit::AddRecord))
         .collect();
-    let plan = z.plan(&edits)?;
+    let plan = z.plan(&edits, limits, "transfer")?;
     let after = (z.record_count() + plan.added.len()).saturating_sub(plan.removed.len());
-    check_zone_size(&z.apex, after)?;
+    limits
+        .zone_growth(&z.apex, z.record_count(), after)
+        .map_err(|e| refuse(e, "records", "transfer"))?;
     let mut removed = plan.removed;
     removed.extend(old_soa);
     let mut added = plan.added;

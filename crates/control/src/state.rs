@@ -10,8 +10,8 @@ use std::sync::Arc;
 use zonecast_proto::rdata::{format_presentation, validate_wire};
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::ZoneKind;
-use zonecast_zone::node::MAX_RRSET_RECORDS;
 use zonecast_zone::validate::MAX_TTL;
+use zonecast_zone::Limits;
 use zonecast_zone::{Node, Zone};
 
 use crate::settings::ZoneSettings;
@@ -88,6 +88,8 @@ pub(crate) struct Plan {
 
 struct Pending {
     records: Vec<Record>,
+    /// Records of the RRset in the zone before the edits.
+    before: usize,
     edit: usize,
 }
 
@@ -133,10 +135,13 @@ impl ZoneState {
     }
 
     /// Validates `edits` as a whole and returns their net effect; nothing is changed.
-    pub fn plan(&self, edits: &[Edit]) -> Result<Plan, ControlError> {
+    ///
+    /// An RRset that grows past `limits.max_rrset_records` is refused
+    /// (logged and counted as coming by `way`).
+    pub fn plan(&self, edits: &[Edit], limits: &Limits, way: &str) -> Result<Plan, ControlError> {
         let mut work: BTreeMap<Name, BTreeMap<Rtype, Pending>> = BTreeMap::new();
         for (i, edit) in edits.iter().enumerate() {
-            self.apply_one(i, edit, &mut work)?;
+            self.apply_one(i, edit, &mut work, limits, way)?;
         }
         let dnames = self.check_rules(&work)?;
         let mut plan = Plan::default();
@@ -199,9 +204,13 @@ impl ZoneState {
             .entry(owner.clone())
             .or_default()
             .entry(rtype)
-            .or_insert_with(|| Pending {
-                records: self.rrset(owner, rtype),
-                edit,
+            .or_insert_with(|| {
+                let records = self.rrset(owner, rtype);
+                Pending {
+                    before: records.len(),
+                    records,
+                    edit,
+                }
             });
         p.edit = edit;
         p
@@ -258,6 +267,8 @@ impl ZoneState {
         i: usize,
         edit: &Edit,
         work: &mut BTreeMap<Name, BTreeMap<Rtype, Pending>>,
+        limits: &Limits,
+        way: &str,
     ) -> Result<(), ControlError> {
         match edit {
             Edit::ReplaceRrset {
@@ -295,16 +306,11 @@ impl ZoneState {
                         rdata: rd.as_slice().into(),
                     });
                 }
-                if records.len() > MAX_RRSET_RECORDS {
-                    return Err(ControlError::TooLarge {
-                        field: format!("edits[{i}].records"),
-                        message: format!(
-                            "{} records in one RRset; the limit is {MAX_RRSET_RECORDS}",
-                            records.len()
-                        ),
-                    });
-                }
-                self.pending(work, owner, *rtype, i).records = records;
+                let p = self.pending(work, owner, *rtype, i);
+                limits
+                    .rrset_growth(&self.apex, owner, *rtype, p.before, records.len())
+                    .map_err(|e| crate::refuse(e, format!("edits[{i}].records"), way))?;
+                p.records = records;
             }
             Edit::DeleteRrset { owner, rtype } => {
                 self.check_target(i, owner, *rtype)?;
@@ -324,15 +330,9 @@ impl ZoneState {
                         message: format!("record {} already exists", show(r)),
                     });
                 }
-                if p.records.len() >= MAX_RRSET_RECORDS {
-                    return Err(ControlError::TooLarge {
-                        field: format!("edits[{i}]"),
-                        message: format!(
-                            "{} {} already has {MAX_RRSET_RECORDS} records, the limit per RRset",
-                            r.owner, r.rtype
-                        ),
-                    });
-                }
+                limits
+                    .rrset_growth(&self.apex, &r.owner, r.rtype, p.before, p.records.len() + 1)
+                    .map_err(|e| crate::refuse(e, format!("edits[{i}]"), way))?;
                 let mut r = r.clone();
                 match (edit, p.records.first()) {
                     (Edit::AddRecordKeepTtl(_), Some(first)) => r.ttl = first.ttl,

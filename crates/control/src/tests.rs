@@ -1409,3 +1409,376 @@ fn expiry_serves_servfail_and_a_transfer_ends_it() {
         Err(ControlError::Conflict { .. })
     ));
 }
+
+/// Small limits: 3 records per RRset, 8 per zone, 2 zones.
+fn small_limits() -> Limits {
+    Limits {
+        max_zone_records: 8,
+        max_rrset_records: 3,
+        max_zones: 2,
+    }
+}
+
+/// `setup` with small limits: ZONE holds 4 records.
+fn limited() -> Control {
+    let control =
+        Control::open_with_limits(Store::open_in_memory().unwrap(), small_limits()).unwrap();
+    let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
+    control
+        .create_zone_at(
+            &apex(),
+            ZoneKind::Primary,
+            policy(SerialPolicy::Increment),
+            Some(data.records),
+            NOW,
+        )
+        .unwrap();
+    control
+}
+
+fn too_large(e: &ControlError) -> (&str, &str) {
+    match e {
+        ControlError::TooLarge { field, message } => (field, message),
+        other => panic!("not a limit refusal: {other:?}"),
+    }
+}
+
+fn refusals_of(l: Limit) -> u64 {
+    zonecast_zone::limits::refusals()
+        .iter()
+        .find(|(x, _)| *x == l)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn api_edits_over_the_rrset_and_zone_limits_change_nothing() {
+    let c = limited();
+    let before = observe(&c);
+    let counted = refusals_of(Limit::RrsetRecords);
+    let e = c
+        .apply(
+            &apex(),
+            vec![replace(
+                "www",
+                Rtype::A,
+                60,
+                &["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"],
+            )],
+            None,
+        )
+        .unwrap_err();
+    let (field, message) = too_large(&e);
+    assert_eq!(field, "edits[0].records");
+    assert!(
+        message.contains(
+            "www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)"
+        ),
+        "{message}"
+    );
+    assert!(refusals_of(Limit::RrsetRecords) > counted);
+    assert_eq!(observe(&c), before);
+    // Exactly the limit passes; one more record by AddRecord does not.
+    c.apply(
+        &apex(),
+        vec![replace(
+            "www",
+            Rtype::A,
+            60,
+            &["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+        )],
+        None,
+    )
+    .unwrap();
+    let before = observe(&c);
+    let e = c
+        .apply(
+            &apex(),
+            vec![Edit::AddRecord(rec("www", Rtype::A, 60, "192.0.2.9"))],
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(too_large(&e).0, "edits[0]");
+    assert_eq!(observe(&c), before);
+    // The zone: 6 records now, 8 allowed; three new names make 9.
+    let counted = refusals_of(Limit::ZoneRecords);
+    let e = c
+        .apply(
+            &apex(),
+            vec![
+                replace("a", Rtype::A, 60, &["192.0.2.1"]),
+                replace("b", Rtype::A, 60, &["192.0.2.1"]),
+                replace("c", Rtype::A, 60, &["192.0.2.1"]),
+            ],
+            None,
+        )
+        .unwrap_err();
+    let (field, message) = too_large(&e);
+    assert_eq!(field, "records");
+    assert!(
+        message.contains(
+            "zone example.com. would hold 9 records; the limit is 8 (--max-zone-records)"
+        ),
+        "{message}"
+    );
+    assert!(refusals_of(Limit::ZoneRecords) > counted);
+    assert_eq!(observe(&c), before);
+    // A change that keeps the zone's size passes.
+    c.apply(
+        &apex(),
+        vec![
+            replace("www", Rtype::A, 60, &["192.0.2.1", "192.0.2.2"]),
+            replace("a", Rtype::A, 60, &["192.0.2.1"]),
+        ],
+        None,
+    )
+    .unwrap();
+}
+
+const BIG_RRSET: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 host 5 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.1\nwww A 192.0.2.2\nwww A 192.0.2.2\nwww A 192.0.2.3\nmail A 192.0.2.9\nwww A 192.0.2.4\n";
+
+#[test]
+fn zone_files_over_a_limit_are_refused_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Control::open_with_limits(Store::open(dir.path()).unwrap(), small_limits()).unwrap();
+    let f = write(dir.path(), "example.com.zone", ZONE);
+    c.load_zone_file(&f).unwrap();
+    let before = observe(&c);
+    // The fourth distinct www A (the duplicate on line 8 does not count) is on line 11.
+    write(dir.path(), "example.com.zone", BIG_RRSET);
+    let e = c.load_zone_file(&f).unwrap_err();
+    let (field, message) = too_large(&e);
+    assert_eq!(field, "zonefile");
+    let at = format!(
+        "{}:11: RRset www.example.com. A would hold 4 records",
+        f.display()
+    );
+    assert!(message.starts_with(&at), "{message}");
+    assert_eq!(observe(&c), before);
+    // The same text through the API (PUT zonefile) names the line in "zonefile".
+    let e = c.replace_zone_text(&apex(), BIG_RRSET, None).unwrap_err();
+    let (field, message) = too_large(&e);
+    assert_eq!(field, "zonefile");
+    assert!(message.starts_with("zonefile:11: "), "{message}");
+    assert_eq!(observe(&c), before);
+    // Too many records: the ninth is on line 12.
+    let many = format!(
+        "{ZONE}a A 192.0.2.1\nb A 192.0.2.1\nc A 192.0.2.1\nd A 192.0.2.1\ne A 192.0.2.1\n"
+    );
+    write(dir.path(), "example.com.zone", &many);
+    let e = c.load_zone_file(&f).unwrap_err();
+    let message = too_large(&e).1;
+    assert!(
+        message.starts_with(&format!(
+            "{}:11: zone example.com. would hold 9 records; the limit is 8",
+            f.display()
+        )),
+        "{message}"
+    );
+    assert_eq!(observe(&c), before);
+    // A new zone from a file over the limit is not created.
+    let g = write(
+        dir.path(),
+        "other.test.zone",
+        &BIG_RRSET.replace("example.com.", "other.test."),
+    );
+    assert!(matches!(
+        c.load_zone_file(&g),
+        Err(ControlError::TooLarge { .. })
+    ));
+    assert!(c.zone_info(&n("other.test.")).is_err());
+}
+
+#[test]
+fn zones_past_the_limit_are_not_created() {
+    let c = limited();
+    let counted = refusals_of(Limit::Zones);
+    c.create_zone(
+        &n("two.test."),
+        ZoneKind::Primary,
+        ZoneSettings::default(),
+        None,
+    )
+    .unwrap();
+    let e = c
+        .create_zone(
+            &n("three.test."),
+            ZoneKind::Primary,
+            ZoneSettings::default(),
+            None,
+        )
+        .unwrap_err();
+    let (field, message) = too_large(&e);
+    assert_eq!(field, "name");
+    assert!(
+        message.contains("the limit is 2 zones per node (--max-zones)"),
+        "{message}"
+    );
+    assert!(refusals_of(Limit::Zones) > counted);
+    assert!(c.zone_info(&n("three.test.")).is_err());
+    assert_eq!(c.list_zones().unwrap().len(), 2);
+    // A zone file for a new zone is refused the same way; after a delete there is room.
+    let records = zonecast_zonefile::load_str(
+        &ZONE.replace("example.com.", "four.test."),
+        &n("four.test."),
+        "t",
+    )
+    .unwrap()
+    .records;
+    assert!(matches!(
+        c.replace_zone(&n("four.test."), records.clone()),
+        Err(ControlError::TooLarge { .. })
+    ));
+    c.delete_zone(&n("two.test."), None).unwrap();
+    c.replace_zone(&n("four.test."), records).unwrap();
+}
+
+#[test]
+fn api_create_with_records_over_a_limit_is_refused() {
+    let c = Control::open_with_limits(Store::open_in_memory().unwrap(), small_limits()).unwrap();
+    let data = zonecast_zonefile::load_str(BIG_RRSET, &apex(), "t").unwrap();
+    let e = c
+        .create_zone(
+            &apex(),
+            ZoneKind::Primary,
+            ZoneSettings::default(),
+            Some(data.records),
+        )
+        .unwrap_err();
+    assert_eq!(too_large(&e).0, "records");
+    assert!(c.zone_info(&apex()).is_err());
+    // Through zone_file_records (what the API's create does first), the line is named.
+    let data = zonecast_zonefile::load_str(BIG_RRSET, &apex(), "zonefile").unwrap();
+    let e = c.zone_file_records(data, "zonefile", "api").unwrap_err();
+    assert!(too_large(&e).1.starts_with("zonefile:11: "), "{e}");
+}
+
+#[test]
+fn a_lowered_limit_keeps_data_and_lets_it_shrink_not_grow() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Control::open(Store::open(dir.path()).unwrap()).unwrap();
+    let data = zonecast_zonefile::load_str(ZONE, &apex(), "t").unwrap();
+    c.create_zone(
+        &apex(),
+        ZoneKind::Primary,
+        ZoneSettings::default(),
+        Some(data.records),
+    )
+    .unwrap();
+    let five = [
+        "192.0.2.1",
+        "192.0.2.2",
+        "192.0.2.3",
+        "192.0.2.4",
+        "192.0.2.5",
+    ];
+    c.apply(&apex(), vec![replace("www", Rtype::A, 60, &five)], None)
+        .unwrap();
+    drop(c);
+    let lowered = Limits {
+        max_zone_records: 100,
+        ..small_limits()
+    };
+    let c = Control::open_with_limits(Store::open(dir.path()).unwrap(), lowered).unwrap();
+    let served = c.zones().load().get(&apex()).unwrap();
+    assert_eq!(
+        served
+            .node_named(&n("www"))
+            .unwrap()
+            .rrset(Rtype::A)
+            .unwrap()
+            .len(),
+        5
+    );
+    // Growing the over-limit RRset is refused; other names and shrinking are not.
+    assert!(matches!(
+        c.apply(
+            &apex(),
+            vec![Edit::AddRecord(rec("www", Rtype::A, 60, "192.0.2.6"))],
+            None
+        ),
+        Err(ControlError::TooLarge { .. })
+    ));
+    c.apply(
+        &apex(),
+        vec![replace("mail", Rtype::A, 60, &["192.0.2.7"])],
+        None,
+    )
+    .unwrap();
+    c.apply(
+        &apex(),
+        vec![replace("www", Rtype::A, 60, &five[..4])],
+        None,
+    )
+    .unwrap();
+}
+
+#[test]
+fn transfers_over_a_limit_leave_the_zone_as_it_was() {
+    let c = Control::open_with_limits(Store::open_in_memory().unwrap(), small_limits()).unwrap();
+    let settings = ZoneSettings {
+        primaries: vec!["192.0.2.53".into()],
+        ..Default::default()
+    };
+    c.create_zone(&apex(), ZoneKind::Secondary, settings, None)
+        .unwrap();
+    let www = |last: u8| rec("www", Rtype::A, 300, &format!("192.0.2.{last}"));
+    c.apply_transfer(&apex(), full(1, &[www(1), www(2), www(3)]))
+        .unwrap();
+    let before = observe(&c);
+    let counted = refusals_of(Limit::RrsetRecords);
+    // AXFR with a fourth www A.
+    let e = c
+        .apply_transfer(&apex(), full(2, &[www(1), www(2), www(3), www(4)]))
+        .unwrap_err();
+    assert!(
+        too_large(&e)
+            .1
+            .contains("RRset www.example.com. A would hold 4 records"),
+        "{e}"
+    );
+    assert!(refusals_of(Limit::RrsetRecords) > counted);
+    assert_eq!(observe(&c), before);
+    // AXFR over the zone limit (9 records).
+    let names: Vec<Record> = ["a", "b", "c"]
+        .iter()
+        .map(|o| rec(o, Rtype::A, 300, "192.0.2.1"))
+        .collect();
+    let mut big = vec![www(1), www(2), www(3)];
+    big.extend(names.clone());
+    let e = c.apply_transfer(&apex(), full(2, &big)).unwrap_err();
+    assert!(
+        too_large(&e)
+            .1
+            .contains("would hold 9 records; the limit is 8"),
+        "{e}"
+    );
+    assert_eq!(observe(&c), before);
+    // IXFR growing the RRset, and one growing the zone.
+    let e = c
+        .apply_transfer(
+            &apex(),
+            Transferred::Incremental(vec![delta(1, 2, &[], &[www(4)])]),
+        )
+        .unwrap_err();
+    let (field, message) = too_large(&e);
+    assert_eq!(field, "ixfr[0]");
+    assert!(
+        message.contains("change 1 → 2: RRset www.example.com. A would hold 4"),
+        "{message}"
+    );
+    let e = c
+        .apply_transfer(
+            &apex(),
+            Transferred::Incremental(vec![delta(1, 2, &[], &names)]),
+        )
+        .unwrap_err();
+    assert!(too_large(&e).1.contains("would hold 9 records"), "{e}");
+    assert_eq!(observe(&c), before);
+    // Within the limits it applies.
+    c.apply_transfer(
+        &apex(),
+        Transferred::Incremental(vec![delta(1, 2, &[www(3)], &[names[0].clone()])]),
+    )
+    .unwrap();
+}

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 use zonecast_proto::{Class, Name, Record, Rtype};
 use zonecast_store::{Store, ZoneKind};
-use zonecast_zone::{SharedZones, Zone, Zones};
+use zonecast_zone::{Limits, SharedZones, Zone, Zones};
 
 /// The publications an edge streams (created by the control plane).
 pub const PUBLICATIONS: [&str; 2] = ["zonecast", "zonecast_journal"];
@@ -47,6 +47,9 @@ pub struct FollowerConfig {
     pub idle_feedback: Duration,
     /// The addresses the edge answers DNS on (`--dns-listen`), reported in its `edges` row.
     pub dns_listen: Vec<String>,
+    /// Size limits (`--max-zone-records`, `--max-rrset-records`, `--max-zones`):
+    /// what would cross them is not applied, the zone stays as held (see [`crate::state`]).
+    pub limits: Limits,
 }
 
 impl FollowerConfig {
@@ -66,6 +69,7 @@ impl FollowerConfig {
             status_interval: Duration::from_secs(1),
             idle_feedback: Duration::from_millis(500),
             dns_listen: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -708,7 +712,14 @@ impl Engine {
         client: &Client,
     ) -> Result<(), ReplicaError> {
         let now = now_ms();
-        let out = state::apply_transaction(&mut self.table, &self.halted, t.events, end_lsn, now);
+        let out = state::apply_transaction_limited(
+            &mut self.table,
+            &self.halted,
+            t.events,
+            end_lsn,
+            now,
+            &self.cfg.limits,
+        );
         // Serve the new versions first: the DNS answers change now.
         self.publish(&out);
         let publish_us = t0.elapsed().as_micros() as u64;
@@ -828,7 +839,7 @@ impl Engine {
         lsn: Option<u64>,
     ) -> Result<(), ReplicaError> {
         let t0 = Instant::now();
-        let copy = copy(client, snapshot, ids).await?;
+        let copy = copy(client, snapshot, ids, &self.cfg.limits, &self.table).await?;
         let full = ids.is_none();
         let empty = BTreeSet::new();
         let keep: BTreeSet<i64> = copy.bad.iter().map(|(id, _, _)| *id).collect();
@@ -914,12 +925,14 @@ async fn copy(
     client: &Client,
     snapshot: Option<&str>,
     ids: Option<&BTreeSet<i64>>,
+    limits: &Limits,
+    held: &state::ZoneTable,
 ) -> Result<Copy, ReplicaError> {
     client
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(sql("starting the copy"))?;
-    let r = copy_in_tx(client, snapshot, ids).await;
+    let r = copy_in_tx(client, snapshot, ids, limits, held).await;
     let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let e = client.batch_execute(end).await;
     let c = r?;
@@ -931,6 +944,8 @@ async fn copy_in_tx(
     client: &Client,
     snapshot: Option<&str>,
     ids: Option<&BTreeSet<i64>>,
+    limits: &Limits,
+    held: &state::ZoneTable,
 ) -> Result<Copy, ReplicaError> {
     if let Some(s) = snapshot {
         if !s.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
@@ -1001,6 +1016,9 @@ async fn copy_in_tx(
         heartbeat: None,
         bad: Vec::new(),
     };
+    // Zones held once the copy is applied: a full copy replaces them all,
+    // a partial one adds those it copies that are not held yet.
+    let mut zones_after = if all { 0 } else { held.len() };
     for z in &zone_rows {
         let id: i64 = z.get(0);
         let name_text: String = z.get(1);
@@ -1018,6 +1036,10 @@ async fn copy_in_tx(
                 .map_err(|e| format!("zone name: {e}"))?
                 .to_lowercase();
             let kind = kind_text.parse::<ZoneKind>().map_err(|e| e.to_string())?;
+            let counted = all || !held.contains_key(&id);
+            let n = zones_after + usize::from(counted);
+            state::check_copy(limits, &name, &recs, n)?;
+            zones_after = n;
             let version = if recs.is_empty() {
                 None
             } else {

@@ -18,6 +18,12 @@
 //!   that zone: its rows in this transaction are dropped, the version held
 //!   stays, a problem is reported and the zone is resynced from the
 //!   primary. The other zones of the transaction go on.
+//! - size limits ([`Limits`], the edge's `--max-*` flags): a new zone past
+//!   `max_zones`, a `create` past the zone or RRset limit, or a `change`
+//!   that grows the zone or an RRset past its limit halts the zone the
+//!   same way (the version held stays served), logged and counted by
+//!   [`zonecast_zone::limits::refused`]; the resync's copy is checked
+//!   again ([`check_copy`]), so the zone stays as held until it fits.
 
 use crate::local::{meta_zone, zone_meta_value, zones_index_value, BatchOp, TsigKeyRow};
 use crate::local::{HeartbeatMeta, META_HEARTBEAT, META_LSN, META_ZONES};
@@ -27,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use zonecast_proto::{Name, Record};
 use zonecast_store::{decode_records, Change, ZoneKind};
+use zonecast_zone::limits::Limits;
 use zonecast_zone::Zone;
 
 /// One zone as the edge holds it.
@@ -115,7 +122,7 @@ fn to_serial(v: i64, what: &str) -> Result<u32, String> {
     u32::try_from(v).map_err(|_| format!("{what} {v} out of range"))
 }
 
-/// Applies one transaction's rows to `zones`.
+/// Applies one transaction's rows to `zones`, under the default [`Limits`].
 ///
 /// `halted` holds zones halted earlier and not resynced yet: their rows
 /// are skipped. `lsn` is the commit's end LSN, written as `replica.lsn`.
@@ -125,6 +132,18 @@ pub fn apply_transaction(
     events: Vec<(u64, RowEvent)>,
     lsn: u64,
     now_ms: i64,
+) -> Outcome {
+    apply_transaction_limited(zones, halted, events, lsn, now_ms, &Limits::default())
+}
+
+/// [`apply_transaction`] under these size limits (module docs).
+pub fn apply_transaction_limited(
+    zones: &mut ZoneTable,
+    halted: &BTreeMap<i64, String>,
+    events: Vec<(u64, RowEvent)>,
+    lsn: u64,
+    now_ms: i64,
+    limits: &Limits,
 ) -> Outcome {
     let mut out = Outcome::default();
     let mut works: Vec<Work> = Vec::new();
@@ -215,8 +234,25 @@ pub fn apply_transaction(
                         }
                     }
                 }
+                // Zones held once this transaction's creations and deletions so far are counted.
+                let held = (zones.len()
+                    + works
+                        .iter()
+                        .filter(|w| w.before.is_none() && w.entry.is_some())
+                        .count())
+                .saturating_sub(
+                    works
+                        .iter()
+                        .filter(|w| w.before.is_some() && w.entry.is_none())
+                        .count(),
+                );
                 let w = work(&mut works, &mut index, zones, halted, row.id);
                 if w.halted.is_some() || w.entry.is_some() {
+                    continue;
+                }
+                if let Err(e) = limits.zones(&name, held + 1) {
+                    zonecast_zone::limits::refused(&e, "replication");
+                    halt(w, &mut out, at, e.to_string());
                     continue;
                 }
                 let serial = match to_serial(row.serial, "serial") {
@@ -355,7 +391,7 @@ pub fn apply_transaction(
                     out.rows_skipped += 1;
                     continue;
                 }
-                if let Err(reason) = apply_journal(w, &j) {
+                if let Err(reason) = apply_journal(w, &j, limits) {
                     if reason.is_empty() {
                         out.rows_skipped += 1;
                     } else {
@@ -484,7 +520,7 @@ fn zone_identity(row: &ZoneRowPg) -> Result<(Name, ZoneKind), String> {
 }
 
 /// Applies one journal row to the work; `Err("")` means "already applied, skip".
-fn apply_journal(w: &mut Work, j: &JournalRowPg) -> Result<(), String> {
+fn apply_journal(w: &mut Work, j: &JournalRowPg, limits: &Limits) -> Result<(), String> {
     let Some(entry) = w.entry.as_mut() else {
         return Err(String::new());
     };
@@ -499,6 +535,10 @@ fn apply_journal(w: &mut Work, j: &JournalRowPg) -> Result<(), String> {
     let serial_to = to_serial(j.serial_to, "serial_to")?;
     match j.kind.as_str() {
         "create" => {
+            if let Err((e, _)) = limits.check_records(&entry.name, &added) {
+                zonecast_zone::limits::refused(&e, "replication");
+                return Err(format!("journal seq {}: {e}", j.seq));
+            }
             let version = if added.is_empty() {
                 None
             } else {
@@ -539,6 +579,10 @@ fn apply_journal(w: &mut Work, j: &JournalRowPg) -> Result<(), String> {
                 }
             }
             .map_err(|e| format!("journal seq {}: {e}", j.seq))?;
+            if let Err(e) = limits.check_change(entry.version.as_deref(), &next, &added) {
+                zonecast_zone::limits::refused(&e, "replication");
+                return Err(format!("journal seq {}: {e}", j.seq));
+            }
             w.ops.push(BatchOp::Change {
                 zone: entry.name.clone(),
                 change: Change {
@@ -556,6 +600,25 @@ fn apply_journal(w: &mut Work, j: &JournalRowPg) -> Result<(), String> {
     entry.seq = j.seq;
     w.seq_changed = true;
     Ok(())
+}
+
+/// Whether a zone copied from the primary fits the size limits, with
+/// `zones` the number of zones the edge holds once it is taken.
+///
+/// A refusal is logged and counted; the caller keeps the zone as held.
+pub fn check_copy(
+    limits: &Limits,
+    name: &Name,
+    records: &[Record],
+    zones: usize,
+) -> Result<(), String> {
+    let r = limits
+        .zones(name, zones)
+        .and_then(|()| limits.check_records(name, records).map_err(|(e, _)| e));
+    r.map_err(|e| {
+        zonecast_zone::limits::refused(&e, "replication");
+        e.to_string()
+    })
 }
 
 /// A zone as copied from the primary (initial sync or resync).

@@ -30,7 +30,9 @@ pub struct ClientConfig {
     pub idle_timeout: Duration,
     /// The longest a whole transfer may take.
     pub total_timeout: Duration,
-    /// The most records a transfer may carry (the zone size limit).
+    /// The most records a transfer may carry (`--xfr-max-records`, by
+    /// default the zone size limit `--max-zone-records`); a transfer over it
+    /// is refused, logged and counted as a `zone_records` limit refusal.
     pub max_records: usize,
 }
 
@@ -40,7 +42,7 @@ impl Default for ClientConfig {
             soa_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(600),
-            max_records: zonecast_control::MAX_ZONE_RECORDS,
+            max_records: zonecast_control::Limits::DEFAULT_MAX_ZONE_RECORDS,
         }
     }
 }
@@ -391,9 +393,30 @@ async fn read_transfer(
                 });
             }
         }
-        let done = reader
-            .feed(&wire)
-            .map_err(|error| ClientError::Read { peer, error })?;
+        let done = reader.feed(&wire).map_err(|error| {
+            if let ReadError::TooLarge(max) = error {
+                zonecast_control::limits::refused(
+                    &zonecast_control::limits::Exceeded {
+                        limit: zonecast_control::Limit::ZoneRecords,
+                        zone: zone.to_lowercase().to_string(),
+                        what: format!(
+                            "the {} of zone {} from {peer}",
+                            if matches!(ask, Ask::Axfr) {
+                                "AXFR"
+                            } else {
+                                "IXFR"
+                            },
+                            zone.to_lowercase()
+                        ),
+                        rrset: None,
+                        value: max + 1,
+                        max,
+                    },
+                    "transfer",
+                );
+            }
+            ClientError::Read { peer, error }
+        })?;
         if done {
             break;
         }

@@ -126,7 +126,7 @@ pub enum ReadError {
     #[error("{0}")]
     Sequence(String),
     /// More records than allowed.
-    #[error("the transfer holds more than {0} records (the zone size limit)")]
+    #[error("the transfer holds more than {0} records (--xfr-max-records, by default --max-zone-records)")]
     TooLarge(usize),
     /// The stream ended before the final SOA.
     #[error("the transfer ended before its final SOA ({0} records read)")]

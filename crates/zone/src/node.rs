@@ -34,8 +34,9 @@ pub const HAS_WILDCARD: u8 = 8;
 /// Largest number of records in one RRset.
 ///
 /// The records of an RRset must fit in one 64 KiB TCP message (RFC 1035
-/// §4.2.2), so no RRset can meaningfully hold more; the write path refuses
-/// larger ones with this limit named.
+/// §4.2.2), so no RRset can meaningfully hold more: this is the format's
+/// bound, checked whenever a node is encoded. The (lower, configurable)
+/// policy limit is [`crate::limits::Limits::max_rrset_records`].
 pub const MAX_RRSET_RECORDS: usize = 4096;
 /// Largest total rdata of one RRset, in octets (leaves room for header and question in 64 KiB).
 pub const MAX_RRSET_OCTETS: usize = 60_000;

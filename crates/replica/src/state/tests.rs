@@ -402,3 +402,151 @@ fn copies_replace_and_remove() {
     assert_eq!(out.withdraw, vec![name("a.test.")]);
     assert!(zones.is_empty());
 }
+
+fn small_limits() -> Limits {
+    Limits {
+        max_zone_records: 6,
+        max_rrset_records: 3,
+        max_zones: 2,
+    }
+}
+
+fn refusals_of(l: zonecast_zone::limits::Limit) -> u64 {
+    zonecast_zone::limits::refusals()
+        .iter()
+        .find(|(x, _)| *x == l)
+        .unwrap()
+        .1
+}
+
+/// A change adding `new` www A records to `zone` at serial `from`.
+fn add_www(seq: i64, id: i64, zone: &str, from: u32, new: &[u8]) -> (u64, RowEvent) {
+    let www = format!("www.{zone}");
+    let added: Vec<Record> = std::iter::once(soa(zone, from + 1))
+        .chain(new.iter().map(|l| a(&www, *l)))
+        .collect();
+    (
+        3,
+        journal(
+            seq,
+            id,
+            "change",
+            from,
+            from + 1,
+            &[soa(zone, from)],
+            &added,
+        ),
+    )
+}
+
+#[test]
+fn changes_over_a_size_limit_halt_the_zone_and_keep_its_version() {
+    use zonecast_zone::limits::Limit;
+    let l = small_limits();
+    let mut zones = ZoneTable::new();
+    apply_transaction_limited(&mut zones, &NONE, create(1, 1, "a.test.", 1, 1), 100, 0, &l);
+    let before = zones[&1].version.clone().unwrap();
+    // www A grows from 1 to 4 records: over 3.
+    let counted = refusals_of(Limit::RrsetRecords);
+    let out = apply_transaction_limited(
+        &mut zones,
+        &NONE,
+        vec![add_www(2, 1, "a.test.", 1, &[2, 3, 4])],
+        200,
+        0,
+        &l,
+    );
+    assert!(
+        out.halted[&1].contains("RRset www.a.test. A would hold 4 records; the limit is 3"),
+        "{:?}",
+        out.halted
+    );
+    assert!(out.resync.contains(&1));
+    assert!(out.publish.is_empty() && out.ops.is_empty());
+    assert!(Arc::ptr_eq(zones[&1].version.as_ref().unwrap(), &before));
+    assert_eq!(zones[&1].serial, 1);
+    assert!(refusals_of(Limit::RrsetRecords) > counted);
+    // Within the limit it applies; then the zone's own limit (6 records).
+    let out = apply_transaction_limited(
+        &mut zones,
+        &NONE,
+        vec![add_www(2, 1, "a.test.", 1, &[2, 3])],
+        200,
+        0,
+        &l,
+    );
+    assert_eq!(out.publish.len(), 1);
+    let more = (
+        3,
+        journal(
+            3,
+            1,
+            "change",
+            2,
+            3,
+            &[soa("a.test.", 2)],
+            &[soa("a.test.", 3), a("m.a.test.", 1), a("n.a.test.", 1)],
+        ),
+    );
+    let out = apply_transaction_limited(&mut zones, &NONE, vec![more], 300, 0, &l);
+    assert!(
+        out.halted[&1].contains("zone a.test. would hold 7 records"),
+        "{:?}",
+        out.halted
+    );
+    assert_eq!(zones[&1].serial, 2);
+    // A create over a limit halts the new zone: nothing of it is held.
+    let mut ev = vec![(1, RowEvent::ZoneInsert(zone_row(2, "b.test.", 1)))];
+    let recs: Vec<Record> = vec![
+        soa("b.test.", 1),
+        ns("b.test."),
+        a("www.b.test.", 1),
+        a("www.b.test.", 2),
+        a("www.b.test.", 3),
+        a("www.b.test.", 4),
+    ];
+    ev.push((2, journal(4, 2, "create", 1, 1, &[], &recs)));
+    let out = apply_transaction_limited(&mut zones, &NONE, ev, 400, 0, &l);
+    assert!(
+        out.halted[&2].contains("would hold 4 records"),
+        "{:?}",
+        out.halted
+    );
+    assert!(!zones.contains_key(&2));
+    assert!(out.ops.is_empty());
+}
+
+#[test]
+fn zones_past_the_limit_are_not_taken() {
+    use zonecast_zone::limits::Limit;
+    let l = small_limits();
+    let mut zones = ZoneTable::new();
+    let mut ev = create(1, 1, "a.test.", 1, 1);
+    ev.extend(create(2, 2, "b.test.", 1, 1));
+    let counted = refusals_of(Limit::Zones);
+    ev.extend(create(3, 3, "c.test.", 1, 1));
+    let out = apply_transaction_limited(&mut zones, &NONE, ev, 100, 0, &l);
+    assert_eq!(zones.len(), 2);
+    assert!(
+        out.halted[&3].contains("the limit is 2 zones per node"),
+        "{:?}",
+        out.halted
+    );
+    assert!(refusals_of(Limit::Zones) > counted);
+    assert_eq!(out.publish.len(), 2);
+    // A deletion in the same transaction makes room.
+    let mut ev = vec![(1, RowEvent::ZoneDelete { id: 1, name: None })];
+    ev.extend(create(4, 4, "d.test.", 1, 1));
+    let out = apply_transaction_limited(&mut zones, &NONE, ev, 200, 0, &l);
+    assert!(out.halted.is_empty(), "{:?}", out.halted);
+    assert!(zones.contains_key(&4) && !zones.contains_key(&1));
+    // The copy of a resync is checked the same way.
+    let recs = vec![soa("c.test.", 1), ns("c.test.")];
+    let e = check_copy(&l, &name("c.test."), &recs, 3).unwrap_err();
+    assert!(e.contains("--max-zones"), "{e}");
+    assert!(check_copy(&l, &name("c.test."), &recs, 2).is_ok());
+    let big: Vec<Record> = (1..=4).map(|i| a("www.c.test.", i)).chain(recs).collect();
+    assert!(check_copy(&l, &name("c.test."), &big, 1)
+        .unwrap_err()
+        .contains("--max-rrset-records"));
+}
