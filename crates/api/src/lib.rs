@@ -31,6 +31,7 @@
 mod auth;
 mod edge;
 mod error;
+pub mod fuzzing;
 mod keys;
 mod meta;
 mod rrsets;

@@ -127,14 +127,7 @@ impl Control {
                 message: format!("zone {zone} has no data to apply an incremental transfer to"),
             });
         }
-        let mut work = z.clone();
-        let mut staged: Vec<Change> = Vec::with_capacity(changes.len());
-        for (i, c) in changes.iter().enumerate() {
-            let (change, next) = stage_delta(&work, c).map_err(|e| in_change(i, c, e))?;
-            work.serial = change.serial_to;
-            work.version = Some(Arc::new(next));
-            staged.push(change);
-        }
+        let (mut work, staged) = stage_incremental(&z, changes)?;
         if staged.is_empty() {
             return Ok(crate::no_change(&z));
         }
@@ -172,6 +165,24 @@ fn secondary_only(z: &ZoneState) -> Result<(), ControlError> {
         });
     }
     Ok(())
+}
+
+/// Checks the changes of an incremental transfer in order, each against
+/// the version the ones before it leave (module docs): the state they lead
+/// to and the changes as they are journaled. Nothing is committed.
+pub(crate) fn stage_incremental(
+    z: &ZoneState,
+    changes: &[Change],
+) -> Result<(ZoneState, Vec<Change>), ControlError> {
+    let mut work = z.clone();
+    let mut staged: Vec<Change> = Vec::with_capacity(changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let (change, next) = stage_delta(&work, c).map_err(|e| in_change(i, c, e))?;
+        work.serial = change.serial_to;
+        work.version = Some(Arc::new(next));
+        staged.push(change);
+    }
+    Ok((work, staged))
 }
 
 /// Names the change of an incremental transfer an error belongs to.
