@@ -26,6 +26,7 @@ use crate::{soa_serial, zone_not_found, ControlError};
 use std::sync::Arc;
 use zonecast_proto::{Name, Record, Rtype};
 use zonecast_store::{Change, ZoneKind};
+use zonecast_zone::validate::MAX_TTL;
 
 /// What a secondary zone received from its primary.
 #[derive(Clone, Debug)]
@@ -219,6 +220,14 @@ fn stage_delta(z: &ZoneState, c: &Change) -> Result<(Change, zonecast_zone::Zone
                 return Err(invalid(
                     "the new SOA does not carry the change's serial".into(),
                 ));
+            }
+            // The SOA does not go through the plan's checks: the rule a
+            // full transfer applies to every record (found by fuzzing).
+            if new.ttl > MAX_TTL {
+                return Err(invalid(format!(
+                    "the new SOA's TTL {} is above 2147483647 (RFC 2181 §8)",
+                    new.ttl
+                )));
             }
         }
         ([old], [_], Some(_)) => {
