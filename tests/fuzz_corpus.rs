@@ -58,3 +58,25 @@ fn tsig_corpus() {
 fn xfr_in_corpus() {
     replay("xfr_in", fuzz_bodies::xfr_in);
 }
+
+#[test]
+fn message_roundtrip_corpus() {
+    replay("message_roundtrip", fuzz_bodies::message_roundtrip);
+}
+
+#[test]
+fn ixfr_apply_corpus() {
+    replay("ixfr_apply", fuzz_bodies::ixfr_apply);
+}
+
+#[test]
+fn api_body_corpus() {
+    replay("api_body", fuzz_bodies::api_body);
+}
+
+/// The `pgoutput` target's body lives in `zonecast_replica::fuzzing` (the
+/// crate's own test replays every cut of every seed); here the seeds whole.
+#[test]
+fn pgoutput_corpus() {
+    replay("pgoutput", zonecast_replica::fuzzing::pgoutput);
+}

@@ -266,3 +266,475 @@ pub fn xfr_in(data: &[u8]) {
         }
     }
 }
+
+/// Any octets as a DNS message; one that parses is built back to wire
+/// twice and parsed again:
+/// - uncompressed (header, questions, records as parsed, OPT last): the
+///   re-parse is the same message, octet for octet once encoded again;
+/// - through the server's compressing [`Writer`] (one question at most, as
+///   a response to it), with the documented normalisation: QR set, RA, AD
+///   and CD clear (the writer never sets them), owner names and the
+///   compressible rdata names (RFC 3597 §4) equal case-insensitively (a
+///   compressed name takes on the case of the name it points to), the OPT
+///   reduced to payload size and extended rcode.
+pub fn message_roundtrip(data: &[u8]) {
+    let Ok(m) = Message::parse(data) else {
+        return;
+    };
+    let wire = encode_uncompressed(&m);
+    let again = match Message::parse(&wire) {
+        Ok(a) => a,
+        Err(e) => panic!("uncompressed encoding does not parse: {e}: {m:?}"),
+    };
+    assert_eq!(again, m, "uncompressed round trip changed the message");
+    assert_eq!(encode_uncompressed(&again), wire, "names changed case");
+    roundtrip_compressed(&m);
+}
+
+/// The message in wire form without compression; the OPT goes last.
+fn encode_uncompressed(m: &Message) -> Vec<u8> {
+    use zonecast_proto::message::write_records_uncompressed;
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(&m.header.id.to_be_bytes());
+    out.extend_from_slice(&m.header.flags());
+    let ar = m.additional.len() + usize::from(m.edns.is_some());
+    for n in [m.questions.len(), m.answer.len(), m.authority.len(), ar] {
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    }
+    for q in &m.questions {
+        out.extend_from_slice(q.qname.as_wire());
+        out.extend_from_slice(&q.qtype.0.to_be_bytes());
+        out.extend_from_slice(&q.qclass.0.to_be_bytes());
+    }
+    write_records_uncompressed(&m.answer, &mut out);
+    write_records_uncompressed(&m.authority, &mut out);
+    write_records_uncompressed(&m.additional, &mut out);
+    if let Some(e) = &m.edns {
+        let mut rdata = Vec::new();
+        for (code, d) in &e.options {
+            rdata.extend_from_slice(&code.to_be_bytes());
+            rdata.extend_from_slice(&(d.len() as u16).to_be_bytes());
+            rdata.extend_from_slice(d);
+        }
+        let ttl = u32::from(e.ext_rcode) << 24
+            | u32::from(e.version) << 16
+            | if e.dnssec_ok { 0x8000 } else { 0 };
+        out.push(0);
+        out.extend_from_slice(&Rtype::OPT.0.to_be_bytes());
+        out.extend_from_slice(&e.udp_payload.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(&rdata);
+    }
+    out
+}
+
+/// Rdata with its compressible names lowered: what survives compression exactly.
+fn compressed_form(r: &zonecast_proto::Record) -> Vec<u8> {
+    let mut rdata = r.rdata.to_vec();
+    let (slots, n) = zonecast_proto::rdata::compressible_names(r.rtype, &r.rdata);
+    for s in &slots[..n] {
+        if let Some(name) = rdata.get_mut(usize::from(s.start)..usize::from(s.end)) {
+            zonecast_proto::name::lowercase_wire(name);
+        }
+    }
+    rdata
+}
+
+/// Writes `m` as a response with [`Writer`] (module doc of `message_roundtrip`) and checks the re-parse.
+fn roundtrip_compressed(m: &Message) {
+    use zonecast_proto::writer::{Writer, ADDITIONAL, ANSWER, AUTHORITY};
+    if m.questions.len() > 1 {
+        return;
+    }
+    // The query this message answers: ID, opcode, RD and the question as sent.
+    let mut query = Vec::with_capacity(12 + 259);
+    query.extend_from_slice(&m.header.id.to_be_bytes());
+    query.extend_from_slice(&[(m.header.opcode & 0x0F) << 3 | u8::from(m.header.rd), 0]);
+    query.extend_from_slice(&[0, m.questions.len() as u8, 0, 0, 0, 0, 0, 0]);
+    for q in &m.questions {
+        query.extend_from_slice(q.qname.as_wire());
+        query.extend_from_slice(&q.qtype.0.to_be_bytes());
+        query.extend_from_slice(&q.qclass.0.to_be_bytes());
+    }
+    let mut view = QueryView::default();
+    // Opcodes other than QUERY are refused, but the view is filled all the same.
+    let _ = view.parse(&query);
+    assert_eq!(view.question_end, query.len(), "the question was read");
+    let mut buf = vec![0u8; 65535];
+    let mut w = Writer::new(&mut buf, 65535, &view, &query);
+    w.set_aa(m.header.aa);
+    if m.header.tc {
+        w.set_tc();
+    }
+    w.set_rcode(m.header.rcode);
+    for (section, records) in [
+        (ANSWER, &m.answer),
+        (AUTHORITY, &m.authority),
+        (ADDITIONAL, &m.additional),
+    ] {
+        let mut prev: Option<(&Name, Rtype)> = None;
+        for r in records.iter() {
+            if prev != Some((&r.owner, r.rtype)) {
+                if section == ADDITIONAL {
+                    w.begin_rrset_for(r.owner.as_wire());
+                } else {
+                    w.begin_rrset();
+                }
+                prev = Some((&r.owner, r.rtype));
+            }
+            let mut tct = [0u8; 8];
+            tct[..2].copy_from_slice(&r.rtype.0.to_be_bytes());
+            tct[2..4].copy_from_slice(&r.class.0.to_be_bytes());
+            tct[4..].copy_from_slice(&r.ttl.to_be_bytes());
+            let (slots, n) = zonecast_proto::rdata::compressible_names(r.rtype, &r.rdata);
+            let written = w
+                .put_owner(r.owner.as_wire())
+                .and_then(|()| w.put_rr_body(&tct, &r.rdata, &slots[..n]));
+            match written {
+                Ok(()) => w.count_record(section),
+                // Decompressed, the records may not fit 64 KiB again.
+                Err(zonecast_proto::Error::NoSpace) => return,
+                Err(e) => panic!("writer refused a parsed record {r:?}: {e}"),
+            }
+        }
+    }
+    if let Some(e) = &m.edns {
+        if w.put_opt(e.udp_payload, e.ext_rcode).is_err() {
+            return;
+        }
+    }
+    let len = w.finish();
+    let out = match Message::parse(&buf[..len]) {
+        Ok(o) => o,
+        Err(e) => panic!("written message does not parse: {e}: {:02x?}", &buf[..len]),
+    };
+    let h = m.header;
+    let want = zonecast_proto::message::Header {
+        qr: true,
+        ra: false,
+        ad: false,
+        cd: false,
+        ..h
+    };
+    assert_eq!(out.header, want, "header");
+    assert_eq!(out.questions.len(), m.questions.len());
+    for (a, b) in out.questions.iter().zip(&m.questions) {
+        assert_eq!(
+            a.qname.as_wire(),
+            b.qname.as_wire(),
+            "question copied as sent"
+        );
+        assert_eq!((a.qtype, a.qclass), (b.qtype, b.qclass));
+    }
+    for (got, sent) in [
+        (&out.answer, &m.answer),
+        (&out.authority, &m.authority),
+        (&out.additional, &m.additional),
+    ] {
+        assert_eq!(got.len(), sent.len(), "record count");
+        for (a, b) in got.iter().zip(sent.iter()) {
+            assert_eq!(a.owner, b.owner, "owner");
+            assert_eq!((a.rtype, a.class, a.ttl), (b.rtype, b.class, b.ttl));
+            assert_eq!(compressed_form(a), compressed_form(b), "rdata of {b:?}");
+        }
+    }
+    let edns = m.edns.as_ref().map(|e| zonecast_proto::message::Edns {
+        version: 0,
+        udp_payload: e.udp_payload,
+        dnssec_ok: false,
+        ext_rcode: e.ext_rcode,
+        options: Vec::new(),
+    });
+    assert_eq!(out.edns, edns, "OPT");
+}
+
+/// The secondary zone the `ixfr_apply` target changes; its SOA is the
+/// `soa_rr(1)` of `fuzz/make_depth_seeds.py`.
+pub const IXFR_ZONE: &str = r#"$ORIGIN example.com.
+$TTL 300
+@ SOA ns1 host 1 3600 600 604800 300
+@ NS ns1
+@ NS ns2
+@ MX 10 mail
+@ TXT "v=spf1 -all"
+ns1 A 192.0.2.1
+ns2 A 192.0.2.2
+mail A 192.0.2.3
+www A 192.0.2.1
+www AAAA 2001:db8::1
+cn CNAME www
+dn DNAME example.net.
+sub NS ns.sub
+ns.sub A 192.0.2.53
+*.wild TXT "wild"
+"#;
+
+fn ixfr_zone() -> &'static zonecast_control::fuzzing::FuzzZone {
+    static ZONE: OnceLock<zonecast_control::fuzzing::FuzzZone> = OnceLock::new();
+    ZONE.get_or_init(|| {
+        let origin: Name = "example.com.".parse().expect("constant name");
+        let data = zonecast_zonefile::load_str(IXFR_ZONE, &origin, "ixfr-zone")
+            .expect("constant zone loads");
+        zonecast_control::fuzzing::FuzzZone::new(
+            &origin,
+            zonecast_store::ZoneKind::Secondary,
+            data.records,
+        )
+        .expect("constant zone is valid")
+    })
+}
+
+/// A record's identity as a zone holds it: owner and rdata names lowered, TTL left out.
+fn zone_key(r: &zonecast_proto::Record) -> (Vec<u8>, u16, Vec<u8>) {
+    let mut owner = r.owner.as_wire().to_vec();
+    zonecast_proto::name::lowercase_wire(&mut owner);
+    let mut rdata = r.rdata.to_vec();
+    zonecast_proto::rdata::lowercase_canonical_names(r.rtype, &mut rdata);
+    (owner, r.rtype.0, rdata)
+}
+
+/// A TCP-framed IXFR response (to ID 0x4242, example.com, from the zone's
+/// serial 1) read by the transfer reader and, when it is an incremental
+/// transfer, staged against [`IXFR_ZONE`] as a secondary applies it (every
+/// check of `Control::apply_transfer`, no store). Nothing panics; a change
+/// that is accepted removes only records the zone holds and adds only ones
+/// it does not, reaches the last serial, and leaves a zone that passes the
+/// whole-zone rules and builds again from its records.
+pub fn ixfr_apply(data: &[u8]) {
+    use std::collections::BTreeSet;
+    use zonecast_xfr::response::{Ask, Received, TransferReader};
+    let zone = ixfr_zone();
+    let Some(start) = zone.version() else {
+        return;
+    };
+    let apex = start.apex().clone();
+    let mut reader = TransferReader::new(
+        &apex,
+        Ask::Ixfr {
+            serial: zone.serial(),
+        },
+        0x4242,
+        10_000,
+    );
+    let mut rest = data;
+    while let [a, b, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*a, *b])).min(tail.len());
+        let (msg, next) = tail.split_at(len);
+        rest = next;
+        match reader.feed(msg) {
+            Ok(true) | Err(_) => break,
+            Ok(false) => {}
+        }
+    }
+    let Ok(Received::Incremental { deltas }) = reader.finish() else {
+        return;
+    };
+    let changes: Vec<zonecast_store::Change> = deltas
+        .into_iter()
+        .map(|d| zonecast_store::Change {
+            serial_from: d.from,
+            serial_to: d.to,
+            removed: d.removed,
+            added: d.added,
+        })
+        .collect();
+    let Ok(staged) = zone.stage_incremental(&changes) else {
+        return;
+    };
+    assert_eq!(staged.changes.len(), changes.len());
+    if let Some(last) = changes.last() {
+        assert_eq!(staged.serial, last.serial_to, "the last serial is reached");
+    }
+    assert_eq!(staged.version.serial(), staged.serial);
+    let mut model: BTreeSet<_> = start.records().iter().map(zone_key).collect();
+    for c in &staged.changes {
+        for r in &c.removed {
+            assert!(
+                model.remove(&zone_key(r)),
+                "removes a record the zone does not hold: {r:?}"
+            );
+        }
+        for r in &c.added {
+            assert!(
+                model.insert(zone_key(r)),
+                "adds a record the zone holds: {r:?}"
+            );
+        }
+    }
+    let records = staged.version.records();
+    let got: BTreeSet<_> = records.iter().map(zone_key).collect();
+    assert_eq!(got, model, "the version holds what the changes say");
+    assert_eq!(records.len(), staged.version.record_count());
+    if let Err(problems) = zonecast_zone::validate::validate_zone(&apex, &records) {
+        panic!("an applied IXFR leaves an invalid zone: {problems:?}");
+    }
+    if let Err(e) = Zone::build(&apex, &records) {
+        panic!("an applied IXFR leaves records that do not build: {e}");
+    }
+}
+
+/// The clock of the `api_body` target (serials advance by the zone's policy at this time).
+pub const FUZZ_API_NOW: i64 = 1_700_000_000;
+
+/// The primary zone the edits of the `api_body` target are staged against: [`IXFR_ZONE`].
+fn api_zone() -> &'static zonecast_control::fuzzing::FuzzZone {
+    static ZONE: OnceLock<zonecast_control::fuzzing::FuzzZone> = OnceLock::new();
+    ZONE.get_or_init(|| {
+        let origin: Name = "example.com.".parse().expect("constant name");
+        let data = zonecast_zonefile::load_str(IXFR_ZONE, &origin, "api-zone")
+            .expect("constant zone loads");
+        zonecast_control::fuzzing::FuzzZone::new(
+            &origin,
+            zonecast_store::ZoneKind::Primary,
+            data.records,
+        )
+        .expect("constant zone is valid")
+    })
+}
+
+/// An rdata the API accepted: well-formed, and its presentation form (what
+/// the API and zone file export show) parses back to the same octets.
+fn check_api_rdata(rtype: Rtype, rdata: &[u8], origin: &Name) {
+    if let Err(e) = validate_wire(rtype, rdata) {
+        panic!("accepted {rtype} rdata {rdata:02x?} is not valid wire: {e}");
+    }
+    let text = format_presentation(rtype, rdata);
+    match zonecast_zonefile::parse_rdata(rtype, &text, origin) {
+        Ok(back) => assert_eq!(back, rdata, "{rtype} '{text}' parses to other octets"),
+        Err(e) => panic!("accepted {rtype} rdata shown as '{text}' does not parse back: {e}"),
+    }
+}
+
+/// An owner the API accepted: inside the zone, lowercase; a type that can be stored.
+fn check_api_owner(owner: &Name, rtype: Rtype, apex: &Name) {
+    assert!(owner.is_subdomain_of(apex), "{owner} outside {apex}");
+    assert_eq!(
+        owner.as_wire(),
+        owner.to_lowercase().as_wire(),
+        "owner lowercased"
+    );
+    assert!(!rtype.is_meta() && rtype != Rtype::OPT, "{rtype} accepted");
+}
+
+/// A request body of the API (first octet: which one,
+/// `zonecast_api::fuzzing::BODIES`; then the JSON) decoded and validated as
+/// its handler does, without server or store. Nothing panics; what is
+/// accepted is consistent: owners inside the zone and lowercase, rdata
+/// well-formed and shown in a form that parses back, TSIG keys usable by
+/// the DNS side, settings that survive their JSON form; edits are then
+/// planned against a primary zone as `Control::apply` does and, when they
+/// apply, remove only records the zone holds, add only ones it does not,
+/// and leave a zone that passes the whole-zone rules.
+pub fn api_body(data: &[u8]) {
+    use std::collections::BTreeSet;
+    use zonecast_api::fuzzing::{check_body, Checked};
+    use zonecast_control::Edit;
+    let zone = api_zone();
+    let Some(start) = zone.version() else {
+        return;
+    };
+    let apex = start.apex().clone();
+    let Ok(checked) = check_body(&apex, data) else {
+        return;
+    };
+    match checked {
+        Checked::Edits(edits) => {
+            for e in &edits {
+                match e {
+                    Edit::ReplaceRrset {
+                        owner,
+                        rtype,
+                        ttl,
+                        rdatas,
+                    } => {
+                        check_api_owner(owner, *rtype, &apex);
+                        assert!(*ttl <= 0x7fff_ffff, "TTL {ttl}");
+                        for rd in rdatas {
+                            check_api_rdata(*rtype, rd, &apex);
+                        }
+                    }
+                    Edit::DeleteRrset { owner, rtype } => check_api_owner(owner, *rtype, &apex),
+                    Edit::AddRecord(r) | Edit::AddRecordKeepTtl(r) | Edit::DeleteRecord(r) => {
+                        check_api_owner(&r.owner, r.rtype, &apex);
+                        assert!(r.ttl <= 0x7fff_ffff, "TTL {}", r.ttl);
+                        check_api_rdata(r.rtype, &r.rdata, &apex);
+                    }
+                }
+            }
+            let Ok(Some(staged)) = zone.stage_edits(edits, FUZZ_API_NOW) else {
+                return;
+            };
+            let mut model: BTreeSet<_> = start.records().iter().map(zone_key).collect();
+            for c in &staged.changes {
+                for r in &c.removed {
+                    assert!(
+                        model.remove(&zone_key(r)),
+                        "removes a record the zone does not hold: {r:?}"
+                    );
+                }
+                for r in &c.added {
+                    assert!(
+                        model.insert(zone_key(r)),
+                        "adds a record the zone holds: {r:?}"
+                    );
+                }
+            }
+            let records = staged.version.records();
+            let got: BTreeSet<_> = records.iter().map(zone_key).collect();
+            assert_eq!(got, model, "the version holds what the change says");
+            assert_eq!(staged.version.serial(), staged.serial);
+            if let Err(problems) = zonecast_zone::validate::validate_zone(&apex, &records) {
+                panic!("an accepted API change leaves an invalid zone: {problems:?}");
+            }
+        }
+        Checked::Zone {
+            name,
+            kind,
+            records,
+            settings,
+        } => {
+            let again = zonecast_control::ZoneSettings::from_json(&settings.to_json());
+            assert_eq!(
+                again.ok().as_ref(),
+                Some(&settings),
+                "settings JSON round trip"
+            );
+            if let Some(records) = records {
+                let _ = zonecast_control::fuzzing::FuzzZone::new(&name, kind, records);
+            }
+        }
+        Checked::Settings(settings) => {
+            let again = zonecast_control::ZoneSettings::from_json(&settings.to_json());
+            assert_eq!(
+                again.ok().as_ref(),
+                Some(&settings),
+                "settings JSON round trip"
+            );
+        }
+        Checked::TsigKey {
+            name,
+            algorithm,
+            secret,
+        } => {
+            if let Err(e) = Key::new(&name, &algorithm, secret) {
+                panic!("the API stores TSIG key '{name}' ({algorithm}) the DNS side refuses: {e}");
+            }
+        }
+        Checked::ApiKey { zones, .. } => {
+            for z in zones.iter().flatten() {
+                assert!(
+                    zonecast_api::parse_zone_name(z).is_ok(),
+                    "stored zone name {z}"
+                );
+            }
+        }
+        Checked::Zonefile(records) => {
+            let _ = zonecast_control::fuzzing::FuzzZone::new(
+                &apex,
+                zonecast_store::ZoneKind::Primary,
+                records,
+            );
+        }
+    }
+}

@@ -57,15 +57,8 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
-/// Create a TSIG key.
-#[utoipa::path(post, path = "/v1/tsig-keys", tag = "keys", request_body = CreateTsig,
-    responses((status = 201, body = TsigOut), (status = 409), (status = 422)), security(("bearer" = [])))]
-pub async fn create_tsig(
-    State(state): State<ApiState>,
-    who: Principal,
-    JsonBody(body): JsonBody<CreateTsig>,
-) -> Result<(StatusCode, Json<TsigOut>), ApiError> {
-    who.require_global("tsig:write")?;
+/// The key a `POST /v1/tsig-keys` body creates, validated (a secret generated when absent).
+pub(crate) fn tsig_row(body: &CreateTsig) -> Result<TsigKeyRow, ApiError> {
     let name = key_name(&body.name);
     if name.is_empty() || Name::from_presentation(&format!("{name}."), None).is_err() {
         return Err(ApiError::new(
@@ -106,12 +99,25 @@ pub async fn create_tsig(
             b
         }
     };
-    let row = TsigKeyRow {
-        name: name.clone(),
-        algorithm: algorithm.clone(),
-        secret: secret.clone(),
+    Ok(TsigKeyRow {
+        name,
+        algorithm,
+        secret,
         created_at: now(),
-    };
+    })
+}
+
+/// Create a TSIG key.
+#[utoipa::path(post, path = "/v1/tsig-keys", tag = "keys", request_body = CreateTsig,
+    responses((status = 201, body = TsigOut), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn create_tsig(
+    State(state): State<ApiState>,
+    who: Principal,
+    JsonBody(body): JsonBody<CreateTsig>,
+) -> Result<(StatusCode, Json<TsigOut>), ApiError> {
+    who.require_global("tsig:write")?;
+    let row = tsig_row(&body)?;
+    let (name, algorithm, secret) = (row.name.clone(), row.algorithm.clone(), row.secret.clone());
     let created_at = row.created_at;
     state
         .blocking(move |c| {
@@ -211,15 +217,10 @@ pub struct ApiKeyOut {
     pub token: Option<String>,
 }
 
-/// Create an API key; the response carries its token once.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "keys", request_body = CreateApiKey,
-    responses((status = 201, body = ApiKeyOut), (status = 409), (status = 422)), security(("bearer" = [])))]
-pub async fn create_api_key(
-    State(state): State<ApiState>,
-    who: Principal,
-    JsonBody(body): JsonBody<CreateApiKey>,
-) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
-    who.require_global("admin")?;
+/// The name and zone list of a `POST /v1/api-keys` body, validated (scopes too).
+pub(crate) fn api_key_fields(
+    body: &CreateApiKey,
+) -> Result<(String, Option<Vec<String>>), ApiError> {
     let name = body.name.trim().to_string();
     if name.is_empty()
         || name.len() > 64
@@ -243,7 +244,7 @@ pub async fn create_api_key(
             ));
         }
     }
-    let zones = match body.zones {
+    let zones = match &body.zones {
         None => None,
         Some(zs) => Some(
             zs.iter()
@@ -256,6 +257,19 @@ pub async fn create_api_key(
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
+    Ok((name, zones))
+}
+
+/// Create an API key; the response carries its token once.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "keys", request_body = CreateApiKey,
+    responses((status = 201, body = ApiKeyOut), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn create_api_key(
+    State(state): State<ApiState>,
+    who: Principal,
+    JsonBody(body): JsonBody<CreateApiKey>,
+) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
+    who.require_global("admin")?;
+    let (name, zones) = api_key_fields(&body)?;
     let token = generate_token();
     let row = ApiKeyRow {
         name: name.clone(),

@@ -36,6 +36,7 @@
 mod auth;
 mod edge;
 mod error;
+pub mod fuzzing;
 mod http;
 mod keys;
 mod meta;

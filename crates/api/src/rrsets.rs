@@ -292,21 +292,31 @@ pub async fn put_rrset(
     let zone = parse_zone_name(&zone)?;
     who.require_zone("records:write", &zone)?;
     let cond = if_match(&headers)?;
-    let owner = parse_owner(&name, &zone, "name")?;
-    let rtype = parse_type(&rtype, "type")?;
+    let edit = rrset_edit(&zone, &name, &rtype, &body)?;
+    write(&state, zone, vec![edit], cond, "edits").await
+}
+
+/// The edit of `PUT .../rrsets/{name}/{type}` with this body, validated.
+pub(crate) fn rrset_edit(
+    zone: &Name,
+    name: &str,
+    rtype: &str,
+    body: &RrsetBody,
+) -> Result<Edit, ApiError> {
+    let owner = parse_owner(name, zone, "name")?;
+    let rtype = parse_type(rtype, "type")?;
     let ttl = if body.records.is_empty() {
         body.ttl.unwrap_or(0).min(MAX_TTL)
     } else {
         parse_ttl(body.ttl, "ttl")?
     };
-    let rdatas = parse_rdatas(rtype, &body.records, &zone, "records")?;
-    let edit = Edit::ReplaceRrset {
+    let rdatas = parse_rdatas(rtype, &body.records, zone, "records")?;
+    Ok(Edit::ReplaceRrset {
         owner,
         rtype,
         ttl,
         rdatas,
-    };
-    write(&state, zone, vec![edit], cond, "edits").await
+    })
 }
 
 async fn write(
@@ -370,7 +380,13 @@ pub async fn patch_rrsets(
     let zone = parse_zone_name(&zone)?;
     who.require_zone("records:write", &zone)?;
     let cond = if_match(&headers)?;
-    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let edits = patch_edits(&zone, &body)?;
+    write(&state, zone, edits, cond, "changes").await
+}
+
+/// The edits of a `PATCH .../rrsets` body (a list of changes or `{"changes": [...]}`), validated.
+pub(crate) fn patch_edits(zone: &Name, body: &serde_json::Value) -> Result<Vec<Edit>, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let changes: Vec<RrsetChange> = if body.is_array() {
         crate::parse_json(&bytes)?
     } else {
@@ -382,7 +398,7 @@ pub async fn patch_rrsets(
     let mut edits = Vec::with_capacity(changes.len());
     for (i, ch) in changes.iter().enumerate() {
         let p = format!("changes[{i}]");
-        let owner = parse_owner(&ch.name, &zone, &format!("{p}.name"))?;
+        let owner = parse_owner(&ch.name, zone, &format!("{p}.name"))?;
         let rtype = parse_type(&ch.rtype, &format!("{p}.type"))?;
         let texts = ch.records.as_deref().unwrap_or_default();
         let edit = if texts.is_empty() {
@@ -392,12 +408,12 @@ pub async fn patch_rrsets(
                 owner,
                 rtype,
                 ttl: parse_ttl(ch.ttl, &format!("{p}.ttl"))?,
-                rdatas: parse_rdatas(rtype, texts, &zone, &format!("{p}.records"))?,
+                rdatas: parse_rdatas(rtype, texts, zone, &format!("{p}.records"))?,
             }
         };
         edits.push(edit);
     }
-    write(&state, zone, edits, cond, "changes").await
+    Ok(edits)
 }
 
 /// List records with their ids.
@@ -422,7 +438,11 @@ pub async fn list_records(
         .await
 }
 
-fn parse_record(body: &RecordBody, zone: &Name) -> Result<(Record, Option<u32>), ApiError> {
+/// The record of a `POST .../records` or `PUT .../records/{id}` body, validated, and the TTL it gave.
+pub(crate) fn parse_record(
+    body: &RecordBody,
+    zone: &Name,
+) -> Result<(Record, Option<u32>), ApiError> {
     let owner = parse_owner(&body.name, zone, "name")?;
     let rtype = parse_type(&body.rtype, "type")?;
     if let Some(t) = body.ttl {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use utoipa::{IntoParams, ToSchema};
 use zonecast_control::{Applied, Control, SerialPolicy, ZoneInfo, ZoneSettings};
+use zonecast_proto::Name;
 use zonecast_store::ZoneKind;
 
 /// A zone as the API shows it.
@@ -160,8 +161,11 @@ fn check_addr(field: &str, list: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_key(c: &Control, field: &str, name: &str) -> Result<(), ApiError> {
-    if c.store().tsig_key(&key_name(name))?.is_none() {
+/// Whether a TSIG key of this name (as stored, [`key_name`]) exists.
+pub(crate) type KeyExists<'a> = &'a dyn Fn(&str) -> Result<bool, ApiError>;
+
+fn check_key(keys: KeyExists<'_>, field: &str, name: &str) -> Result<(), ApiError> {
+    if !keys(&key_name(name))? {
         return Err(ApiError::invalid(
             field,
             format!("no TSIG key named '{name}'"),
@@ -177,6 +181,16 @@ pub(crate) fn key_name(name: &str) -> String {
 
 /// Checks settings against the node (addresses parse, keys exist).
 fn check_settings(c: &Control, kind: ZoneKind, s: &ZoneSettings) -> Result<(), ApiError> {
+    let keys = |name: &str| -> Result<bool, ApiError> { Ok(c.store().tsig_key(name)?.is_some()) };
+    check_settings_with(&keys, kind, s)
+}
+
+/// Checks settings (addresses parse, the keys `keys` knows exist).
+pub(crate) fn check_settings_with(
+    keys: KeyExists<'_>,
+    kind: ZoneKind,
+    s: &ZoneSettings,
+) -> Result<(), ApiError> {
     check_addr("primaries", &s.primaries)?;
     check_addr("notify", &s.notify)?;
     if kind == ZoneKind::Secondary && s.primaries.is_empty() {
@@ -192,12 +206,12 @@ fn check_settings(c: &Control, kind: ZoneKind, s: &ZoneSettings) -> Result<(), A
         ));
     }
     if let Some(k) = &s.tsig_key {
-        check_key(c, "tsig_key", k)?;
+        check_key(keys, "tsig_key", k)?;
     }
     for (i, a) in s.allow_transfer.iter().enumerate() {
         let field = format!("allow_transfer[{i}]");
         if let Some(k) = a.strip_prefix("key:") {
-            check_key(c, &field, k)?;
+            check_key(keys, &field, k)?;
             continue;
         }
         let ok = match a.split_once('/') {
@@ -218,7 +232,8 @@ fn check_settings(c: &Control, kind: ZoneKind, s: &ZoneSettings) -> Result<(), A
     Ok(())
 }
 
-fn normalize_settings(mut s: ZoneSettings) -> ZoneSettings {
+/// Key names as stored (in `tsig_key` and `key:` entries of `allow_transfer`).
+pub(crate) fn normalize_settings(mut s: ZoneSettings) -> ZoneSettings {
     s.tsig_key = s.tsig_key.map(|k| key_name(&k));
     s.allow_transfer = s
         .allow_transfer
@@ -287,27 +302,12 @@ pub async fn create_zone(
 ) -> Result<Response, ApiError> {
     let name = parse_zone_name(&body.name).map_err(|e| e.field("name"))?;
     who.require_zone("zones:write", &name)?;
-    let kind = match body.kind.as_deref() {
-        None => ZoneKind::Primary,
-        Some(k) => k
-            .parse::<ZoneKind>()
-            .map_err(|e| ApiError::invalid("kind", e.to_string()))?,
-    };
-    let settings = normalize_settings(ZoneSettings {
-        serial_policy: body.serial_policy.unwrap_or_default(),
-        primaries: body.primaries.unwrap_or_default(),
-        tsig_key: body.tsig_key,
-        notify: body.notify.unwrap_or_default(),
-        notify_ns: body.notify_ns.unwrap_or(false),
-        allow_transfer: body.allow_transfer.unwrap_or_default(),
-    });
-    if kind == ZoneKind::Secondary && body.zonefile.is_some() {
-        return Err(ApiError::invalid(
-            "zonefile",
-            "a secondary zone gets its contents from its primaries",
-        ));
-    }
-    let zonefile = body.zonefile;
+    let NewZone {
+        name,
+        kind,
+        settings,
+        zonefile,
+    } = new_zone(body)?;
     let out = state
         .blocking(move |c| {
             check_settings(c, kind, &settings)?;
@@ -332,6 +332,50 @@ pub async fn create_zone(
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
+}
+
+/// A `POST /v1/zones` body, validated as far as it can be without the store.
+pub(crate) struct NewZone {
+    /// The apex.
+    pub name: Name,
+    /// Primary or secondary.
+    pub kind: ZoneKind,
+    /// Settings, key names normalised (not yet checked: [`check_settings_with`]).
+    pub settings: ZoneSettings,
+    /// The zone file text, for a primary.
+    pub zonefile: Option<String>,
+}
+
+/// Validates a `POST /v1/zones` body (all but what needs the store).
+pub(crate) fn new_zone(body: CreateZone) -> Result<NewZone, ApiError> {
+    let name = parse_zone_name(&body.name).map_err(|e| e.field("name"))?;
+    let kind = match body.kind.as_deref() {
+        None => ZoneKind::Primary,
+        Some(k) => k
+            .parse::<ZoneKind>()
+            .map_err(|e| ApiError::invalid("kind", e.to_string()))?,
+    };
+    let settings = normalize_settings(ZoneSettings {
+        serial_policy: body.serial_policy.unwrap_or_default(),
+        primaries: body.primaries.unwrap_or_default(),
+        tsig_key: body.tsig_key,
+        notify: body.notify.unwrap_or_default(),
+        notify_ns: body.notify_ns.unwrap_or(false),
+        allow_transfer: body.allow_transfer.unwrap_or_default(),
+    });
+    if kind == ZoneKind::Secondary && body.zonefile.is_some() {
+        return Err(ApiError::invalid(
+            "zonefile",
+            "a secondary zone gets its contents from its primaries",
+        ));
+    }
+    let zonefile = body.zonefile;
+    Ok(NewZone {
+        name,
+        kind,
+        settings,
+        zonefile,
+    })
 }
 
 fn with_etag(serial: u32, resp: impl IntoResponse) -> Response {
@@ -374,26 +418,7 @@ pub async fn patch_zone(
     let out = state
         .blocking(move |c| {
             let info = c.zone_info(&zone)?;
-            let mut s = info.settings;
-            if let Some(p) = body.serial_policy {
-                s.serial_policy = p;
-            }
-            if let Some(p) = body.primaries {
-                s.primaries = p;
-            }
-            if let Some(k) = body.tsig_key {
-                s.tsig_key = k;
-            }
-            if let Some(n) = body.notify {
-                s.notify = n;
-            }
-            if let Some(n) = body.notify_ns {
-                s.notify_ns = n;
-            }
-            if let Some(a) = body.allow_transfer {
-                s.allow_transfer = a;
-            }
-            let s = normalize_settings(s);
+            let s = patched_settings(info.settings, body);
             check_settings(c, info.kind, &s)?;
             let info = c.update_settings(&zone, s)?;
             Ok(zone_out(c, info))
@@ -401,6 +426,29 @@ pub async fn patch_zone(
         .await?;
     state.zone_changed(&out.name);
     Ok(Json(out))
+}
+
+/// The settings `s` changed by a `PATCH /v1/zones/{zone}` body, key names normalised.
+pub(crate) fn patched_settings(mut s: ZoneSettings, body: PatchZone) -> ZoneSettings {
+    if let Some(p) = body.serial_policy {
+        s.serial_policy = p;
+    }
+    if let Some(p) = body.primaries {
+        s.primaries = p;
+    }
+    if let Some(k) = body.tsig_key {
+        s.tsig_key = k;
+    }
+    if let Some(n) = body.notify {
+        s.notify = n;
+    }
+    if let Some(n) = body.notify_ns {
+        s.notify_ns = n;
+    }
+    if let Some(a) = body.allow_transfer {
+        s.allow_transfer = a;
+    }
+    normalize_settings(s)
 }
 
 /// Delete a zone with its records and journal.
@@ -460,7 +508,7 @@ pub async fn get_zonefile(
 /// `PUT /v1/zones/{zone}/zonefile` JSON body (a `text/plain` body is the zone file itself).
 pub struct ZonefileBody {
     /// The whole zone file.
-    zonefile: String,
+    pub(crate) zonefile: String,
 }
 
 /// Replace the whole zone from a zone file, atomically.

@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod combine;
+pub mod fuzzing;
 mod secondary;
 mod serial;
 mod settings;
@@ -715,53 +716,67 @@ impl Control {
         if_serial: Option<u32>,
         now: i64,
     ) -> Result<Option<combine::Staged>, ControlError> {
-        if z.deleted {
-            return Err(zone_not_found(&z.apex));
-        }
-        if z.kind == ZoneKind::Secondary {
-            return Err(ControlError::Conflict {
-                message: format!(
-                    "zone {} is a secondary zone; it changes only by transfers from its primaries",
-                    z.apex
-                ),
-            });
-        }
-        check_if_serial(z, if_serial)?;
-        let plan = z.plan(edits, &self.limits, "api")?;
-        let from = z.serial;
-        if plan.removed.is_empty() && plan.added.is_empty() {
-            return Ok(None);
-        }
-        let after = (z.record_count() + plan.added.len()).saturating_sub(plan.removed.len());
-        self.limits
-            .zone_growth(&z.apex, z.record_count(), after)
-            .map_err(|e| refuse(e, "records", "api"))?;
-        let old_soa = z.soa().ok_or_else(|| ControlError::Conflict {
-            message: format!("zone {} has no SOA record", z.apex),
-        })?;
-        let to = z.settings.serial_policy.next(from, now);
-        let new_soa = with_serial(&z.apex, vec![old_soa.clone()], to);
-        let mut removed = plan.removed;
-        removed.push(old_soa);
-        let mut added = plan.added;
-        added.extend(new_soa);
-        // The new version first: a change that cannot be applied is refused before the store sees it.
-        let next = match &z.version {
-            Some(v) => v.apply(&removed, &added),
-            None => Zone::build(&z.apex, &added),
-        }
-        .map_err(zone_err)?;
-        Ok(Some(combine::Staged {
-            change: Change {
-                serial_from: from,
-                serial_to: to,
-                removed,
-                added,
-            },
-            next: Arc::new(next),
-        }))
+        stage_edits(z, edits, if_serial, now, &self.limits)
     }
+}
 
+/// [`Control::stage`] without the node: plans `edits` against `z` and builds
+/// the version they lead to; `None` when they change nothing.
+pub(crate) fn stage_edits(
+    z: &ZoneState,
+    edits: &[Edit],
+    if_serial: Option<u32>,
+    now: i64,
+    limits: &Limits,
+) -> Result<Option<combine::Staged>, ControlError> {
+    if z.deleted {
+        return Err(zone_not_found(&z.apex));
+    }
+    if z.kind == ZoneKind::Secondary {
+        return Err(ControlError::Conflict {
+            message: format!(
+                "zone {} is a secondary zone; it changes only by transfers from its primaries",
+                z.apex
+            ),
+        });
+    }
+    check_if_serial(z, if_serial)?;
+    let plan = z.plan(edits, limits, "api")?;
+    let from = z.serial;
+    if plan.removed.is_empty() && plan.added.is_empty() {
+        return Ok(None);
+    }
+    let after = (z.record_count() + plan.added.len()).saturating_sub(plan.removed.len());
+    limits
+        .zone_growth(&z.apex, z.record_count(), after)
+        .map_err(|e| refuse(e, "records", "api"))?;
+    let old_soa = z.soa().ok_or_else(|| ControlError::Conflict {
+        message: format!("zone {} has no SOA record", z.apex),
+    })?;
+    let to = z.settings.serial_policy.next(from, now);
+    let new_soa = with_serial(&z.apex, vec![old_soa.clone()], to);
+    let mut removed = plan.removed;
+    removed.push(old_soa);
+    let mut added = plan.added;
+    added.extend(new_soa);
+    // The new version first: a change that cannot be applied is refused before the store sees it.
+    let next = match &z.version {
+        Some(v) => v.apply(&removed, &added),
+        None => Zone::build(&z.apex, &added),
+    }
+    .map_err(zone_err)?;
+    Ok(Some(combine::Staged {
+        change: Change {
+            serial_from: from,
+            serial_to: to,
+            removed,
+            added,
+        },
+        next: Arc::new(next),
+    }))
+}
+
+impl Control {
     /// Commits one change (SOA records included) and brings memory and the snapshot up to date.
     fn commit(
         &self,

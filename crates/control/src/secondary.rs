@@ -26,6 +26,7 @@ use crate::{soa_serial, zone_not_found, ControlError};
 use std::sync::Arc;
 use zonecast_proto::{Name, Record, Rtype};
 use zonecast_store::{Change, ZoneKind};
+use zonecast_zone::validate::MAX_TTL;
 
 /// What a secondary zone received from its primary.
 #[derive(Clone, Debug)]
@@ -127,15 +128,7 @@ impl Control {
                 message: format!("zone {zone} has no data to apply an incremental transfer to"),
             });
         }
-        let mut work = z.clone();
-        let mut staged: Vec<Change> = Vec::with_capacity(changes.len());
-        for (i, c) in changes.iter().enumerate() {
-            let (change, next) =
-                stage_delta(&work, c, &self.limits).map_err(|e| in_change(i, c, e))?;
-            work.serial = change.serial_to;
-            work.version = Some(Arc::new(next));
-            staged.push(change);
-        }
+        let (mut work, staged) = stage_incremental(&z, changes, &self.limits)?;
         if staged.is_empty() {
             return Ok(crate::no_change(&z));
         }
@@ -173,6 +166,25 @@ fn secondary_only(z: &ZoneState) -> Result<(), ControlError> {
         });
     }
     Ok(())
+}
+
+/// Checks the changes of an incremental transfer in order, each against
+/// the version the ones before it leave (module docs): the state they lead
+/// to and the changes as they are journaled. Nothing is committed.
+pub(crate) fn stage_incremental(
+    z: &ZoneState,
+    changes: &[Change],
+    limits: &crate::Limits,
+) -> Result<(ZoneState, Vec<Change>), ControlError> {
+    let mut work = z.clone();
+    let mut staged: Vec<Change> = Vec::with_capacity(changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let (change, next) = stage_delta(&work, c, limits).map_err(|e| in_change(i, c, e))?;
+        work.serial = change.serial_to;
+        work.version = Some(Arc::new(next));
+        staged.push(change);
+    }
+    Ok((work, staged))
 }
 
 /// Names the change of an incremental transfer an error belongs to.
@@ -219,6 +231,14 @@ fn stage_delta(
                 return Err(invalid(
                     "the new SOA does not carry the change's serial".into(),
                 ));
+            }
+            // The SOA does not go through the plan's checks: the rule a
+            // full transfer applies to every record (found by fuzzing).
+            if new.ttl > MAX_TTL {
+                return Err(invalid(format!(
+                    "the new SOA's TTL {} is above 2147483647 (RFC 2181 §8)",
+                    new.ttl
+                )));
             }
         }
         ([old], [_], Some(_)) => {

@@ -1364,6 +1364,15 @@ fn a_broken_transfer_leaves_the_zone_exactly_as_it_was() {
             ),
         ),
         ("no NS", Transferred::Full(vec![soa_rec(2), new.clone()])),
+        (
+            // Found by the ixfr_apply fuzz target: the new SOA skipped the TTL rule.
+            "a new SOA with a TTL above 2^31-1",
+            Transferred::Incremental(vec![{
+                let mut d = delta(1, 2, &[], &[]);
+                d.added[0].ttl = 0x8000_0000;
+                d
+            }]),
+        ),
     ];
     for (what, t) in cases {
         let e = c.apply_transfer(&apex(), t);
