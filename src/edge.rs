@@ -71,7 +71,7 @@ pub async fn run(o: EdgeOptions) -> anyhow::Result<()> {
         tcp_stats.clone(),
     )
     .await?;
-    let api = tokio::net::TcpListener::bind(o.api_listen)
+    let api = zonecast_api::bind(o.api_listen)
         .await
         .with_context(|| format!("edge API cannot listen on {}", o.api_listen))?;
     info!(addr = %api.local_addr()?, "edge API listening (health, metrics)");

@@ -288,7 +288,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tcp_stats,
         )
         .await?;
-        let api = tokio::net::TcpListener::bind(args.api_listen)
+        let api = zonecast_api::bind(args.api_listen)
             .await
             .with_context(|| format!("API cannot listen on {}", args.api_listen))?;
         info!(addr = %api.local_addr()?, "API listening");

@@ -223,6 +223,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Binds an API listener on `addr` with a listen backlog of 4,096.
+///
+/// tokio's `TcpListener::bind` asks for 1,024: a wave of reconnecting
+/// clients (2,000 slow ones closed by the header timeout at once) then
+/// overflows it, and a real client's SYN is dropped and retried a second
+/// later.
+pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv6() {
+        tokio::net::TcpSocket::new_v6()?
+    } else {
+        tokio::net::TcpSocket::new_v4()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(4096)
+}
+
 /// Serves `router` on `listener` with `limits` until `shutdown` completes,
 /// then drains (see the module docs).
 pub async fn serve_router<F>(

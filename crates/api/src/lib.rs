@@ -47,7 +47,7 @@ mod zones;
 pub use auth::{generate_token, hash_token, Principal, SCOPES};
 pub use edge::{edge_router, serve_edge, EdgeProbe, EdgeReport, Metric};
 pub use error::ApiError;
-pub use http::{serve_router, HttpLimits, HttpStats, LimitHit};
+pub use http::{bind, serve_router, HttpLimits, HttpStats, LimitHit};
 pub use ratelimit::KeyRate;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request};

@@ -44,14 +44,16 @@ pub fn respond(
     transport: Transport,
     q: &mut QueryView,
 ) -> Option<usize> {
-    let service = Service::default();
+    // One empty service for every call: a default one per call would
+    // allocate (its UDP counters are behind an Arc).
+    static NONE: std::sync::OnceLock<Service> = std::sync::OnceLock::new();
     respond_with(
         zones,
         query,
         out,
         transport,
         q,
-        &service,
+        NONE.get_or_init(Service::default),
         || None,
         &mut Answered::default(),
     )
