@@ -11,25 +11,7 @@ api_body/: one octet choosing the body (zonecast_api::fuzzing::BODIES), then JSO
 """
 import hashlib, json, os, shutil, struct
 
-root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
-
-def save(target, data):
-    d = os.path.join(root, target)
-    os.makedirs(d, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode()
-    with open(os.path.join(d, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
-        f.write(data)
-
-def name(n):
-    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".") if l) + b"\0"
-
-def rr(owner, rtype, rdata, ttl=300, cls=1):
-    o = owner if isinstance(owner, bytes) else name(owner)
-    return o + struct.pack(">HHIH", rtype, cls, ttl, len(rdata)) + rdata
-
-def framed(*msgs):
-    return b"".join(struct.pack(">H", len(m)) + m for m in msgs)
+from seedlib import framed, name, root, rr, save
 
 # --- message_roundtrip
 src = os.path.join(root, "message")

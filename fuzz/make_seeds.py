@@ -12,18 +12,7 @@ key and clock (`tests/fuzz_bodies/mod.rs`, FUZZ_TSIG_*).
 """
 import hashlib, hmac, os, random, socket, struct, sys
 
-root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
-
-def save(target, data):
-    d = os.path.join(root, target)
-    os.makedirs(d, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode()
-    with open(os.path.join(d, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
-        f.write(data)
-
-def name(n):
-    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".") if l) + b"\0"
+from seedlib import framed, name, root, rr, save
 
 def query(qname, qtype, edns=None, flags=0, qid=0x4242, extra=b"", counts=None):
     q = name(qname) + struct.pack(">HH", qtype, 1)
@@ -148,9 +137,6 @@ def tsig_sign_next(prior, unsigned, msg, t=TSIG_NOW, fudge=300):
     mac = hmac.new(TSIG_SECRET, data, hashlib.sha256).digest()
     return with_rr(msg, tsig_rr(TSIG_KEY, SHA256, t, fudge, mac, struct.unpack(">H", msg[:2])[0])), mac
 
-def framed(*msgs):
-    return b"".join(struct.pack(">H", len(m)) + m for m in msgs)
-
 def axfr_answer(n):
     return (struct.pack(">HHHHHH", 0x7A7A, 0x8400, 1, 1, 0, 0) + name("example.com") + struct.pack(">HH", 252, 1)
             + b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, n]))
@@ -184,9 +170,6 @@ print("seeds written under", root)
 
 # xfr_in/: a mode octet (even: AXFR, odd: IXFR from serial 1) then TCP-framed
 # response messages to ID 0x4242 for example.com (tests/fuzz_bodies xfr_in).
-def rr(owner, rtype, rdata, ttl=300, cls=1):
-    return name(owner) + struct.pack(">HHIH", rtype, cls, ttl, len(rdata)) + rdata
-
 def soa_rr(serial, refresh=3600):
     rdata = name("ns1.example.com") + name("host.example.com") + struct.pack(">IIIII", serial, refresh, 600, 604800, 300)
     return rr("example.com", 6, rdata)
