@@ -1286,13 +1286,10 @@ fn edge_replication_connection_killed_during_a_burst_resumes_without_loss_or_dup
 /// `zonecast_limit_refusals_total{limit="<limit>"}` at an edge's `/metrics`.
 fn edge_refusals(e: &Proc, limit: &str) -> u64 {
     let (_, text) = http(e.api, "GET", "/metrics", "");
-    let key = format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&key))
-        .unwrap_or_else(|| panic!("no {key} in {text}"))
-        .trim()
-        .parse()
-        .unwrap()
+    common::metric(
+        &text,
+        &format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}}"),
+    )
 }
 
 /// An edge with smaller size limits than its control plane

@@ -95,22 +95,6 @@ fn served_serial(addr: SocketAddr, zone: &str) -> Option<u32> {
     ))
 }
 
-/// Waits up to `within` for a log line holding every one of `needles`.
-fn wait_log(z: &Zonecast, needles: &[&str], within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let log = z.log_text();
-        if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no log line with {needles:?} in {within:?}:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Sets the (soft) file size limit of process `pid`; the hard limit stays
 /// unlimited, so it can be raised again without `CAP_SYS_RESOURCE`.
 fn set_fsize_limit(pid: u32, bytes: u64) {
@@ -349,8 +333,7 @@ fn secondary_that_stops_reading_mid_axfr_is_cut_off_by_the_write_timeout() {
     );
 
     // The write timeout cuts it off, and the slot is free again.
-    wait_log(
-        &z,
+    z.wait_log(
         &["transfer out failed", "peer took no data for 10 s"],
         Duration::from_secs(20),
     );

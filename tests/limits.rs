@@ -9,11 +9,10 @@
 
 pub mod common;
 
-use common::{curl_api, query_udp, Zonecast};
+use common::{curl_api, metric, query_udp, Zonecast, LOG_WAIT};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::{Name, Rtype};
 
@@ -67,13 +66,10 @@ fn metrics(z: &Zonecast) -> String {
 
 /// The value of `zonecast_limit_refusals_total{limit="<limit>"}`.
 fn refusals(text: &str, limit: &str) -> u64 {
-    let key = format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&key))
-        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
-        .trim()
-        .parse()
-        .unwrap()
+    metric(
+        text,
+        &format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}}"),
+    )
 }
 
 /// The A addresses of `name` as served over UDP (last octets).
@@ -90,22 +86,6 @@ fn a_of(z: &Zonecast, name: &str) -> (u16, Vec<u8>) {
         .collect();
     last.sort();
     (m.rcode(), last)
-}
-
-/// Waits until the log has a line holding every one of `needles`.
-fn assert_log(z: &Zonecast, needles: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let log = z.log_text();
-        if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no log line with {needles:?}:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn assert_refused(r: &(u16, Value), field: &str, message: &str) {
@@ -139,8 +119,7 @@ fn api_writes_over_the_limits_are_refused_and_counted() {
         "RRset www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)",
     );
     assert_eq!(a_of(&z, "www.example.com."), (0, vec![80]));
-    assert_log(
-        &z,
+    z.wait_log(
         &[
             "size limit reached",
             "zone=example.com.",
@@ -148,6 +127,7 @@ fn api_writes_over_the_limits_are_refused_and_counted() {
             "value=4",
             "max=3",
         ],
+        LOG_WAIT,
     );
     // Three is the limit: taken. A fourth by the records endpoint is refused.
     let three = json!({"ttl": 60, "records": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]});
@@ -216,9 +196,9 @@ fn api_writes_over_the_limits_are_refused_and_counted() {
         "zone three.test. would be zone number 3 of this node; the limit is 2 zones per node (--max-zones)",
     );
     assert_eq!(api(&z, "GET", "/v1/zones/three.test", &Value::Null).0, 404);
-    assert_log(
-        &z,
+    z.wait_log(
         &["size limit reached", "zone=three.test.", "limit=zones"],
+        LOG_WAIT,
     );
 
     // Every refusal counted.
@@ -255,8 +235,8 @@ fn zone_files_over_the_limits_at_start_keep_the_stored_zone() {
         "{}:9: RRset www.example.com. A would hold 4 records; the limit is 3 (--max-rrset-records)",
         file.display()
     );
-    assert_log(&z, &["zone file rejected", &at]);
-    assert_log(&z, &["size limit reached", "way=\"zone file\""]);
+    z.wait_log(&["zone file rejected", &at], LOG_WAIT);
+    z.wait_log(&["size limit reached", "way=\"zone file\""], LOG_WAIT);
     assert_eq!(refusals(&metrics(&z), "rrset_records"), 1);
     drop(z);
 
@@ -273,7 +253,7 @@ fn zone_files_over_the_limits_at_start_keep_the_stored_zone() {
         "{}:23: zone example.com. would hold 21 records; the limit is 20 (--max-zone-records)",
         file.display()
     );
-    assert_log(&z, &["zone file rejected", &at]);
+    z.wait_log(&["zone file rejected", &at], LOG_WAIT);
     assert_eq!(refusals(&metrics(&z), "zone_records"), 1);
 }
 

@@ -93,13 +93,10 @@ fn timed_request(api: SocketAddr, path: &str, token: Option<&str>) -> (u16, Dura
     (status, start.elapsed(), text)
 }
 
-/// A sample of the server's `/metrics` (0 when absent).
-fn metric(api: SocketAddr, line_prefix: &str) -> u64 {
+/// A sample of the server's `/metrics`.
+fn metric(api: SocketAddr, key: &str) -> u64 {
     let (_, _, text) = timed_request(api, "/metrics", Some(TOKEN));
-    text.lines()
-        .find_map(|l| l.strip_prefix(line_prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+    common::metric(&text, key)
 }
 
 #[test]
@@ -138,7 +135,7 @@ fn two_thousand_slow_clients_do_not_delay_others() {
             z.log_text()
         );
         latencies.push(took);
-        max_open = max_open.max(metric(api, "zonecast_api_connections "));
+        max_open = max_open.max(metric(api, "zonecast_api_connections"));
         n += 1;
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -146,7 +143,7 @@ fn two_thousand_slow_clients_do_not_delay_others() {
     flood.join().unwrap();
     let timeouts = metric(
         api,
-        "zonecast_api_limit_hits_total{limit=\"header_timeout\"} ",
+        "zonecast_api_limit_hits_total{limit=\"header_timeout\"}",
     );
     latencies.sort();
     let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];

@@ -661,18 +661,7 @@ impl Secondary {
 
     /// Waits until the log has a line holding every one of `needles`.
     fn assert_log(&self, needles: &[&str]) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let log = self.z.log_text();
-            if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {needles:?}:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.z.wait_log(needles, common::LOG_WAIT);
     }
 
     /// Sends a NOTIFY for the zone from 127.0.0.1, signed with `key` if
@@ -1092,13 +1081,10 @@ fn transfer_over_the_size_limits_is_refused() {
     let refusals = |s: &Secondary, limit: &str| -> u64 {
         let (code, text) = s.api("GET", "/metrics", "");
         assert_eq!(code, 200, "{text}");
-        let key = format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&key))
-            .unwrap_or_else(|| panic!("no {key} in {text}"))
-            .trim()
-            .parse()
-            .unwrap()
+        common::metric(
+            &text,
+            &format!("zonecast_limit_refusals_total{{limit=\"{limit}\"}}"),
+        )
     };
     // www with four addresses: over 3.
     let mut body = new_body();

@@ -3,7 +3,7 @@
 
 pub mod common;
 
-use common::{free_port, query_udp, require_tool, Zonecast};
+use common::{free_port, query_udp, require_tool, Zonecast, LOG_WAIT};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -35,22 +35,6 @@ fn start() -> Zonecast {
 fn curl(z: &Zonecast, method: &str, path: &str, body: &str) -> (u16, String) {
     let api = z.api_addr().expect("the harness chose an API address");
     common::curl_api(api, TOKEN, z.dir(), method, path, body)
-}
-
-/// Waits (up to 5 s) until the server's log has a line with every one of `needles`.
-fn wait_log(z: &Zonecast, needles: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let log = z.log_text();
-        if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no log line with {needles:?}:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn create(z: &Zonecast, names: usize, allow: &[&str]) {
@@ -111,7 +95,7 @@ fn axfr_streams_one_version_soa_first_and_last() {
         assert!(m.header.aa, "AA on every message");
         assert_eq!(m.header.id, 7);
     }
-    wait_log(&z, &["transfer out", "AXFR", "records=6009"]);
+    z.wait_log(&["transfer out", "AXFR", "records=6009"], LOG_WAIT);
 }
 
 #[test]
@@ -123,7 +107,7 @@ fn refusals_and_ixfr() {
     assert_eq!(r[0].rcode(), 5, "REFUSED");
     let udp = Message::parse(&query_udp(z.addr(), &ixfr_query(1)).unwrap()).unwrap();
     assert_eq!(udp.rcode(), 5, "IXFR over UDP refused too");
-    wait_log(&z, &["transfer refused", "allow_transfer is empty"]);
+    z.wait_log(&["transfer refused", "allow_transfer is empty"], LOG_WAIT);
     // A zone not served: NOTAUTH.
     let q = build_query(
         9,
@@ -190,8 +174,8 @@ fn refusals_and_ixfr() {
     let r = transfer(z.addr(), &ixfr_query(serial0.wrapping_sub(1000)));
     let n: usize = r.iter().map(|m| m.answer.len()).sum();
     assert_eq!(n, 8 + 2 * 10 + 1, "the whole zone");
-    wait_log(&z, &["transfer out", "incremental"]);
-    wait_log(&z, &["transfer out", "AXFR-style"]);
+    z.wait_log(&["transfer out", "incremental"], LOG_WAIT);
+    z.wait_log(&["transfer out", "AXFR-style"], LOG_WAIT);
 }
 
 /// A knotd secondary of zonecast: takes the zone by AXFR, then a change by IXFR.
@@ -214,8 +198,8 @@ fn knot_secondary_takes_axfr_then_ixfr() {
     let m = Message::parse(&query_udp(knot.addr, &q).unwrap()).unwrap();
     assert_eq!(m.answer.len(), 1, "knot serves the change: {m:?}");
     // zonecast's log shows the first transfer was an AXFR and the second incremental.
-    wait_log(&z, &["transfer out", "kind=\"AXFR\""]);
-    wait_log(&z, &["transfer out", "kind=\"IXFR\"", "incremental"]);
+    z.wait_log(&["transfer out", "kind=\"AXFR\""], LOG_WAIT);
+    z.wait_log(&["transfer out", "kind=\"IXFR\"", "incremental"], LOG_WAIT);
     // NOTIFY out: with knotd in the zone's notify list, a change reaches it
     // without a refresh, and the zone status shows the acknowledgement.
     let (code, t) = curl(
@@ -321,7 +305,7 @@ fn tsig_signed_transfers() {
         5,
         "unsigned: REFUSED"
     );
-    wait_log(&z, &["transfer refused", "requires a TSIG key"]);
+    z.wait_log(&["transfer refused", "requires a TSIG key"], LOG_WAIT);
     let at = [
         format!("@{}", z.addr().ip()),
         "-p".into(),
@@ -338,7 +322,7 @@ fn tsig_signed_transfers() {
         .count();
     assert_eq!(records, 2, "{text}");
     assert!(!text.contains("failed"), "{text}");
-    wait_log(&z, &["transfer out", "key=\"xfr-key.\""]);
+    z.wait_log(&["transfer out", "key=\"xfr-key.\""], LOG_WAIT);
     let mut bad = at.to_vec();
     bad.push("-yhmac-sha256:xfr-key:d3Jvbmctc2VjcmV0".into());
     bad.extend(["AXFR".to_string(), "xfr.test.".to_string()]);
@@ -347,7 +331,7 @@ fn tsig_signed_transfers() {
         text.contains("NOTAUTH") || text.contains("BADSIG"),
         "{text}"
     );
-    wait_log(&z, &["transfer refused", "BadSig"]);
+    z.wait_log(&["transfer refused", "BadSig"], LOG_WAIT);
 }
 
 /// A signed AXFR query for xfr.test. with `key`, signed at `time`.
@@ -463,7 +447,7 @@ fn tsig_failures_are_refused_precisely() {
         assert_eq!(r[0].rcode(), u16::from(rcode), "{what}");
         assert!(r[0].answer.is_empty(), "{what}: nothing transferred");
         assert_eq!(tsig_error(&r[0]), error, "{what}: TSIG error field");
-        wait_log(&z, &["transfer refused", logged]);
+        z.wait_log(&["transfer refused", logged], LOG_WAIT);
     }
     // The right key: dig and kdig transfer the zone.
     let at = format!("@{}", z.addr().ip());
@@ -590,7 +574,7 @@ fn bad_transfer_requests() {
     notify[2] = (4 << 3) | 0x04;
     let m = Message::parse(&query_udp(z.addr(), &notify).unwrap()).unwrap();
     assert_eq!(m.rcode(), 5, "REFUSED");
-    wait_log(&z, &["NOTIFY refused", "not a secondary zone"]);
+    z.wait_log(&["NOTIFY refused", "not a secondary zone"], LOG_WAIT);
     let mut elsewhere = build_query(8, &"other.test.".parse::<Name>().unwrap(), Rtype::SOA, None);
     elsewhere[2] = (4 << 3) | 0x04;
     let m = Message::parse(&query_udp(z.addr(), &elsewhere).unwrap()).unwrap();
@@ -764,7 +748,7 @@ fn shutdown_drains_a_transfer_in_progress() {
     s.read_exact(&mut first).unwrap();
     // SAFETY: kill with a pid this test started.
     assert_eq!(unsafe { libc::kill(z.pid() as i32, libc::SIGTERM) }, 0);
-    wait_log(&z, &["draining transfers out", "in_flight=1"]);
+    z.wait_log(&["draining transfers out", "in_flight=1"], LOG_WAIT);
     // A new transfer meanwhile is refused.
     let refused = transfer(z.addr(), &axfr_query());
     assert_eq!(refused.len(), 1);

@@ -38,6 +38,20 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
 pub const UDP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Timeout of a TCP exchange (connect, write, read).
 pub const TCP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`Daemon::wait_log`] callers usually wait for a log line.
+pub const LOG_WAIT: Duration = Duration::from_secs(5);
+
+/// The value of the sample `key` (name and labels, as printed) in a
+/// Prometheus text; panics when it is absent.
+pub fn metric(text: &str, key: &str) -> u64 {
+    let prefix = format!("{key} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{key}: {e}"))
+}
 
 /// The Debian package that ships each tool the tests use.
 const TOOL_PACKAGES: &[(&str, &str)] = &[
@@ -211,6 +225,23 @@ impl Daemon {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log)
             .unwrap_or_else(|e| format!("(no log at {}: {e})", self.log.display()))
+    }
+
+    /// Waits up to `within` for a log line holding every one of `needles`;
+    /// panics with the log otherwise.
+    pub fn wait_log(&self, needles: &[&str], within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log_text();
+            if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needles:?} in {within:?}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// What this server is ("knotd", "nsd", "zonecast").

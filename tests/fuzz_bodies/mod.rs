@@ -2,6 +2,7 @@
 //! corpus replay in `tests/fuzz_corpus.rs`. Each must never panic on any
 //! input; where the input is accepted, it checks an invariant.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use zonecast_proto::message::{build_query, Message};
 use zonecast_proto::query::QueryView;
@@ -486,6 +487,37 @@ fn ixfr_zone() -> &'static zonecast_control::fuzzing::FuzzZone {
 }
 
 /// A record's identity as a zone holds it: owner and rdata names lowered, TTL left out.
+/// Checks that `staged` holds `start` with its changes applied (each
+/// removal held, each addition new) and is a valid zone; its records.
+fn assert_applied(
+    start: &Zone,
+    staged: &zonecast_control::fuzzing::Staged,
+    what: &str,
+) -> Vec<zonecast_proto::Record> {
+    let mut model: BTreeSet<_> = start.records().iter().map(zone_key).collect();
+    for c in &staged.changes {
+        for r in &c.removed {
+            assert!(
+                model.remove(&zone_key(r)),
+                "removes a record the zone does not hold: {r:?}"
+            );
+        }
+        for r in &c.added {
+            assert!(
+                model.insert(zone_key(r)),
+                "adds a record the zone holds: {r:?}"
+            );
+        }
+    }
+    let records = staged.version.records();
+    let got: BTreeSet<_> = records.iter().map(zone_key).collect();
+    assert_eq!(got, model, "the version holds what the changes say");
+    if let Err(problems) = zonecast_zone::validate::validate_zone(start.apex(), &records) {
+        panic!("{what} leaves an invalid zone: {problems:?}");
+    }
+    records
+}
+
 fn zone_key(r: &zonecast_proto::Record) -> (Vec<u8>, u16, Vec<u8>) {
     let mut owner = r.owner.as_wire().to_vec();
     zonecast_proto::name::lowercase_wire(&mut owner);
@@ -502,7 +534,6 @@ fn zone_key(r: &zonecast_proto::Record) -> (Vec<u8>, u16, Vec<u8>) {
 /// it does not, reaches the last serial, and leaves a zone that passes the
 /// whole-zone rules and builds again from its records.
 pub fn ixfr_apply(data: &[u8]) {
-    use std::collections::BTreeSet;
     use zonecast_xfr::response::{Ask, Received, TransferReader};
     let zone = ixfr_zone();
     let Some(start) = zone.version() else {
@@ -547,28 +578,8 @@ pub fn ixfr_apply(data: &[u8]) {
         assert_eq!(staged.serial, last.serial_to, "the last serial is reached");
     }
     assert_eq!(staged.version.serial(), staged.serial);
-    let mut model: BTreeSet<_> = start.records().iter().map(zone_key).collect();
-    for c in &staged.changes {
-        for r in &c.removed {
-            assert!(
-                model.remove(&zone_key(r)),
-                "removes a record the zone does not hold: {r:?}"
-            );
-        }
-        for r in &c.added {
-            assert!(
-                model.insert(zone_key(r)),
-                "adds a record the zone holds: {r:?}"
-            );
-        }
-    }
-    let records = staged.version.records();
-    let got: BTreeSet<_> = records.iter().map(zone_key).collect();
-    assert_eq!(got, model, "the version holds what the changes say");
+    let records = assert_applied(start, &staged, "an applied IXFR");
     assert_eq!(records.len(), staged.version.record_count());
-    if let Err(problems) = zonecast_zone::validate::validate_zone(&apex, &records) {
-        panic!("an applied IXFR leaves an invalid zone: {problems:?}");
-    }
     if let Err(e) = Zone::build(&apex, &records) {
         panic!("an applied IXFR leaves records that do not build: {e}");
     }
@@ -627,7 +638,6 @@ fn check_api_owner(owner: &Name, rtype: Rtype, apex: &Name) {
 /// apply, remove only records the zone holds, add only ones it does not,
 /// and leave a zone that passes the whole-zone rules.
 pub fn api_body(data: &[u8]) {
-    use std::collections::BTreeSet;
     use zonecast_api::fuzzing::{check_body, Checked};
     use zonecast_control::Edit;
     let zone = api_zone();
@@ -665,28 +675,8 @@ pub fn api_body(data: &[u8]) {
             let Ok(Some(staged)) = zone.stage_edits(edits, FUZZ_API_NOW) else {
                 return;
             };
-            let mut model: BTreeSet<_> = start.records().iter().map(zone_key).collect();
-            for c in &staged.changes {
-                for r in &c.removed {
-                    assert!(
-                        model.remove(&zone_key(r)),
-                        "removes a record the zone does not hold: {r:?}"
-                    );
-                }
-                for r in &c.added {
-                    assert!(
-                        model.insert(zone_key(r)),
-                        "adds a record the zone holds: {r:?}"
-                    );
-                }
-            }
-            let records = staged.version.records();
-            let got: BTreeSet<_> = records.iter().map(zone_key).collect();
-            assert_eq!(got, model, "the version holds what the change says");
+            assert_applied(start, &staged, "an accepted API change");
             assert_eq!(staged.version.serial(), staged.serial);
-            if let Err(problems) = zonecast_zone::validate::validate_zone(&apex, &records) {
-                panic!("an accepted API change leaves an invalid zone: {problems:?}");
-            }
         }
         Checked::Zone {
             name,

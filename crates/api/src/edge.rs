@@ -218,7 +218,8 @@ async fn zone_file(
         Ok(z) => z,
         Err(e) => return e.into_response(),
     };
-    let ip = crate::unmapped(peer.ip());
+    // An IPv4-mapped client (`::ffff:a.b.c.d`) is checked as its IPv4 address.
+    let ip = peer.ip().to_canonical();
     if !ip.is_loopback() {
         let (probe, name) = (s.probe.clone(), zone.clone());
         let allowed = tokio::task::spawn_blocking(move || probe.may_export(&name, ip))

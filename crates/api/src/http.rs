@@ -37,7 +37,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
@@ -427,18 +427,11 @@ pub(crate) async fn body_deadline<T>(
     timeout: Duration,
     fut: impl Future<Output = T>,
 ) -> Option<T> {
-    let start = Instant::now();
-    match tokio::time::timeout(timeout, fut).await {
-        Ok(v) => Some(v),
-        Err(_) => {
-            stats.hit(LimitHit::BodyTimeout);
-            tracing::debug!(
-                after_ms = start.elapsed().as_millis() as u64,
-                "body timeout"
-            );
-            None
-        }
+    let read = tokio::time::timeout(timeout, fut).await.ok();
+    if read.is_none() {
+        stats.hit(LimitHit::BodyTimeout);
     }
+    read
 }
 
 #[cfg(test)]

@@ -374,14 +374,6 @@ pub fn ensure_admin_token(
     Ok(generated.then_some(token))
 }
 
-/// `addr` with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as IPv4.
-pub(crate) fn unmapped(addr: std::net::IpAddr) -> std::net::IpAddr {
-    match addr {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, std::net::IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// Parses a zone name from a path or body: absolute whether or not it ends with a dot; lowercased.
 pub fn parse_zone_name(text: &str) -> Result<Name, ApiError> {
     let t = text.trim();

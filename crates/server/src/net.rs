@@ -39,10 +39,7 @@ impl Network {
 
 /// `ip`, with an IPv4-mapped IPv6 address turned into the IPv4 address.
 pub fn unmapped(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
+    ip.to_canonical()
 }
 
 /// Whether the first `bits` bits of `a` and `b` are equal.

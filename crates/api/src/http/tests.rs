@@ -5,6 +5,7 @@ use super::*;
 use axum::routing::get;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
 
 struct Server {
     addr: SocketAddr,
