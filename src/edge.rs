@@ -252,6 +252,7 @@ impl EdgeProbe for Probe {
             applied_lsn: s.applied_lsn,
             problems: s.problems.iter().map(|p| p.message.clone()).collect(),
             metrics,
+            metrics_text: zonecast_server::notify_log::NOTIFY_IN.metrics_text(),
         }
     }
 }
@@ -261,7 +262,8 @@ impl EdgeProbe for Probe {
 /// RFC 1996 §3.10: only the zone's primaries (by address; TSIG comes with
 /// the secondary role) may NOTIFY. A primary zone takes none (REFUSED), as
 /// an unknown zone gets NOTAUTH. The lookup reads the local snapshot's zone
-/// row: NOTIFY is rare, and a flood of them costs one indexed read each.
+/// row: NOTIFY is rare, and a flood of them costs one indexed read each
+/// (and one log line per outcome every 10 s, `notify_log`).
 struct Relay {
     notifier: Notifier,
     store: Arc<Store>,
@@ -279,7 +281,9 @@ impl NotifySink for Relay {
         if verdict == NotifyVerdict::Accepted {
             self.notifier
                 .relay_notify(&zone.to_string(), &peer.to_string());
-            info!(%zone, %peer, "NOTIFY relayed to the control planes");
+            if let Some(unlogged) = crate::notify::accepted_unlogged() {
+                info!(%zone, %peer, unlogged, "NOTIFY relayed to the control planes");
+            }
         }
         verdict
     }

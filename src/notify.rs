@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use zonecast_control::{parse_server, ZoneObserver, ZoneSettings};
 use zonecast_proto::{Name, Rtype};
+use zonecast_server::notify_log::{NotifyOutcome, NOTIFY_IN};
 use zonecast_server::xfr::XfrStats;
 use zonecast_server::NotifyVerdict;
 use zonecast_store::{Store, ZoneKind};
@@ -134,18 +135,30 @@ pub fn notify_in_verdict(
     let row = match store.zone(zone) {
         Ok(Some(row)) => row,
         Ok(None) if served => {
-            tracing::info!(%zone, %peer, "NOTIFY refused: the zone's row is not stored yet");
-            return NotifyVerdict::Refused;
+            return refuse(
+                NotifyOutcome::NotStored,
+                zone,
+                peer,
+                "the zone's row is not stored yet",
+            );
         }
         Ok(None) => return NotifyVerdict::NotAuth,
         Err(e) => {
-            tracing::warn!(%zone, %peer, "NOTIFY refused: store unreadable: {e}");
-            return NotifyVerdict::Refused;
+            return refuse(
+                NotifyOutcome::StoreError,
+                zone,
+                peer,
+                &format!("store unreadable: {e}"),
+            );
         }
     };
     if row.kind != ZoneKind::Secondary {
-        tracing::info!(%zone, %peer, "NOTIFY refused: not a secondary zone");
-        return NotifyVerdict::Refused;
+        return refuse(
+            NotifyOutcome::NotSecondary,
+            zone,
+            peer,
+            "not a secondary zone",
+        );
     }
     let settings = ZoneSettings::from_json(&row.settings).unwrap_or_default();
     let from_primary = settings
@@ -154,19 +167,44 @@ pub fn notify_in_verdict(
         .filter_map(|p| parse_server(p))
         .any(|p| p.ip() == peer.ip());
     if !from_primary {
-        tracing::info!(%zone, %peer, "NOTIFY refused: not from one of the zone's primaries");
-        return NotifyVerdict::Refused;
+        return refuse(
+            NotifyOutcome::NotPrimary,
+            zone,
+            peer,
+            "not from one of the zone's primaries",
+        );
     }
     if let Some(wanted) = &settings.tsig_key {
         let signed_with = key.map(|k| k.to_string().trim_end_matches('.').to_ascii_lowercase());
         if signed_with.as_deref()
             != Some(wanted.trim_end_matches('.').to_ascii_lowercase().as_str())
         {
-            tracing::info!(%zone, %peer, key = ?key.map(|k| k.to_string()), wanted, "NOTIFY refused: not signed with the zone's TSIG key");
-            return NotifyVerdict::Refused;
+            let signed_with = key.map_or("no key".to_string(), |k| format!("key {k}"));
+            let why = format!("not signed with the zone's TSIG key {wanted} ({signed_with})");
+            return refuse(NotifyOutcome::NotSigned, zone, peer, &why);
         }
     }
     NotifyVerdict::Accepted
+}
+
+/// Counts a refused NOTIFY and logs it, at most one line per reason every
+/// 10 s (`notify_log`): spoofed UDP must not flood the log.
+fn refuse(outcome: NotifyOutcome, zone: &Name, peer: SocketAddr, why: &str) -> NotifyVerdict {
+    if let Some(unlogged) = NOTIFY_IN.record(outcome) {
+        if outcome == NotifyOutcome::StoreError {
+            tracing::warn!(%zone, %peer, unlogged, "NOTIFY refused: {why}");
+        } else {
+            tracing::info!(%zone, %peer, unlogged, "NOTIFY refused: {why}");
+        }
+    }
+    NotifyVerdict::Refused
+}
+
+/// Counts an accepted NOTIFY; true when it is to be logged (the same gate
+/// as refusals: a spoofed primary address must not flood the log either).
+/// `Some(n)`: log it, `n` accepted ones went unlogged before it.
+pub fn accepted_unlogged() -> Option<u64> {
+    NOTIFY_IN.record(NotifyOutcome::Accepted)
 }
 
 /// NOTIFY reaching a control plane: answered by [`notify_in_verdict`];
@@ -187,7 +225,9 @@ impl zonecast_server::NotifySink for ControlNotify {
     ) -> NotifyVerdict {
         let verdict = notify_in_verdict(self.control.store(), zone, served, peer, key);
         if verdict == NotifyVerdict::Accepted {
-            tracing::info!(%zone, %peer, "NOTIFY accepted from a primary of the zone");
+            if let Some(unlogged) = accepted_unlogged() {
+                tracing::info!(%zone, %peer, unlogged, "NOTIFY accepted from a primary of the zone");
+            }
             if self.secondaries.is_active() {
                 self.secondaries.notify(zone);
             } else {
@@ -319,6 +359,7 @@ impl zonecast_api::Extras for Extras {
 
     fn metrics(&self, out: &mut String) {
         crate::secondary::metrics(&self.secondaries, now_ms(), out);
+        out.push_str(&NOTIFY_IN.metrics_text());
         let n = self.notify.stats();
         let counters = [
             (
@@ -401,7 +442,16 @@ mod tests {
         let k2: Name = "k2.".parse().unwrap();
         let v = |zone: &Name, served, peer, key| notify_in_verdict(&store, zone, served, peer, key);
         assert_eq!(v(&sec, false, primary, None), NotifyVerdict::Accepted);
+        let not_primary = || {
+            let counts = NOTIFY_IN.counts();
+            counts
+                .iter()
+                .find(|(o, _)| *o == NotifyOutcome::NotPrimary)
+                .map_or(0, |c| c.1)
+        };
+        let before = not_primary();
         assert_eq!(v(&sec, true, other, None), NotifyVerdict::Refused);
+        assert!(not_primary() > before, "a refusal is counted by its reason");
         assert_eq!(v(&prim, true, primary, None), NotifyVerdict::Refused);
         assert_eq!(
             v(&signed, true, primary, Some(&k1)),

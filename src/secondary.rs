@@ -21,6 +21,9 @@ pub struct SecondaryArgs {
     /// Most records a transfer in may carry (default: --max-zone-records); a bigger zone is refused and the old copy kept.
     #[arg(long)]
     pub xfr_max_records: Option<usize>,
+    /// Most octets a transfer in may carry (default 2 GiB); a bigger one is cut off and the old copy kept.
+    #[arg(long, default_value_t = zonecast_xfr::client::DEFAULT_MAX_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub xfr_max_bytes: u64,
     /// Seconds a transfer in may wait for a connection or for each message.
     #[arg(long, default_value_t = 10)]
     pub xfr_idle_timeout: u64,
@@ -38,6 +41,7 @@ impl SecondaryArgs {
                     .xfr_max_records
                     .unwrap_or(limits.max_zone_records)
                     .max(1),
+                max_bytes: self.xfr_max_bytes,
                 idle_timeout: Duration::from_secs(self.xfr_idle_timeout.max(1)),
                 ..ClientConfig::default()
             },

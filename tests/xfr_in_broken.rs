@@ -1129,6 +1129,43 @@ fn transfer_over_the_size_limits_is_refused() {
     s.assert_alive();
 }
 
+/// Case 10c: a transfer larger in octets than `--xfr-max-bytes` is cut
+/// off as it arrives, the old copy kept, the refusal logged and counted
+/// (`limit="transfer_bytes"`); a smaller one is taken.
+#[test]
+fn transfer_over_the_byte_limit_is_cut_off() {
+    let mut s = Secondary::start(&["--xfr-max-bytes", "1000"], false, 1);
+    let mut body = new_body();
+    let long = "x".repeat(200);
+    for i in 0..10 {
+        body.push(rr(&format!("t{i} TXT \"{long}\"")));
+    }
+    s.primary.set(serving(soa(2), &body));
+    let msg = s.refresh_fails();
+    assert!(
+        msg.contains("; the limit is 1000 (--xfr-max-bytes)"),
+        "{msg}"
+    );
+    s.assert_old_zone();
+    s.assert_log(&[
+        "size limit reached",
+        "limit=transfer_bytes",
+        "the AXFR of zone z.test.",
+    ]);
+    let (code, text) = s.api("GET", "/metrics", "");
+    assert_eq!(code, 200, "{text}");
+    let refused = common::metric(
+        &text,
+        "zonecast_limit_refusals_total{limit=\"transfer_bytes\"}",
+    );
+    assert_eq!(refused, 1, "{text}");
+
+    s.primary.set(serving(soa(2), &new_body()));
+    s.transfers("refresh", 2);
+    s.assert_new_zone(2);
+    s.assert_alive();
+}
+
 /// A NOTIFY from the primary's address is answered NOERROR+AA and wakes a check at once.
 #[test]
 fn notify_from_the_primary_triggers_a_check() {

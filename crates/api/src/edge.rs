@@ -61,6 +61,8 @@ pub struct EdgeReport {
     pub problems: Vec<String>,
     /// Counters and gauges for `/metrics`.
     pub metrics: Vec<Metric>,
+    /// Prometheus text appended to `/metrics` as it is (labelled counters).
+    pub metrics_text: String,
 }
 
 /// The source of an edge's report (the replication follower).
@@ -179,6 +181,7 @@ async fn metrics(State(s): State<EdgeState>) -> Response {
     s.http.metrics(&mut out);
     // Size-limit refusals (process-wide counter, docs/robustness.md).
     out.push_str(&zonecast_zone::limits::metrics_text());
+    out.push_str(&r.metrics_text);
     (
         [(
             header::CONTENT_TYPE,

@@ -1109,7 +1109,7 @@ fn first_over(limits: &Limits, e: &Exceeded, raw: &[Record]) -> Option<usize> {
                 .rrset
                 .as_ref()
                 .is_some_and(|(o, t)| *t == r.rtype && *o == r.owner),
-            Limit::Zones => return None,
+            Limit::Zones | Limit::TransferBytes => return None,
         };
         if !counts {
             continue;

@@ -21,6 +21,7 @@
 
 pub mod cache;
 pub mod net;
+pub mod notify_log;
 pub mod pipeline;
 pub mod rrl;
 mod signed;

@@ -68,10 +68,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The data directory could not be created.
-    #[error("cannot create the data directory {}: {source}", path.display())]
+    /// The data directory or the database file could not be created.
+    #[error("cannot create {}: {source}", path.display())]
     Io {
-        /// The directory.
+        /// The directory or file.
         path: PathBuf,
         /// The OS error.
         #[source]

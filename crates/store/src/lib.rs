@@ -58,8 +58,8 @@
 //! creates (or create them: `CREATE` on the schema) and the publications
 //! (creating a publication `FOR TABLE` needs ownership of the tables). An
 //! edge's role needs `LOGIN REPLICATION`, `SELECT` on the published tables
-//! (`zones`, `records`, `journal`, `heartbeat`, `tsig_keys`) and on
-//! `schema_migrations`, and `INSERT, UPDATE` on `edges`; it never runs DDL,
+//! (`zones`, `records`, `journal`, `heartbeat`, `tsig_keys`), and `INSERT,
+//! UPDATE` on `edges`; it never runs DDL,
 //! so the database must have been opened by a control plane first.
 //!
 //! Limitations:

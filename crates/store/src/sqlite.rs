@@ -61,14 +61,52 @@ pub(crate) struct SqliteStore {
     checkpointer: Option<Checkpointer>,
 }
 
+/// Creates the data directory (mode 0700) and an empty database file
+/// (mode 0600) when they are missing: the database holds TSIG secrets and
+/// API key hashes. SQLite gives its `-wal` and `-shm` files the mode of the
+/// database file. Existing ones keep their mode (the operator's choice);
+/// a database that others may read is logged as a warning.
+fn create_private(dir: &Path, path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)
+                .map_err(io(path))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the database (TSIG secrets, API key hashes) is readable by other users; chmod 600 it and its -wal and -shm files"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store in `dir`, migrating its schema.
     pub(crate) fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let path = dir.join(DB_FILE);
+        create_private(dir, &path)?;
         let conn = Connection::open(&path).map_err(db(|| format!("opening {}", path.display())))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
             .map_err(db(|| format!("enabling WAL on {}", path.display())))?;

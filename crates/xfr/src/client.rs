@@ -34,7 +34,16 @@ pub struct ClientConfig {
     /// default the zone size limit `--max-zone-records`); a transfer over it
     /// is refused, logged and counted as a `zone_records` limit refusal.
     pub max_records: usize,
+    /// The most octets a transfer may carry, message lengths included
+    /// (`--xfr-max-bytes`, default [`DEFAULT_MAX_BYTES`]); a transfer over
+    /// it is cut off as it arrives, logged and counted as a
+    /// `transfer_bytes` limit refusal.
+    pub max_bytes: u64,
 }
+
+/// Default of [`ClientConfig::max_bytes`]: 2 GiB, over three times the
+/// AXFR of a 10-million-record zone of the benchmark's kind.
+pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -43,6 +52,7 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(600),
             max_records: zonecast_control::Limits::DEFAULT_MAX_ZONE_RECORDS,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -65,6 +75,17 @@ pub enum ClientError {
         peer: SocketAddr,
         /// What failed.
         what: String,
+    },
+    /// The transfer carried more octets than `--xfr-max-bytes` allows;
+    /// the connection was closed at the message that crossed it.
+    #[error("{peer}: the transfer reached {bytes} octets; the limit is {max} (--xfr-max-bytes)")]
+    TooLarge {
+        /// The primary.
+        peer: SocketAddr,
+        /// Octets read when it was cut off.
+        bytes: usize,
+        /// The limit.
+        max: usize,
     },
     /// The answer was not acceptable.
     #[error("{peer}: {error}")]
@@ -362,6 +383,42 @@ pub async fn transfer(
     })
 }
 
+/// "the AXFR of zone example.com. from 192.0.2.1:53", for limit refusals.
+fn transfer_what(zone: &Name, ask: Ask, peer: SocketAddr) -> String {
+    let kind = if matches!(ask, Ask::Axfr) {
+        "AXFR"
+    } else {
+        "IXFR"
+    };
+    format!("the {kind} of zone {} from {peer}", zone.to_lowercase())
+}
+
+/// Logs and counts a size-limit refusal of a transfer.
+fn refused(limit: zonecast_control::Limit, zone: &Name, what: String, value: usize, max: usize) {
+    let e = zonecast_control::limits::Exceeded {
+        limit,
+        zone: zone.to_lowercase().to_string(),
+        what,
+        rrset: None,
+        value,
+        max,
+    };
+    zonecast_control::limits::refused(&e, "transfer");
+}
+
+/// The error of a transfer cut off at `--xfr-max-bytes`, logged and counted.
+fn too_many_bytes(zone: &Name, ask: Ask, peer: SocketAddr, bytes: usize, max: u64) -> ClientError {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    refused(
+        zonecast_control::Limit::TransferBytes,
+        zone,
+        transfer_what(zone, ask, peer),
+        bytes,
+        max,
+    );
+    ClientError::TooLarge { peer, bytes, max }
+}
+
 async fn read_transfer(
     stream: &mut TcpStream,
     peer: SocketAddr,
@@ -377,6 +434,9 @@ async fn read_transfer(
     loop {
         let wire = read_message(stream, peer, config.idle_timeout).await?;
         bytes += wire.len() + 2;
+        if bytes as u64 > config.max_bytes {
+            return Err(too_many_bytes(zone, ask, peer, bytes, config.max_bytes));
+        }
         if let Some(v) = verifier.as_mut() {
             if let Err(e) = v.verify(&wire, unix_now()) {
                 // An unsigned error answer (REFUSED, NOTIMP to IXFR) is reported as such.
@@ -395,24 +455,13 @@ async fn read_transfer(
         }
         let done = reader.feed(&wire).map_err(|error| {
             if let ReadError::TooLarge(max) = error {
-                zonecast_control::limits::refused(
-                    &zonecast_control::limits::Exceeded {
-                        limit: zonecast_control::Limit::ZoneRecords,
-                        zone: zone.to_lowercase().to_string(),
-                        what: format!(
-                            "the {} of zone {} from {peer}",
-                            if matches!(ask, Ask::Axfr) {
-                                "AXFR"
-                            } else {
-                                "IXFR"
-                            },
-                            zone.to_lowercase()
-                        ),
-                        rrset: None,
-                        value: max + 1,
-                        max,
-                    },
-                    "transfer",
+                let what = transfer_what(zone, ask, peer);
+                refused(
+                    zonecast_control::Limit::ZoneRecords,
+                    zone,
+                    what,
+                    max + 1,
+                    max,
                 );
             }
             ClientError::Read { peer, error }

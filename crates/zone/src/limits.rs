@@ -18,6 +18,10 @@
 //! `/metrics` shows as `zonecast_limit_refusals_total{limit="..."}`
 //! ([`metrics_text`]).
 //!
+//! A transfer in is also bounded in octets (`--xfr-max-bytes`,
+//! [`Limit::TransferBytes`], checked by the transfer client as messages
+//! arrive), so a primary cannot make a secondary buffer without bound.
+//!
 //! Besides these, an RRset can never hold more than [`MAX_RRSET_RECORDS`]
 //! records or [`MAX_RRSET_OCTETS`] octets of rdata (it must fit in one
 //! 64 KiB message): that is the format's bound, not a policy, and
@@ -222,18 +226,27 @@ pub enum Limit {
     RrsetRecords,
     /// Zones per node.
     Zones,
+    /// Octets of one transfer in (`--xfr-max-bytes`, secondary zones).
+    TransferBytes,
 }
 
 impl Limit {
     /// Every limit, in the order of [`refusals`].
-    pub const ALL: [Limit; 3] = [Limit::ZoneRecords, Limit::RrsetRecords, Limit::Zones];
+    pub const ALL: [Limit; 4] = [
+        Limit::ZoneRecords,
+        Limit::RrsetRecords,
+        Limit::Zones,
+        Limit::TransferBytes,
+    ];
 
-    /// The `limit` label of the metric and the log: `zone_records`, `rrset_records`, `zones`.
+    /// The `limit` label of the metric and the log: `zone_records`,
+    /// `rrset_records`, `zones`, `transfer_bytes`.
     pub fn label(self) -> &'static str {
         match self {
             Limit::ZoneRecords => "zone_records",
             Limit::RrsetRecords => "rrset_records",
             Limit::Zones => "zones",
+            Limit::TransferBytes => "transfer_bytes",
         }
     }
 
@@ -243,6 +256,7 @@ impl Limit {
             Limit::ZoneRecords => "--max-zone-records",
             Limit::RrsetRecords => "--max-rrset-records",
             Limit::Zones => "--max-zones",
+            Limit::TransferBytes => "--xfr-max-bytes",
         }
     }
 
@@ -250,6 +264,7 @@ impl Limit {
         match self {
             Limit::ZoneRecords | Limit::RrsetRecords => "records",
             Limit::Zones => "zones",
+            Limit::TransferBytes => "octets",
         }
     }
 
@@ -258,6 +273,7 @@ impl Limit {
             Limit::ZoneRecords => 0,
             Limit::RrsetRecords => 1,
             Limit::Zones => 2,
+            Limit::TransferBytes => 3,
         }
     }
 }
@@ -304,7 +320,7 @@ impl fmt::Display for Exceeded {
 
 impl std::error::Error for Exceeded {}
 
-static REFUSALS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static REFUSALS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// Logs and counts a refusal; `way` says how the records came
 /// (`api`, `zone file`, `transfer`, `replication`).
@@ -324,7 +340,7 @@ pub fn refused(e: &Exceeded, way: &str) {
 }
 
 /// Refusals counted so far in this process, per limit (order of [`Limit::ALL`]).
-pub fn refusals() -> [(Limit, u64); 3] {
+pub fn refusals() -> [(Limit, u64); 4] {
     Limit::ALL.map(|l| (l, REFUSALS[l.index()].load(Ordering::Relaxed)))
 }
 

@@ -27,6 +27,34 @@ fn pragmas_of_an_on_disk_store() {
     assert_eq!(schema::code_version(), schema::MIGRATIONS.len() as u32);
 }
 
+/// Security review (docs/security.md §2): the database holds TSIG secrets
+/// and key hashes, so a new one is created private whatever the umask.
+#[test]
+fn a_new_data_dir_and_database_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = Store::open(&data).unwrap();
+    store
+        .create_zone(&"example.com.".parse().unwrap(), ZoneKind::Primary, &[])
+        .unwrap();
+    assert_eq!(mode(&data), 0o700);
+    for file in ["zonecast.db", "zonecast.db-wal", "zonecast.db-shm"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    drop(store);
+    // An existing database keeps the mode its operator gave it.
+    std::fs::set_permissions(
+        data.join("zonecast.db"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let store = Store::open(&data).unwrap();
+    assert_eq!(store.zones().unwrap().len(), 1);
+    assert_eq!(mode(&data.join("zonecast.db")), 0o640);
+}
+
 #[test]
 fn migrates_v1_database_to_v2() {
     let dir = tempfile::tempdir().unwrap();
