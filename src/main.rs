@@ -195,8 +195,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(token) = zonecast_api::ensure_admin_token(&control, args.api_token.as_deref())
         .map_err(|e| anyhow::anyhow!("setting up the admin API token: {e}"))?
     {
-        // Printed once: only its hash is stored.
-        println!("admin API token (shown once, store it now): {token}");
+        // Only its hash is in the store; the token itself is printed once
+        // and kept in the data dir, readable by its owner only.
+        let kept = keep_admin_token(&args.data_dir, &token)?;
+        println!(
+            "admin API token (printed once; kept in {}): {token}",
+            kept.display()
+        );
     }
     let zones = control.zones();
     info!(zones = zones.load().len(), "zones loaded");
@@ -341,6 +346,31 @@ fn hostname() -> String {
 
 /// Hands the heap freed after loading (zone file parsing, validation, store
 /// inserts) back to the OS, so RSS reflects what serving needs.
+/// File of the data dir that keeps a generated admin token (design.md).
+const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// Writes a generated admin token to `DIR/admin-token`, mode 0600 (the
+/// directory 0700 when it is created), and returns the file's path.
+fn keep_admin_token(dir: &std::path::Path, token: &str) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(ADMIN_TOKEN_FILE);
+    let _ = std::fs::remove_file(&path); // a stale one, perhaps with a wider mode
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("{token}\n").as_bytes()))
+        .with_context(|| format!("keeping the admin token in {}", path.display()))?;
+    Ok(path)
+}
+
 fn release_startup_memory() {
     // SAFETY: malloc_trim only returns free pages of glibc's heaps to the OS.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

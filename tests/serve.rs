@@ -260,3 +260,63 @@ fn test_servers_never_listen_on_the_default_ports() {
     let log = s.stop_with("TERM");
     assert!(log.contains("zone created"), "{log}");
 }
+
+/// design.md: without `--api-token`, a token is generated on first start,
+/// kept in the data dir and printed once. The file is readable by its
+/// owner only, the token in it works on the API, and a restart on the same
+/// store neither prints nor replaces it.
+#[test]
+fn a_generated_admin_token_is_printed_once_and_kept_in_the_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("admin-token");
+    let data = dir.path().join("data");
+    let zone_file = dir.path().join("example.com.zone");
+    std::fs::write(&zone_file, ZONE).unwrap();
+    let args = [
+        "--data-dir".to_string(),
+        data.display().to_string(),
+        "--zone-file".to_string(),
+        zone_file.display().to_string(),
+    ];
+    let z = common::Zonecast::start_with_args(&args);
+    z.wait_log(
+        &["admin API token (printed once; kept in "],
+        common::LOG_WAIT,
+    );
+    let log = z.log_text();
+    let printed = log
+        .lines()
+        .find_map(|l| {
+            l.split_once("admin-token): ")
+                .map(|(_, t)| t.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no token line in the log:\n{log}"));
+    let file = data.join("admin-token");
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(kept, format!("{printed}\n"));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let api = z.api_addr().expect("the harness chose an API address");
+    let (code, body) = common::curl_api(api, &printed, dir.path(), "GET", "/v1/zones", "");
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = common::curl_api(api, "zc_wrong", dir.path(), "GET", "/v1/zones", "");
+    assert_eq!(code, 401);
+    drop(z);
+
+    let z = common::Zonecast::start_with_args(&args);
+    let (code, body) = common::curl_api(
+        z.api_addr().unwrap(),
+        &printed,
+        dir.path(),
+        "GET",
+        "/v1/zones",
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        !z.log_text().contains("admin API token"),
+        "printed again:\n{}",
+        z.log_text()
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), kept);
+}

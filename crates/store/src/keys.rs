@@ -6,7 +6,9 @@ use crate::sqlite::SqliteStore;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 /// A stored TSIG key (RFC 8945).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows the secret's length, not the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TsigKeyRow {
     /// The key's name as given (the API lowercases it), e.g. `transfer-key`; unique ignoring ASCII case.
     pub name: String,
@@ -16,6 +18,17 @@ pub struct TsigKeyRow {
     pub secret: Vec<u8>,
     /// Creation time as given by the caller.
     pub created_at: i64,
+}
+
+impl std::fmt::Debug for TsigKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsigKeyRow")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("secret", &format_args!("<{} octets>", self.secret.len()))
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// A stored API key; the token itself is never stored, only its hash.
@@ -283,5 +296,26 @@ impl SqliteStore {
             .and_then(|mut s| s.execute(params![name, at]))
             .map(|_| ())
             .map_err(db(|| format!("recording the use of API key '{name}'")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TsigKeyRow;
+
+    /// Security review (docs/security.md §2): a key row in a log or a
+    /// panic message must not carry its secret.
+    #[test]
+    fn a_tsig_key_row_debug_hides_the_secret() {
+        let row = TsigKeyRow {
+            name: "k".into(),
+            algorithm: "hmac-sha256".into(),
+            secret: b"very-secret-octets".to_vec(),
+            created_at: 0,
+        };
+        let shown = format!("{row:?}");
+        assert!(shown.contains("<18 octets>"), "{shown}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(!shown.contains("118, 101, 114"), "{shown}");
     }
 }
