@@ -93,7 +93,10 @@ fn heartbeat(control: &Control, leader: &LeaderLock, stop: &AtomicBool, node: &s
 
 /// A NOTIFY relayed by an edge, or a manual control relayed by another
 /// control plane: acted on by the leader's refresh machine.
-fn relayed_action(payload: &str, secondaries: Option<&Secondaries>) {
+///
+/// `refresh` and `retransfer` are taken only when signed by a control plane
+/// (`relay_auth`): any role may `pg_notify`, edges included.
+fn relayed_action(store: &zonecast_store::Store, payload: &str, secondaries: Option<&Secondaries>) {
     let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
     let (zone, from) = (
         v["zone"].as_str().unwrap_or("?"),
@@ -112,6 +115,18 @@ fn relayed_action(payload: &str, secondaries: Option<&Secondaries>) {
         debug!(payload, "relayed action for an unreadable zone");
         return;
     };
+    if action != "notify" {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if let Err(why) = crate::relay_auth::verify(store, &v, now) {
+            warn!(
+                zone,
+                from, action, "relayed secondary zone action refused: {why}"
+            );
+            return;
+        }
+    }
     if action == "notify" {
         info!(
             zone,
@@ -162,7 +177,7 @@ fn listen(
             }
             ListenEvent::Notification { payload, .. } => {
                 relayed.fetch_add(1, Ordering::Relaxed);
-                relayed_action(payload, secondaries.get());
+                relayed_action(control.store(), payload, secondaries.get());
             }
         });
     if let Err(e) = result {

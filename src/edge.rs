@@ -263,7 +263,7 @@ impl EdgeProbe for Probe {
 /// the secondary role) may NOTIFY. A primary zone takes none (REFUSED), as
 /// an unknown zone gets NOTAUTH. The lookup reads the local snapshot's zone
 /// row: NOTIFY is rare, and a flood of them costs one indexed read each
-/// (and one log line per outcome every 10 s, `notify_log`).
+/// (and, refused, one log line per reason every 10 s, `notify_log`).
 struct Relay {
     notifier: Notifier,
     store: Arc<Store>,
@@ -281,9 +281,8 @@ impl NotifySink for Relay {
         if verdict == NotifyVerdict::Accepted {
             self.notifier
                 .relay_notify(&zone.to_string(), &peer.to_string());
-            if let Some(unlogged) = crate::notify::accepted_unlogged() {
-                info!(%zone, %peer, unlogged, "NOTIFY relayed to the control planes");
-            }
+            crate::notify::count_accepted();
+            info!(%zone, %peer, "NOTIFY relayed to the control planes");
         }
         verdict
     }

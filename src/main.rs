@@ -14,6 +14,7 @@ mod edge;
 mod limits;
 mod listen;
 mod notify;
+mod relay_auth;
 mod secondary;
 mod xfr;
 

@@ -1379,3 +1379,100 @@ fn an_edge_with_smaller_limits_keeps_its_previous_copy() {
         Some("192.0.2.30,192.0.2.31")
     );
 }
+
+/// Security review (docs/security.md §3): any role may `pg_notify`, the
+/// edge role included, so the leader takes a relayed `retransfer` or
+/// `refresh` only when a control plane signed it. One forged as the edge
+/// role is refused and logged, and no transfer follows; the API's
+/// retransfer on the control plane that does not lead is relayed, signed,
+/// and taken by the leader.
+#[test]
+fn a_relayed_retransfer_must_be_signed_by_a_control_plane() {
+    use common::primaries::{Ixfr, Primary};
+    let mut c = Cluster::start();
+    c.add_plane();
+    let leader = || -> Option<usize> {
+        (0..2).find(|&p| {
+            try_http(c.planes[p].api, "GET", "/v1/health", "")
+                .is_some_and(|(_, t)| json(&t)["leader"] == true)
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || leader().is_some()),
+        "no leader\n{}",
+        c.logs()
+    );
+    let lead = leader().unwrap();
+    let other = 1 - lead;
+    let text = "$ORIGIN sec.example.\n$TTL 300\n@ SOA ns1 host 1 3600 600 604800 60\n@ NS ns1\n\
+                ns1 A 192.0.2.1\nwww A 192.0.2.10\n";
+    let primary = Primary::start(
+        "knotd",
+        free_port(),
+        "sec.example",
+        text,
+        c.planes[lead].dns,
+        None,
+        Ixfr::Journal,
+    );
+    let body = serde_json::json!({"name": "sec.example.", "kind": "secondary",
+        "primaries": [primary.addr.to_string()]});
+    let (status, t) = try_http(c.planes[0].api, "POST", "/v1/zones", &body.to_string())
+        .unwrap_or_else(|| panic!("no answer to the zone's creation\n{}", c.logs()));
+    assert_eq!(status, 201, "{t}");
+    let axfrs = || -> u64 {
+        let (_, text) = http(c.planes[lead].api, "GET", "/metrics", "");
+        common::metric(&text, "zonecast_secondary_axfr_total")
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || axfrs() == 1),
+        "the first AXFR\n{}",
+        c.logs()
+    );
+
+    // Regression: a NOTIFY over TCP read the store on a tokio worker, where
+    // the PostgreSQL client panicked and the API stopped answering.
+    let mut q = build_query(
+        rand::random(),
+        &"sec.example.".parse::<Name>().unwrap(),
+        Rtype::SOA,
+        None,
+    );
+    q[2] = (q[2] & 0x87) | (4 << 3) | 0x04;
+    let m = Message::parse(&common::query_tcp(c.planes[lead].dns, &q)).unwrap();
+    assert_eq!((m.header.opcode, m.rcode()), (4, 0), "{m:?}");
+    let (status, _) = http(c.planes[lead].api, "GET", "/v1/health", "");
+    assert_eq!(status, 200);
+
+    let forged = r#"{"zone": "sec.example.", "action": "retransfer", "from": "api"}"#;
+    c.pg.psql_in(
+        "zonecast",
+        &format!("SET ROLE zonecast_edge; SELECT pg_notify('zonecast_dns_notify', '{forged}');"),
+    );
+    let refused = "relayed secondary zone action refused: not signed by a control plane";
+    assert!(
+        wait_until(Duration::from_secs(5), || c.planes[lead]
+            .log_text()
+            .contains(refused)),
+        "the forged retransfer is refused\n{}",
+        c.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(axfrs(), 1, "no transfer for a forged action\n{}", c.logs());
+
+    let (status, t) = http(
+        c.planes[other].api,
+        "POST",
+        "/v1/zones/sec.example./retransfer",
+        "",
+    );
+    assert!((200..300).contains(&status), "{status} {t}");
+    assert!(
+        wait_until(Duration::from_secs(10), || axfrs() == 2),
+        "the signed retransfer is taken\n{}",
+        c.logs()
+    );
+    assert!(c.planes[lead]
+        .log_text()
+        .contains("secondary zone action relayed by another control plane"));
+}

@@ -2,11 +2,12 @@
 //! packets flood the log.
 //!
 //! NOTIFY arrives over UDP, so its source address can be spoofed; any
-//! number of packets can reach the node's [`NotifySink`](crate::NotifySink),
-//! accepted (a spoofed primary address) or refused. Each is counted here
-//! (`/metrics`: `zonecast_notify_in_total{outcome="..."}`), and a log line
-//! is written for the first NOTIFY of an outcome and then at most once per
-//! outcome every [`LOG_GAP_MS`], saying how many were not logged in between.
+//! number of packets can reach the node's [`NotifySink`](crate::NotifySink).
+//! Each is counted here (`/metrics`: `zonecast_notify_in_total{outcome="..."}`).
+//! For a refused one ([`NotifyLog::record`]) a log line is written for the
+//! first NOTIFY of a reason and then at most once per reason every
+//! [`LOG_GAP_MS`], saying how many were not logged in between. Accepted
+//! ones are only counted here ([`NotifyLog::count`]); the caller logs each.
 //!
 //! Not implemented: per-zone or per-peer counters (the log line names the
 //! zone and peer of the NOTIFY it is written for).
@@ -116,6 +117,11 @@ impl NotifyLog {
         }
         let before = self.logged[i].swap(n, Ordering::Relaxed);
         Some(n.saturating_sub(before).saturating_sub(1))
+    }
+
+    /// Counts one NOTIFY without the log gate.
+    pub fn count(&self, outcome: NotifyOutcome) {
+        self.count[outcome.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// NOTIFY counted so far, per outcome (order of [`NotifyOutcome::ALL`]).

@@ -213,6 +213,22 @@ pub(crate) fn connect(
     Ok(client)
 }
 
+/// Runs `f`, which blocks on PostgreSQL, so that it may be called from a
+/// tokio worker thread too (a NOTIFY or a TSIG key lookup over DNS/TCP).
+///
+/// The `postgres` client drives its connection on a runtime of its own and
+/// panics when called inside another ("Cannot start a runtime from within
+/// a runtime"). On a worker of a multi-thread runtime, `block_in_place`
+/// hands the worker's other tasks to another thread and leaves the
+/// runtime's context for the time of `f`; elsewhere `f` just runs.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 impl PgStore {
     /// Connects, migrates and checks the publications.
     pub(crate) fn open(url: &str) -> Result<PgStore, StoreError> {
@@ -241,6 +257,13 @@ impl PgStore {
 
     /// Runs `f` on the writer connection, connecting again if it was lost.
     fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut PgConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| self.with_writer_here(f))
+    }
+
+    fn with_writer_here<T>(
         &self,
         f: impl FnOnce(&mut PgConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -302,6 +325,13 @@ impl PgStore {
     /// Runs `f` on a pooled read-only connection; once more on a new
     /// connection when it failed because the connection was lost.
     fn with_reader<T>(
+        &self,
+        f: impl FnMut(&mut PgConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| self.with_reader_here(f))
+    }
+
+    fn with_reader_here<T>(
         &self,
         mut f: impl FnMut(&mut PgConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

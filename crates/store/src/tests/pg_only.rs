@@ -86,6 +86,32 @@ fn two_control_planes_serialize_writes_to_one_zone() {
     }
 }
 
+/// Regression (found by the cluster test of signed relays): a NOTIFY over
+/// DNS/TCP reaching a cluster control plane read the store on a tokio
+/// worker, and the sync `postgres` client panicked there ("Cannot start a
+/// runtime from within a runtime"), taking the API down with it. Reads
+/// and writes now work from a worker of a multi-thread runtime.
+#[test]
+fn reads_and_writes_work_from_a_tokio_worker() {
+    let store = Arc::new(pg_target().open());
+    let z = name("example.com.");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = store.clone();
+    let found = runtime.block_on(async move {
+        tokio::spawn(async move {
+            s.create_zone(&z, ZoneKind::Primary, &example(1)).unwrap();
+            s.zone(&z).unwrap().map(|row| row.serial)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(found, Some(1));
+}
+
 #[test]
 fn migrations_are_applied_once_when_opens_race() {
     let url = fresh_database();
