@@ -60,7 +60,10 @@ fn b64() -> base64::engine::GeneralPurpose {
 /// The key a `POST /v1/tsig-keys` body creates, validated (a secret generated when absent).
 pub(crate) fn tsig_row(body: &CreateTsig) -> Result<TsigKeyRow, ApiError> {
     let name = key_name(&body.name);
-    if name.is_empty() || Name::from_presentation(&format!("{name}."), None).is_err() {
+    // The DNS side must take the name as the API stores it (`@` is the
+    // root there). Regression: fuzz target api_body, `{"name": "@"}`.
+    let usable = zonecast_proto::tsig::Key::new(&name, "hmac-sha256", vec![0]).is_ok();
+    if name.is_empty() || !usable || Name::from_presentation(&format!("{name}."), None).is_err() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_name",

@@ -517,6 +517,16 @@ fn tsig_keys() {
         &json!({"name": "x", "secret": "not base64!"}),
     );
     assert_eq!((r.status, r.field().as_str()), (422, "secret"));
+    // Names the DNS side would not take (regression: fuzz target api_body).
+    for bad in ["@", ".", "a..b", ""] {
+        let r = s.post("/v1/tsig-keys", &json!({"name": bad}));
+        assert_eq!(
+            (r.status, r.field().as_str()),
+            (400, "name"),
+            "{bad:?}: {}",
+            r.body
+        );
+    }
     // In use by a zone: refused, naming the zone.
     s.post(
         "/v1/zones",
