@@ -13,9 +13,13 @@
 //! edges stays unsigned: it only asks for an SOA check, as a NOTIFY from
 //! the primary would.
 //!
-//! Limitations: every role may LISTEN on the channel, so an edge sees the
-//! signed payloads and can replay one within [`MAX_AGE_SECS`] (the leader
-//! then repeats that same action for that same zone).
+//! Every role may LISTEN on the channel, so an edge sees the signed
+//! payloads; the leader takes each MAC once ([`first_use`]), so a replay
+//! within [`MAX_AGE_SECS`] is refused too.
+//!
+//! Limitations: the MACs seen are kept in memory; a leader that takes over
+//! (or restarts) within [`MAX_AGE_SECS`] of a signed action could take a
+//! replay of it once.
 
 use hmac::{KeyInit, Mac};
 use zonecast_store::Store;
@@ -104,11 +108,30 @@ pub fn verify(store: &Store, payload: &serde_json::Value, now: i64) -> Result<()
             .zip(given.bytes())
             .fold(0u8, |d, (a, b)| d | (a ^ b))
             == 0;
-    if same {
-        Ok(())
-    } else {
-        Err("the MAC does not verify".into())
+    if !same {
+        return Err("the MAC does not verify".into());
     }
+    if !first_use(given, now) {
+        return Err("replayed (this signed action was taken already)".into());
+    }
+    Ok(())
+}
+
+/// MACs taken in the last [`MAX_AGE_SECS`] and when.
+static SEEN: std::sync::Mutex<Vec<(i64, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records `mac` as taken at `now`; false when it was taken before (a
+/// replay). Entries older than twice the window are dropped.
+fn first_use(mac: &str, now: i64) -> bool {
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    seen.retain(|(at, _)| (now - at).abs() <= 2 * MAX_AGE_SECS);
+    if seen.iter().any(|(_, m)| m == mac) {
+        return false;
+    }
+    seen.push((now, mac.to_string()));
+    true
 }
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -142,6 +165,9 @@ mod tests {
         sign(&store, &mut p, now).unwrap();
         let signed = serde_json::Value::Object(p.clone());
         assert_eq!(verify(&store, &signed, now + 5), Ok(()));
+        // Taken once: the same payload again (an edge LISTENing) is a replay.
+        let e = verify(&store, &signed, now + 6).unwrap_err();
+        assert!(e.contains("replayed"), "{e}");
         // Unsigned, as an edge with pg_notify would send it.
         let forged = serde_json::Value::Object(action("sec.example.", "retransfer"));
         assert!(verify(&store, &forged, now)
