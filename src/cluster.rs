@@ -1,6 +1,7 @@
 //! A control plane's duties in cluster mode: compete for leadership, write
-//! the heartbeat while leading, follow the other control planes' changes,
-//! and take the NOTIFY messages edges relay.
+//! the heartbeat while leading, follow the other control planes' changes
+//! and the secondary zones' expiry the leader records, and take the NOTIFY
+//! messages edges relay.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -34,6 +35,10 @@ impl Duties {
         spawn("heartbeat", {
             let (control, leader, stop) = (control.clone(), leader.clone(), stop.clone());
             move || heartbeat(&control, &leader, &stop, &node)
+        })?;
+        spawn("expiry", {
+            let (control, leader, stop) = (control.clone(), leader.clone(), stop.clone());
+            move || follow_expiries(&control, &leader, &stop)
         })?;
         spawn("listen", {
             let (control, stop, relayed) = (control, stop.clone(), notifies_relayed.clone());
@@ -89,6 +94,60 @@ fn heartbeat(control: &Control, leader: &LeaderLock, stop: &AtomicBool, node: &s
         }
         std::thread::sleep(HEARTBEAT_INTERVAL);
     }
+}
+
+/// How often a control plane that does not lead reads the secondary zones' expiries.
+pub const EXPIRY_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// While another control plane leads, serves each secondary zone SERVFAIL
+/// once the expiry the leader recorded (`zones.expires_at`) has passed, and
+/// normally again once the leader records a later one.
+///
+/// The leader's refresh machine decides for itself (and takes over this
+/// node's flags when it starts leading, `Secondaries`). Reading every
+/// expiry costs one query per [`EXPIRY_POLL_INTERVAL`]; the deadline is
+/// compared with this node's clock, so a clock ahead of the leader's
+/// expires the zone that much early.
+fn follow_expiries(control: &Control, leader: &LeaderLock, stop: &AtomicBool) {
+    let mut expired_here: std::collections::HashSet<zonecast_proto::Name> = Default::default();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(EXPIRY_POLL_INTERVAL);
+        if leader.is_leader() {
+            expired_here.clear();
+            continue;
+        }
+        let deadlines = match control.store().zone_expiries() {
+            Ok(d) => d,
+            Err(e) => {
+                debug!("zone expiries not read: {e}");
+                continue;
+            }
+        };
+        let now = now_ms();
+        let mut still = std::collections::HashSet::new();
+        for (zone, at) in deadlines {
+            let expired = now >= at;
+            match control.set_expired(&zone, expired) {
+                Ok(()) if expired => {
+                    still.insert(zone);
+                }
+                Ok(()) => {}
+                Err(e) => debug!(%zone, "expiry not followed: {e}"),
+            }
+        }
+        // A zone whose deadline went away (cleared, or the zone deleted) is not expired.
+        for zone in expired_here.difference(&still) {
+            let _ = control.set_expired(zone, false);
+        }
+        expired_here = still;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// A NOTIFY relayed by an edge, or a manual control relayed by another

@@ -1115,6 +1115,115 @@ fn a_secondary_zone_is_served_by_every_edge_and_follows_its_primary() {
     );
 }
 
+/// Expiry in a cluster (issue 9, RFC 1034 §4.3.5): with the primary down,
+/// every node answers SERVFAIL for the secondary zone once its SOA expire
+/// has passed (the leader by its refresh machine, the other control plane
+/// and the edges by the expiry the leader records), and every node serves
+/// it again once the primary is back. With no control plane running at
+/// all, the edges still expire it on time, and an edge restarted then
+/// keeps it expired (the expiry is in its local snapshot).
+#[test]
+fn an_expired_secondary_zone_answers_servfail_on_every_node_and_recovers() {
+    use common::primaries::{Ixfr, Primary};
+    let mut c = Cluster::start();
+    c.add_plane();
+    c.add_edge();
+    c.add_edge();
+    // refresh 2 s, retry 2 s, expire 10 s (the control planes' --expire-min).
+    let text = "$ORIGIN exp.example.\n$TTL 300\n@ SOA ns1 host 1 2 2 10 60\n@ NS ns1\n\
+                ns1 A 192.0.2.1\nwww A 192.0.2.10\n";
+    let mut primary = Primary::start(
+        "knotd",
+        free_port(),
+        "exp.example",
+        text,
+        c.planes[0].dns,
+        None,
+        Ixfr::Journal,
+    );
+    let body = serde_json::json!({"name": "exp.example.", "kind": "secondary",
+        "primaries": [primary.addr.to_string()]});
+    let (status, t) = c.api("POST", "/v1/zones", &body.to_string());
+    assert_eq!(status, 201, "{t}");
+    wait_edges(&c, "www.exp.example.", "192.0.2.10");
+    let nodes: Vec<(String, SocketAddr)> = c
+        .planes
+        .iter()
+        .chain(&c.edges)
+        .map(|p| (p.label.clone(), p.dns))
+        .collect();
+    let all_answer = |want: &str, within: Duration| {
+        for (label, dns) in &nodes {
+            let ok = wait_until(within, || {
+                a_of(*dns, "www.exp.example.").as_deref() == Some(want)
+            });
+            assert!(
+                ok,
+                "{label} answers {:?}, not {want}\n{}",
+                a_of(*dns, "www.exp.example."),
+                c.logs()
+            );
+        }
+    };
+    all_answer("192.0.2.10", PROPAGATION);
+
+    // The primary goes down: served until the expire, then SERVFAIL everywhere.
+    primary.stop();
+    let down = Instant::now();
+    for (label, dns) in &nodes {
+        assert_eq!(
+            a_of(*dns, "www.exp.example.").as_deref(),
+            Some("192.0.2.10"),
+            "{label} serves while the primary is down"
+        );
+    }
+    all_answer("rcode 2", Duration::from_secs(20));
+    assert!(
+        down.elapsed() >= Duration::from_secs(6),
+        "expired too early: {:?}",
+        down.elapsed()
+    );
+
+    // The primary returns: every node serves the zone again.
+    primary.restart();
+    all_answer("192.0.2.10", Duration::from_secs(10));
+
+    // No control plane at all: the edges expire the zone by themselves.
+    for p in &mut c.planes {
+        p.stop();
+    }
+    primary.stop();
+    let alone = Instant::now();
+    for e in &c.edges {
+        assert_eq!(
+            a_of(e.dns, "www.exp.example.").as_deref(),
+            Some("192.0.2.10")
+        );
+    }
+    for e in &c.edges {
+        let ok = wait_until(Duration::from_secs(20), || {
+            a_of(e.dns, "www.exp.example.").as_deref() == Some("rcode 2")
+        });
+        assert!(
+            ok,
+            "{} did not expire the zone alone\n{}",
+            e.label,
+            c.logs()
+        );
+    }
+    assert!(
+        alone.elapsed() >= Duration::from_secs(6),
+        "expired too early: {:?}",
+        alone.elapsed()
+    );
+    assert!(c.edges[0].log_text().contains("secondary zone expired"));
+    c.edges[1].restart();
+    let ok = wait_until(Duration::from_secs(5), || {
+        a_of(c.edges[1].dns, "www.exp.example.").as_deref() == Some("rcode 2")
+    });
+    assert!(ok, "a restarted edge serves the expired zone\n{}", c.logs());
+}
+
 /// A zone file for `origin` with `names` extra names (an A and a TXT each).
 fn big_zonefile(origin: &str, names: usize) -> String {
     let mut z = format!(

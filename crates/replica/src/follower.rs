@@ -2,6 +2,7 @@
 //! reconnects, initial sync and resyncs.
 
 use crate::error::{sql, ReplicaError};
+use crate::expiry::ExpiryGate;
 use crate::local::{self, BatchOp, TsigKeyRow, META_FULL_RESYNC};
 use crate::pgoutput::{self, Lsn, Message};
 use crate::pgsql::{self, Notifier};
@@ -150,15 +151,21 @@ impl Follower {
         if let Some(why) = discarded {
             status.problem(None, why);
         }
-        let mut served = 0usize;
-        for z in loaded.zones.values() {
-            if let Some(v) = &z.version {
-                if local::servable(v) {
-                    zones.publish(v.clone());
-                    served += 1;
-                }
-            }
-        }
+        let gate = Arc::new(ExpiryGate::new(zones.clone()));
+        let servable: Vec<Arc<Zone>> = loaded
+            .zones
+            .values()
+            .filter_map(|z| z.version.clone())
+            .filter(|v| local::servable(v))
+            .collect();
+        let expiries: Vec<(Name, Option<i64>)> = loaded
+            .zones
+            .values()
+            .filter(|z| z.expires_at.is_some())
+            .map(|z| (z.name.clone(), z.expires_at))
+            .collect();
+        gate.update(&expiries, &servable, &[], now_ms());
+        let served = servable.len();
         let has_data = loaded.lsn != 0 || !loaded.zones.is_empty();
         {
             let mut g = status.lock();
@@ -197,7 +204,7 @@ impl Follower {
             repl_url: pgsql::replication_url(&config.database_url),
             pg: pg.clone(),
             slot,
-            zones: zones.clone(),
+            gate: gate.clone(),
             status: status.clone(),
             store: store.clone(),
             table: loaded.zones,
@@ -211,6 +218,7 @@ impl Follower {
         };
         let tasks = vec![
             tokio::spawn(engine.run()),
+            tokio::spawn(expiry_task(gate, stop.clone())),
             tokio::spawn(pgsql::status_task(
                 pg.clone(),
                 status.clone(),
@@ -265,6 +273,20 @@ impl Follower {
     }
 }
 
+/// Marks the secondary zones whose expiry passes, once a second ([`crate::expiry`]).
+async fn expiry_task(gate: Arc<ExpiryGate>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                gate.tick(now_ms());
+            }
+        }
+    }
+}
+
 /// One replication transaction being collected.
 struct TxBuf {
     /// The commit record's LSN (from Begin).
@@ -287,7 +309,8 @@ struct Engine {
     repl_url: String,
     pg: tokio_postgres::Config,
     slot: String,
-    zones: SharedZones,
+    /// Publishes into the served zones, marking expired secondary zones.
+    gate: Arc<ExpiryGate>,
     status: StatusHandle,
     store: Arc<Store>,
     table: ZoneTable,
@@ -754,12 +777,8 @@ impl Engine {
     }
 
     fn publish(&self, out: &Outcome) {
-        for z in &out.publish {
-            self.zones.publish(z.clone());
-        }
-        for n in &out.withdraw {
-            self.zones.withdraw(n);
-        }
+        self.gate
+            .update(&out.expiries, &out.publish, &out.withdraw, now_ms());
     }
 
     fn persist(&mut self, ops: &[BatchOp], meta: &[(String, String)]) -> Result<(), ReplicaError> {
@@ -962,7 +981,7 @@ async fn copy_in_tx(
     let all = ids.is_none();
     let zone_rows = client
         .query(
-            "SELECT id, name, kind, serial, settings, created_at FROM zones WHERE $1 OR id = ANY($2) ORDER BY id",
+            "SELECT id, name, kind, serial, settings, created_at, expires_at FROM zones WHERE $1 OR id = ANY($2) ORDER BY id",
             &[&all, &id_list],
         )
         .await
@@ -1026,6 +1045,7 @@ async fn copy_in_tx(
         let serial: i64 = z.get(3);
         let settings: String = z.get(4);
         let created_at: i64 = z.get(5);
+        let expires_at: Option<i64> = z.get(6);
         let recs = records.remove(&id).unwrap_or_default();
         let built = (|| -> Result<CopiedZone, String> {
             if let Some(e) = bad_records.get(&id) {
@@ -1061,6 +1081,7 @@ async fn copy_in_tx(
                     serial,
                     seq: seqs.get(&id).copied().unwrap_or(0),
                     version,
+                    expires_at: expires_at.filter(|_| kind == ZoneKind::Secondary),
                 },
                 records: recs,
             })

@@ -96,6 +96,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod expiry;
 mod follower;
 pub mod fuzzing;
 pub mod local;

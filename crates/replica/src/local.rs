@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zonecast_proto::{Name, Rtype};
-use zonecast_store::{Store, StoreError};
+use zonecast_store::{Store, StoreError, ZoneKind};
 use zonecast_zone::{Zone, ZoneBuilder};
 
 pub use zonecast_store::{BatchOp, TsigKeyRow};
@@ -182,8 +182,11 @@ pub fn sums_after(
 }
 
 /// The meta value of one zone's position.
-pub fn zone_meta_value(name: &Name, seq: i64) -> String {
-    serde_json::json!({"name": name.to_string(), "seq": seq}).to_string()
+///
+/// With the zone's expiry, so an edge restarted while no control plane
+/// runs still stops serving an expired secondary zone on time.
+pub fn zone_meta_value(name: &Name, seq: i64, expires_at: Option<i64>) -> String {
+    serde_json::json!({"name": name.to_string(), "seq": seq, "expires_at": expires_at}).to_string()
 }
 
 /// The meta value of the id → name index.
@@ -299,11 +302,16 @@ pub fn load(store: &Store) -> Result<Loaded, StoreError> {
             out.full_resync = true;
             continue;
         };
-        let seq = store
+        let position = store
             .meta_get(&meta_zone(id))?
-            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
-            .and_then(|v| v.get("seq").and_then(|s| s.as_i64()))
-            .unwrap_or(0);
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok());
+        let field = |k: &str| {
+            position
+                .as_ref()
+                .and_then(|v| v.get(k))
+                .and_then(|s| s.as_i64())
+        };
+        let (seq, expires_at) = (field("seq").unwrap_or(0), field("expires_at"));
         let stored_sum = store.meta_get(&meta_sum(&row.name))?;
         let version = match load_version_summed(store, &row.name) {
             Ok((v, sum)) => match stored_sum.as_deref().and_then(ZoneSum::parse) {
@@ -344,6 +352,7 @@ pub fn load(store: &Store) -> Result<Loaded, StoreError> {
                 serial: version.as_ref().map_or(row.serial, |v| v.serial()),
                 seq,
                 version,
+                expires_at: expires_at.filter(|_| row.kind == ZoneKind::Secondary),
             },
         );
     }
@@ -425,4 +434,40 @@ pub fn persist(
     meta: &[(String, String)],
 ) -> Result<(), StoreError> {
     store.apply_batch(ops, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A secondary zone's expiry survives a restart of the edge (it is in
+    /// the zone's meta value); a primary zone's meta never gives one.
+    #[test]
+    fn the_expiry_of_a_secondary_zone_is_loaded_from_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for (id, zone, kind) in [
+                (4, "sec.test.", ZoneKind::Secondary),
+                (5, "prim.test.", ZoneKind::Primary),
+            ] {
+                let n: Name = zone.parse().unwrap();
+                store.create_zone(&n, kind, &[]).unwrap();
+                store
+                    .meta_set(
+                        &meta_zone(id),
+                        &zone_meta_value(&n, 12, Some(1_796_000_000_000)),
+                    )
+                    .unwrap();
+            }
+            store
+                .meta_set(META_ZONES, r#"{"4":"sec.test.","5":"prim.test."}"#)
+                .unwrap();
+        }
+        let (_store, loaded, discarded) = open_checked(dir.path()).unwrap();
+        assert_eq!(discarded, None);
+        assert_eq!(loaded.zones[&4].expires_at, Some(1_796_000_000_000));
+        assert_eq!(loaded.zones[&4].seq, 12);
+        assert_eq!(loaded.zones[&5].expires_at, None);
+    }
 }

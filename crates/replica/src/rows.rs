@@ -99,6 +99,15 @@ impl Table {
         }
     }
 
+    /// The columns of [`Table::columns`] a database of an older schema lacks
+    /// (read as NULL then, not reported missing).
+    fn optional_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Zones => &["expires_at"],
+            _ => &[],
+        }
+    }
+
     /// The columns this follower reads; others are reported as unknown.
     fn columns(self) -> &'static [&'static str] {
         match self {
@@ -110,6 +119,7 @@ impl Table {
                 "settings",
                 "created_at",
                 "updated_at",
+                "expires_at",
             ],
             Table::Journal => &[
                 "seq",
@@ -144,6 +154,9 @@ pub struct ZoneRowPg {
     pub created_at: i64,
     /// Last update, unix ms.
     pub updated_at: i64,
+    /// When a secondary zone expires, unix ms (schema version 3; `None`
+    /// when NULL or on an older schema).
+    pub expires_at: Option<i64>,
 }
 
 /// A journal row as replicated (blobs not decoded yet).
@@ -257,7 +270,7 @@ impl Catalog {
                     }
                 }
                 for c in t.columns() {
-                    if !columns.contains_key(*c) {
+                    if !columns.contains_key(*c) && !t.optional_columns().contains(c) {
                         problems.push(format!("table {}: column {c} missing", t.name()));
                     }
                 }
@@ -460,7 +473,21 @@ impl<'a> Tuple<'_, 'a> {
     }
 
     fn int(&self, column: &'static str) -> Result<i64, RowError> {
-        let (c, ty) = self.get(column)?.ok_or_else(|| self.bad(column, "NULL"))?;
+        let v = self.get(column)?.ok_or_else(|| self.bad(column, "NULL"))?;
+        self.int_of(column, v)
+    }
+
+    /// An integer column that may be NULL, or absent (a schema before it was added).
+    fn opt_int(&self, column: &'static str) -> Result<Option<i64>, RowError> {
+        if !self.rel.columns.contains_key(column) {
+            return Ok(None);
+        }
+        self.get(column)?
+            .map(|v| self.int_of(column, v))
+            .transpose()
+    }
+
+    fn int_of(&self, column: &'static str, (c, ty): (Column<'a>, u32)) -> Result<i64, RowError> {
         match (c, ty) {
             (Column::Text(v), oid::INT2 | oid::INT4 | oid::INT8) => std::str::from_utf8(v)
                 .ok()
@@ -526,6 +553,7 @@ impl<'a> Tuple<'_, 'a> {
             settings,
             created_at: self.int("created_at")?,
             updated_at: self.int("updated_at")?,
+            expires_at: self.opt_int("expires_at")?,
         })
     }
 
@@ -613,6 +641,75 @@ mod tests {
         c
     }
 
+    /// `zones.expires_at` (schema version 3) is read when the relation has
+    /// it, NULL as `None`; the relations above (version 2) lack it.
+    #[test]
+    fn zone_expiry_is_read_when_the_schema_has_it() {
+        let mut c = Catalog::new();
+        let r = e::relation(
+            101,
+            "public",
+            "zones",
+            b'f',
+            &[
+                (1, "id", oid::INT8, -1),
+                (0, "name", oid::TEXT, -1),
+                (0, "kind", oid::TEXT, -1),
+                (0, "serial", oid::INT8, -1),
+                (0, "settings", oid::TEXT, -1),
+                (0, "created_at", oid::INT8, -1),
+                (0, "updated_at", oid::INT8, -1),
+                (0, "expires_at", oid::INT8, -1),
+            ],
+        );
+        let Message::Relation(rel) = decode(&r).unwrap() else {
+            panic!()
+        };
+        assert!(c.relation(&rel).is_empty());
+        for (value, want) in [
+            (C::Text(b"1796000000123"), Some(1_796_000_000_123)),
+            (C::Null, None),
+        ] {
+            let t = TupleData {
+                columns: vec![
+                    C::Text(b"7"),
+                    C::Text(b"sec.example."),
+                    C::Text(b"secondary"),
+                    C::Text(b"5"),
+                    C::Text(b"{}"),
+                    C::Text(b"1"),
+                    C::Text(b"2"),
+                    value,
+                ],
+            };
+            let m = e::update(101, None, &t);
+            let Some(RowEvent::ZoneUpdate(row)) = c.row(&decode(&m).unwrap()).unwrap() else {
+                panic!("not a zone update")
+            };
+            assert_eq!(row.expires_at, want);
+        }
+        let bad = TupleData {
+            columns: vec![
+                C::Text(b"7"),
+                C::Text(b"sec.example."),
+                C::Text(b"secondary"),
+                C::Text(b"5"),
+                C::Text(b"{}"),
+                C::Text(b"1"),
+                C::Text(b"2"),
+                C::Text(b"soon"),
+            ],
+        };
+        let m = e::update(101, None, &bad);
+        assert!(matches!(
+            c.row(&decode(&m).unwrap()),
+            Err(RowError::BadValue {
+                column: "expires_at",
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn zone_rows_by_name_text_and_binary() {
         let c = catalog();
@@ -639,7 +736,8 @@ mod tests {
                 serial: 2024010101,
                 settings: None,
                 created_at: 1,
-                updated_at: 2
+                updated_at: 2,
+                expires_at: None,
             })
         );
         let m = e::delete(100, OldKind::Full, &t);

@@ -55,6 +55,9 @@ pub struct ZoneEntry {
     pub seq: i64,
     /// The version held; `None` while the zone has no records.
     pub version: Option<Arc<Zone>>,
+    /// When a secondary zone expires, unix ms, as the leading control plane
+    /// recorded it (`zones.expires_at`); `None` for primary zones.
+    pub expires_at: Option<i64>,
 }
 
 /// The zones held, by id on the primary.
@@ -100,6 +103,8 @@ pub struct Outcome {
     pub serials: Vec<(Name, Option<u32>)>,
     /// The serials of all zones must be recomputed (a full copy).
     pub all_serials: bool,
+    /// Zones whose expiry changed (or that came with one): (zone, expiry).
+    pub expiries: Vec<(Name, Option<i64>)>,
 }
 
 struct Work {
@@ -280,6 +285,7 @@ pub fn apply_transaction_limited(
                     serial,
                     seq: 0,
                     version: None,
+                    expires_at: expiry_of(kind, &row),
                 });
                 w.seq_changed = true;
             }
@@ -308,6 +314,7 @@ pub fn apply_transaction_limited(
                     halt(w, &mut out, at, reason);
                     continue;
                 }
+                entry.expires_at = expiry_of(kind, &row);
                 let mut kind_changed = false;
                 if kind != entry.kind {
                     entry.kind = kind;
@@ -465,9 +472,15 @@ pub fn apply_transaction_limited(
                         _ => out.withdraw.push(e.name.clone()),
                     }
                 }
-                if w.seq_changed {
-                    out.meta
-                        .push((meta_zone(e.id), zone_meta_value(&e.name, e.seq)));
+                let expiry_changed = w.before.as_ref().map(|b| b.expires_at) != Some(e.expires_at);
+                if expiry_changed {
+                    out.expiries.push((e.name.clone(), e.expires_at));
+                }
+                if w.seq_changed || expiry_changed {
+                    out.meta.push((
+                        meta_zone(e.id),
+                        zone_meta_value(&e.name, e.seq, e.expires_at),
+                    ));
                 }
                 if w.before.as_ref().map(|b| b.serial) != Some(e.serial) {
                     out.serials.push((e.name.clone(), Some(e.serial)));
@@ -479,6 +492,7 @@ pub fn apply_transaction_limited(
             }
             (Some(b), None) => {
                 out.serials.push((b.name.clone(), None));
+                out.expiries.push((b.name.clone(), None));
                 out.withdraw.push(b.name.clone());
                 zones.remove(&w.id);
                 membership = true;
@@ -508,6 +522,11 @@ pub fn apply_transaction_limited(
         }
     }
     out
+}
+
+/// The expiry a zones row carries; only a secondary zone has one.
+fn expiry_of(kind: ZoneKind, row: &ZoneRowPg) -> Option<i64> {
+    row.expires_at.filter(|_| kind == ZoneKind::Secondary)
 }
 
 fn zone_identity(row: &ZoneRowPg) -> Result<(Name, ZoneKind), String> {
@@ -669,6 +688,7 @@ pub fn apply_copy(
     for id in gone {
         if let Some(e) = zones.remove(&id) {
             if !copied_names.contains(&e.name) {
+                out.expiries.push((e.name.clone(), None));
                 out.ops.push(BatchOp::DeleteZone {
                     zone: e.name.clone(),
                 });
@@ -689,8 +709,11 @@ pub fn apply_copy(
             serial: e.serial,
             records: c.records,
         });
-        out.meta
-            .push((meta_zone(e.id), zone_meta_value(&e.name, e.seq)));
+        out.meta.push((
+            meta_zone(e.id),
+            zone_meta_value(&e.name, e.seq, e.expires_at),
+        ));
+        out.expiries.push((e.name.clone(), e.expires_at));
         zones.insert(e.id, e);
     }
     if let Some(lsn) = lsn {

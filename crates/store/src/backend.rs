@@ -50,6 +50,14 @@ pub(crate) trait Backend: Send + Sync {
     /// See [`crate::Store::trim_journal`] (`keep` at least 1); rows removed.
     fn trim_journal(&self, keep: i64, cutoff_ms: i64) -> Result<u64, StoreError>;
     fn delete_zone(&self, zone: &Name) -> Result<bool, StoreError>;
+    /// See [`crate::Store::set_zone_expiry`]; nothing follows a single-node store.
+    fn set_zone_expiry(&self, _zone: &Name, _at_ms: Option<i64>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// See [`crate::Store::zone_expiries`]; none in a single-node store.
+    fn zone_expiries(&self) -> Result<Vec<(Name, i64)>, StoreError> {
+        Ok(Vec::new())
+    }
     fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
 

@@ -19,6 +19,12 @@
 //! Version 2: `edges.dns`, the JSON array of `ADDR:PORT` the edge answers
 //! DNS on (`'[]'` for rows of edges that do not report it).
 //!
+//! Version 3: `zones.expires_at`, the unix ms at which a secondary zone
+//! expires unless its primary is reached before (NULL for primary zones and
+//! before the first successful check). The leading control plane writes it
+//! after every check; edges and the other control planes answer SERVFAIL
+//! for the zone once it has passed (docs/secondary.md, "Expiry in a cluster").
+//!
 //! Publications, created (or completed) at open when missing:
 //! - [`PUBLICATION`] (`zonecast`) `FOR TABLE zones, heartbeat, tsig_keys`
 //!   (every operation);
@@ -122,6 +128,8 @@ pub const MIGRATIONS: &[&str] = &[
     ",
     // 2: the DNS addresses an edge listens on (JSON array of `ADDR:PORT`).
     "ALTER TABLE edges ADD COLUMN dns text NOT NULL DEFAULT '[]';",
+    // 3: when a secondary zone expires (unix ms), for the nodes that follow.
+    "ALTER TABLE zones ADD COLUMN expires_at bigint;",
 ];
 
 /// The schema version this code migrates to.

@@ -332,6 +332,22 @@ impl Store {
         self.backend.delete_zone(zone)
     }
 
+    /// Records when a secondary zone expires (unix ms; `None`: no deadline)
+    /// for the nodes that follow this store.
+    ///
+    /// Only a cluster store keeps it (`zones.expires_at`, replicated to the
+    /// edges); on the embedded store it is a no-op, the one node holding
+    /// the deadline itself. It is not a change: no serial, no journal, no
+    /// `updated_at`. [`StoreError::NotFound`] for an absent zone.
+    pub fn set_zone_expiry(&self, zone: &Name, at_ms: Option<i64>) -> Result<(), StoreError> {
+        self.backend.set_zone_expiry(zone, at_ms)
+    }
+
+    /// Every zone with a recorded expiry ([`Store::set_zone_expiry`]), by name.
+    pub fn zone_expiries(&self) -> Result<Vec<(Name, i64)>, StoreError> {
+        self.backend.zone_expiries()
+    }
+
     /// A node-wide setting.
     pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.backend.meta_get(key)

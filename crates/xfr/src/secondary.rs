@@ -22,7 +22,10 @@
 //! a transferred SOA whose refresh, retry or expire is 0 or above 2^31−1 is
 //! refused as absurd. The zone's status (timers included) is persisted in
 //! the store's meta table after every check, so a restart, or another
-//! control plane taking over, resumes the same timers.
+//! control plane taking over, resumes the same timers. The expiry is also
+//! recorded on the zone ([`zonecast_store::Store::set_zone_expiry`]), for
+//! the nodes that do not run this machine: edges and the control planes
+//! that do not lead serve the zone SERVFAIL once that time has passed.
 //!
 //! [`Secondaries::notify`] (a NOTIFY accepted from a primary, RFC 1996 §4)
 //! and [`Secondaries::refresh`] wake the task at once; wakes that arrive
@@ -43,9 +46,9 @@
 //! put them (the clock went back while the process was down) is brought
 //! back within one interval ([`bound_loaded_timers`]).
 //!
-//! Limitations: the expiry is published by the control plane that runs
-//! the machine; other control planes and edges keep answering from the
-//! last data (their data is the same; only the SERVFAIL is missing).
+//! Limitations: the nodes that follow the recorded expiry (edges, control
+//! planes that do not lead) compare it with their own clock, so clock
+//! skew between nodes moves their expiry by as much (docs/decisions/0018).
 
 use crate::client::{self, ClientConfig, ClientError, Transfer};
 use crate::notify::Keys;
@@ -537,27 +540,47 @@ impl ZoneTask {
         let stored = stored
             .and_then(|text| serde_json::from_str::<SecondaryStatus>(&text).ok())
             .filter(|s| s.zone_created_at == created);
-        let mut st = lock(&self.job.status);
-        match stored {
-            Some(mut s) => {
-                bound_loaded_timers(&mut s, now_ms(), self.inner.config.refresh_max);
-                *st = s
-            }
-            None => {
-                *st = SecondaryStatus {
-                    next_refresh_ms: now_ms(),
-                    zone_created_at: created,
-                    ..SecondaryStatus::default()
+        let expired = {
+            let mut st = lock(&self.job.status);
+            match stored {
+                Some(mut s) => {
+                    bound_loaded_timers(&mut s, now_ms(), self.inner.config.refresh_max);
+                    *st = s
+                }
+                None => {
+                    *st = SecondaryStatus {
+                        next_refresh_ms: now_ms(),
+                        zone_created_at: created,
+                        ..SecondaryStatus::default()
+                    }
                 }
             }
+            st.expired
+        };
+        // While another node led, this one served the expiry it read from
+        // the store; from now on the status decides.
+        let zone = self.zone.clone();
+        if let Some(Err(e)) = self.blocking(move |c| c.set_expired(&zone, expired)).await {
+            tracing::debug!(zone = %self.zone, "expiry not taken over: {e}");
         }
     }
 
+    /// Persists the status, and the expiry for the nodes that follow the
+    /// store (edges and the other control planes serve SERVFAIL past it).
     async fn save_status(&self) {
-        let text = serde_json::to_string(&*lock(&self.job.status)).unwrap_or_default();
-        let key = meta_key(&self.zone);
+        let (text, expires_at) = {
+            let st = lock(&self.job.status);
+            (
+                serde_json::to_string(&*st).unwrap_or_default(),
+                st.expires_at_ms,
+            )
+        };
+        let (key, zone) = (meta_key(&self.zone), self.zone.clone());
         match self
-            .blocking(move |c| c.store().meta_set(&key, &text))
+            .blocking(move |c| {
+                c.store().meta_set(&key, &text)?;
+                c.store().set_zone_expiry(&zone, expires_at)
+            })
             .await
         {
             Some(Ok(())) => {}

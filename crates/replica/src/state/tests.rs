@@ -52,6 +52,7 @@ fn zone_row(id: i64, zone: &str, serial: i64) -> ZoneRowPg {
         settings: Some("{}".into()),
         created_at: 1,
         updated_at: 1,
+        expires_at: None,
     }
 }
 
@@ -358,6 +359,7 @@ fn copies_replace_and_remove() {
             serial: 9,
             seq: 30,
             version: Some(Arc::new(Zone::build(&name("a.test."), &recs).unwrap())),
+            expires_at: None,
         },
         records: recs,
     };
@@ -549,4 +551,76 @@ fn zones_past_the_limit_are_not_taken() {
     assert!(check_copy(&l, &name("c.test."), &big, 1)
         .unwrap_err()
         .contains("--max-rrset-records"));
+}
+
+/// A secondary zone's expiry (`zones.expires_at`) is taken from its row,
+/// reported in `expiries` only when it changes, kept in the zone's meta
+/// value (so the local snapshot has it), ignored for a primary zone, and
+/// cleared when the zone goes.
+#[test]
+fn secondary_expiry_follows_the_zone_row() {
+    let mut zones = ZoneTable::new();
+    apply_transaction(&mut zones, &NONE, create(1, 1, "a.test.", 1, 1), 100, 0);
+    let mut row = zone_row(1, "a.test.", 1);
+    row.expires_at = Some(5_000);
+    // A primary zone has no expiry, whatever its row says.
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
+        150,
+        0,
+    );
+    assert!(out.expiries.is_empty(), "{:?}", out.expiries);
+    assert_eq!(zones[&1].expires_at, None);
+    row.kind = "secondary".into();
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
+        200,
+        0,
+    );
+    assert_eq!(out.expiries, vec![(name("a.test."), Some(5_000))]);
+    assert_eq!(zones[&1].expires_at, Some(5_000));
+    let meta = out.meta.iter().find(|(k, _)| k == &meta_zone(1)).unwrap();
+    assert!(meta.1.contains("\"expires_at\":5000"), "{meta:?}");
+    // The same expiry again: nothing to report or write.
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
+        300,
+        0,
+    );
+    assert!(out.expiries.is_empty() && out.ops.is_empty());
+    assert!(!out.meta.iter().any(|(k, _)| k == &meta_zone(1)));
+    row.expires_at = Some(9_000);
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(1, RowEvent::ZoneUpdate(row))],
+        400,
+        0,
+    );
+    assert_eq!(out.expiries, vec![(name("a.test."), Some(9_000))]);
+    assert!(
+        out.ops.is_empty(),
+        "an expiry is not a change of the zone: {:?}",
+        out.ops
+    );
+    let out = apply_transaction(
+        &mut zones,
+        &NONE,
+        vec![(
+            1,
+            RowEvent::ZoneDelete {
+                id: 1,
+                name: Some("a.test.".into()),
+            },
+        )],
+        500,
+        0,
+    );
+    assert_eq!(out.expiries, vec![(name("a.test."), None)]);
 }

@@ -1365,6 +1365,46 @@ impl Backend for PgStore {
         Ok(deleted)
     }
 
+    fn set_zone_expiry(&self, zone: &Name, at_ms: Option<i64>) -> Result<(), StoreError> {
+        let ctx = || format!("recording the expiry of zone {zone}");
+        let key = zone.to_lowercase().to_string();
+        let n = self.write(ctx, |t| {
+            t.execute(
+                "UPDATE zones SET expires_at = $1 WHERE name = $2 AND expires_at IS DISTINCT FROM $1",
+                &[&at_ms, &key],
+            )
+            .map_err(pg(ctx))
+        })?;
+        if n == 0 && self.zone(zone)?.is_none() {
+            return Err(not_found(zone));
+        }
+        Ok(())
+    }
+
+    fn zone_expiries(&self) -> Result<Vec<(Name, i64)>, StoreError> {
+        let ctx = || "reading zone expiries".to_string();
+        self.with_reader(|conn| {
+            let rows = Tx {
+                client: &mut conn.client,
+                stmts: &mut conn.stmts,
+            }
+            .query(
+                "SELECT name, expires_at FROM zones WHERE expires_at IS NOT NULL ORDER BY name",
+                &[],
+            )
+            .map_err(pg(ctx))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let name: String = r.try_get(0).map_err(pg(ctx))?;
+                let at: i64 = r.try_get(1).map_err(pg(ctx))?;
+                if let Ok(n) = name.parse::<Name>() {
+                    out.push((n, at));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let ctx = || format!("reading setting '{key}'");
         self.with_reader(|conn| {

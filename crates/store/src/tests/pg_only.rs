@@ -518,3 +518,35 @@ fn migration_2_gives_existing_edge_rows_an_empty_dns_list() {
     assert_eq!(edges[0].name, "old");
     assert_eq!(edges[0].dns, Vec::<String>::new());
 }
+
+/// `zones.expires_at` (migration 3): set, read back, cleared; not a change
+/// (serial and `updated_at` kept); an absent zone is NotFound. The embedded
+/// store keeps none (a single node holds the deadline itself).
+#[test]
+fn zone_expiry_is_recorded_for_followers_and_is_not_a_change() {
+    let store = pg_target().open();
+    let z = name("example.com.");
+    store
+        .create_zone(&z, ZoneKind::Secondary, &example(7))
+        .unwrap();
+    let before = store.zone(&z).unwrap().unwrap();
+    assert_eq!(store.zone_expiries().unwrap(), vec![]);
+    store.set_zone_expiry(&z, Some(1_796_000_000_123)).unwrap();
+    store.set_zone_expiry(&z, Some(1_796_000_000_123)).unwrap();
+    assert_eq!(
+        store.zone_expiries().unwrap(),
+        vec![(z.clone(), 1_796_000_000_123)]
+    );
+    let after = store.zone(&z).unwrap().unwrap();
+    assert_eq!(
+        (after.serial, after.updated_at),
+        (before.serial, before.updated_at)
+    );
+    store.set_zone_expiry(&z, None).unwrap();
+    assert_eq!(store.zone_expiries().unwrap(), vec![]);
+    let missing = name("missing.example.");
+    assert!(matches!(
+        store.set_zone_expiry(&missing, Some(1)),
+        Err(StoreError::NotFound { .. })
+    ));
+}
