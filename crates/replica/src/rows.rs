@@ -631,78 +631,61 @@ mod tests {
         )
     }
 
-    fn catalog() -> Catalog {
+    /// A catalog knowing the relation `r`, which must raise no problem.
+    fn catalog_of(r: &[u8]) -> Catalog {
         let mut c = Catalog::new();
-        let r = zones_rel();
-        let Message::Relation(rel) = decode(&r).unwrap() else {
+        let Message::Relation(rel) = decode(r).unwrap() else {
             panic!()
         };
         assert!(c.relation(&rel).is_empty());
         c
     }
 
+    fn catalog() -> Catalog {
+        catalog_of(&zones_rel())
+    }
+
     /// `zones.expires_at` (schema version 3) is read when the relation has
     /// it, NULL as `None`; the relations above (version 2) lack it.
     #[test]
     fn zone_expiry_is_read_when_the_schema_has_it() {
-        let mut c = Catalog::new();
-        let r = e::relation(
-            101,
-            "public",
-            "zones",
-            b'f',
-            &[
-                (1, "id", oid::INT8, -1),
-                (0, "name", oid::TEXT, -1),
-                (0, "kind", oid::TEXT, -1),
-                (0, "serial", oid::INT8, -1),
-                (0, "settings", oid::TEXT, -1),
-                (0, "created_at", oid::INT8, -1),
-                (0, "updated_at", oid::INT8, -1),
-                (0, "expires_at", oid::INT8, -1),
-            ],
-        );
-        let Message::Relation(rel) = decode(&r).unwrap() else {
-            panic!()
+        // Every column this follower reads, expires_at included.
+        let columns: Vec<(u8, &str, u32, i32)> = Table::Zones
+            .columns()
+            .iter()
+            .map(|&name| {
+                let text = matches!(name, "name" | "kind" | "settings");
+                (
+                    u8::from(name == "id"),
+                    name,
+                    if text { oid::TEXT } else { oid::INT8 },
+                    -1,
+                )
+            })
+            .collect();
+        let c = catalog_of(&e::relation(101, "public", "zones", b'f', &columns));
+        let update = |expires_at| {
+            let mut columns = vec![
+                C::Text(b"7"),
+                C::Text(b"sec.example."),
+                C::Text(b"secondary"),
+            ];
+            columns.extend([C::Text(b"5"), C::Text(b"{}"), C::Text(b"1"), C::Text(b"2")]);
+            columns.push(expires_at);
+            let m = e::update(101, None, &TupleData { columns });
+            c.row(&decode(&m).unwrap())
         };
-        assert!(c.relation(&rel).is_empty());
         for (value, want) in [
             (C::Text(b"1796000000123"), Some(1_796_000_000_123)),
             (C::Null, None),
         ] {
-            let t = TupleData {
-                columns: vec![
-                    C::Text(b"7"),
-                    C::Text(b"sec.example."),
-                    C::Text(b"secondary"),
-                    C::Text(b"5"),
-                    C::Text(b"{}"),
-                    C::Text(b"1"),
-                    C::Text(b"2"),
-                    value,
-                ],
-            };
-            let m = e::update(101, None, &t);
-            let Some(RowEvent::ZoneUpdate(row)) = c.row(&decode(&m).unwrap()).unwrap() else {
+            let Ok(Some(RowEvent::ZoneUpdate(row))) = update(value) else {
                 panic!("not a zone update")
             };
             assert_eq!(row.expires_at, want);
         }
-        let bad = TupleData {
-            columns: vec![
-                C::Text(b"7"),
-                C::Text(b"sec.example."),
-                C::Text(b"secondary"),
-                C::Text(b"5"),
-                C::Text(b"{}"),
-                C::Text(b"1"),
-                C::Text(b"2"),
-                C::Text(b"soon"),
-            ],
-        };
-        let m = e::update(101, None, &bad);
         assert!(matches!(
-            c.row(&decode(&m).unwrap()),
+            update(C::Text(b"soon")),
             Err(RowError::BadValue {
                 column: "expires_at",
                 ..

@@ -559,50 +559,29 @@ fn zones_past_the_limit_are_not_taken() {
 /// cleared when the zone goes.
 #[test]
 fn secondary_expiry_follows_the_zone_row() {
+    let update = |zones: &mut ZoneTable, row: ZoneRowPg, lsn| {
+        apply_transaction(zones, &NONE, vec![(1, RowEvent::ZoneUpdate(row))], lsn, 0)
+    };
     let mut zones = ZoneTable::new();
     apply_transaction(&mut zones, &NONE, create(1, 1, "a.test.", 1, 1), 100, 0);
     let mut row = zone_row(1, "a.test.", 1);
     row.expires_at = Some(5_000);
     // A primary zone has no expiry, whatever its row says.
-    let out = apply_transaction(
-        &mut zones,
-        &NONE,
-        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
-        150,
-        0,
-    );
+    let out = update(&mut zones, row.clone(), 150);
     assert!(out.expiries.is_empty(), "{:?}", out.expiries);
     assert_eq!(zones[&1].expires_at, None);
     row.kind = "secondary".into();
-    let out = apply_transaction(
-        &mut zones,
-        &NONE,
-        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
-        200,
-        0,
-    );
+    let out = update(&mut zones, row.clone(), 200);
     assert_eq!(out.expiries, vec![(name("a.test."), Some(5_000))]);
     assert_eq!(zones[&1].expires_at, Some(5_000));
     let meta = out.meta.iter().find(|(k, _)| k == &meta_zone(1)).unwrap();
     assert!(meta.1.contains("\"expires_at\":5000"), "{meta:?}");
     // The same expiry again: nothing to report or write.
-    let out = apply_transaction(
-        &mut zones,
-        &NONE,
-        vec![(1, RowEvent::ZoneUpdate(row.clone()))],
-        300,
-        0,
-    );
+    let out = update(&mut zones, row.clone(), 300);
     assert!(out.expiries.is_empty() && out.ops.is_empty());
     assert!(!out.meta.iter().any(|(k, _)| k == &meta_zone(1)));
     row.expires_at = Some(9_000);
-    let out = apply_transaction(
-        &mut zones,
-        &NONE,
-        vec![(1, RowEvent::ZoneUpdate(row))],
-        400,
-        0,
-    );
+    let out = update(&mut zones, row, 400);
     assert_eq!(out.expiries, vec![(name("a.test."), Some(9_000))]);
     assert!(
         out.ops.is_empty(),
