@@ -200,7 +200,11 @@ fn relayed_action(store: &zonecast_store::Store, payload: &str, secondaries: Opt
     let taken = match action {
         "retransfer" => s.retransfer(&name).is_ok(),
         "refresh" => s.refresh(&name).is_ok(),
-        _ => s.notify(&name),
+        // The serial is a hint: at most it spares a check of a serial the zone has.
+        _ => s.notify(
+            &name,
+            v["serial"].as_u64().and_then(|n| u32::try_from(n).ok()),
+        ),
     };
     if !taken {
         debug!(zone, "relayed action for a zone that is not secondary here");

@@ -276,11 +276,12 @@ impl NotifySink for Relay {
         served: bool,
         peer: SocketAddr,
         key: Option<&Name>,
+        serial: Option<u32>,
     ) -> NotifyVerdict {
         let verdict = crate::notify::notify_in_verdict(&self.store, zone, served, peer, key);
         if verdict == NotifyVerdict::Accepted {
             self.notifier
-                .relay_notify(&zone.to_string(), &peer.to_string());
+                .relay_notify(&zone.to_string(), &peer.to_string(), serial);
             crate::notify::count_accepted();
             info!(%zone, %peer, "NOTIFY relayed to the control planes");
         }

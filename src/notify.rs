@@ -222,15 +222,16 @@ impl zonecast_server::NotifySink for ControlNotify {
         served: bool,
         peer: SocketAddr,
         key: Option<&Name>,
+        serial: Option<u32>,
     ) -> NotifyVerdict {
         let verdict = notify_in_verdict(self.control.store(), zone, served, peer, key);
         if verdict == NotifyVerdict::Accepted {
             count_accepted();
-            tracing::info!(%zone, %peer, "NOTIFY accepted from a primary of the zone");
+            tracing::info!(%zone, %peer, serial, "NOTIFY accepted from a primary of the zone");
             if self.secondaries.is_active() {
-                self.secondaries.notify(zone);
+                self.secondaries.notify(zone, serial);
             } else {
-                relay_action(&self.control, zone, "notify", &peer.to_string());
+                relay_action(&self.control, zone, "notify", &peer.to_string(), serial);
             }
         }
         verdict
@@ -244,11 +245,15 @@ pub fn relay_action(
     zone: &Name,
     action: &str,
     from: &str,
+    serial: Option<u32>,
 ) {
     let mut payload = serde_json::Map::new();
     payload.insert("zone".into(), zone.to_string().into());
     payload.insert("action".into(), action.into());
     payload.insert("from".into(), from.into());
+    if let Some(s) = serial {
+        payload.insert("serial".into(), s.into());
+    }
     let control = control.clone();
     std::thread::spawn(move || {
         let store = control.store();
@@ -280,7 +285,7 @@ pub fn secondary_action(
         SecondaryAction::Retransfer => "retransfer",
     };
     if !secondaries.is_active() {
-        relay_action(control, zone, name, "api");
+        relay_action(control, zone, name, "api", None);
         return Ok(());
     }
     let r = match action {

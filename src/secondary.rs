@@ -126,6 +126,11 @@ pub fn metrics(s: &Secondaries, now_ms: i64, out: &mut String) {
             "NOTIFY messages that woke a secondary zone.",
             &st.notifies,
         ),
+        (
+            "zonecast_secondary_notifies_current_total",
+            "NOTIFY messages announcing a serial the secondary zone already had (no check).",
+            &st.notifies_current,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",

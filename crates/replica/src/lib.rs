@@ -29,7 +29,7 @@
 //! let follower = Follower::start(config)?;
 //! let zones = follower.zones();       // SharedZones for the DNS listeners
 //! let status = follower.status();     // status.snapshot(), status.is_ready()
-//! let notifier = follower.notifier(); // notifier.relay_notify("example.com.", "192.0.2.1:53")
+//! let notifier = follower.notifier(); // notifier.relay_notify("example.com.", "192.0.2.1:53", Some(2026120101))
 //! // ... serve ...
 //! follower.shutdown().await;
 //! # drop((zones, status, notifier)); Ok(()) }

@@ -189,13 +189,18 @@ impl Notifier {
         (Notifier { tx, edge, status }, rx)
     }
 
-    /// Queues a relay of a NOTIFY for `zone` received from `from` (`ip:port`);
-    /// false when it was dropped because the queue is full.
+    /// Queues a relay of a NOTIFY for `zone` received from `from` (`ip:port`),
+    /// announcing `serial` when it carried the SOA; false when it was
+    /// dropped because the queue is full.
     ///
-    /// The payload is `{"zone":"example.com.","from":"ip:port","edge":"NAME"}`.
-    pub fn relay_notify(&self, zone: &str, from: &str) -> bool {
-        let payload =
-            serde_json::json!({"zone": zone, "from": from, "edge": self.edge}).to_string();
+    /// The payload is `{"zone":"example.com.","from":"ip:port","edge":"NAME"}`,
+    /// with `"serial":N` when there is one.
+    pub fn relay_notify(&self, zone: &str, from: &str, serial: Option<u32>) -> bool {
+        let mut payload = serde_json::json!({"zone": zone, "from": from, "edge": self.edge});
+        if let Some(s) = serial {
+            payload["serial"] = s.into();
+        }
+        let payload = payload.to_string();
         match self.tx.try_send(payload) {
             Ok(()) => true,
             Err(_) => {

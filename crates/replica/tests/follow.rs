@@ -545,7 +545,7 @@ async fn notify_relay_reaches_the_control_plane() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let f = start(&url, "n", dir.path());
-    assert!(f.notifier().relay_notify("sec.test.", "192.0.2.1:53"));
+    assert!(f.notifier().relay_notify("sec.test.", "192.0.2.1:53", None));
     let (channel, payload) = tokio::time::timeout(T, nrx.recv()).await.unwrap().unwrap();
     assert_eq!(channel, "zonecast_dns_notify");
     let v: serde_json::Value = serde_json::from_str(&payload).unwrap();

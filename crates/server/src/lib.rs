@@ -64,13 +64,16 @@ pub enum NotifyVerdict {
 pub trait NotifySink: Send + Sync {
     /// A NOTIFY for `zone` (lowercase) from `peer`; `served` says whether
     /// this node serves the zone; `key` names the TSIG key the NOTIFY was
-    /// signed and verified with (`None`: unsigned).
+    /// signed and verified with (`None`: unsigned); `serial` is the serial
+    /// of the zone's SOA in the answer section, when the primary put one
+    /// there (RFC 1996 §3.7: a hint, trusted no further than the sender).
     fn notify(
         &self,
         zone: &zonecast_proto::Name,
         served: bool,
         peer: std::net::SocketAddr,
         key: Option<&zonecast_proto::Name>,
+        serial: Option<u32>,
     ) -> NotifyVerdict;
 }
 

@@ -105,7 +105,7 @@ pub(crate) fn answer(
     let mut peer_addr = || peer.take().and_then(|f| f());
     let notify = match &service.notify {
         Some(sink) if parsed == Err(QueryProblem::NotImp) && q.opcode == OPCODE_NOTIFY => {
-            let verdict = notify_verdict(zones, q, sink.as_ref(), peer_addr(), key);
+            let verdict = notify_verdict(zones, q, query, sink.as_ref(), peer_addr(), key);
             parsed = Ok(());
             Some(verdict)
         }
@@ -205,6 +205,7 @@ pub(crate) fn answer(
 fn notify_verdict(
     zones: &ZoneSet,
     q: &QueryView,
+    query: &[u8],
     sink: &dyn crate::NotifySink,
     peer: Option<SocketAddr>,
     key: Option<&zonecast_proto::Name>,
@@ -221,7 +222,18 @@ fn notify_verdict(
     let served = zones
         .find(q.qname())
         .is_some_and(|slot| *slot.load().apex() == zone);
-    sink.notify(&zone, served, peer, key)
+    sink.notify(&zone, served, peer, key, notify_serial(query, &zone))
+}
+
+/// The serial of `zone`'s SOA in a NOTIFY's answer section (RFC 1996 §3.7),
+/// if there is one and the message parses; NOTIFY is rare, so parsing the
+/// whole message here costs nothing that matters.
+fn notify_serial(query: &[u8], zone: &zonecast_proto::Name) -> Option<u32> {
+    let m = zonecast_proto::message::Message::parse(query).ok()?;
+    m.answer
+        .iter()
+        .find(|r| r.rtype == Rtype::SOA && r.owner == *zone)
+        .and_then(|r| zonecast_proto::rdata::soa_serial(&r.rdata))
 }
 
 #[cfg(test)]
@@ -265,6 +277,7 @@ mod tests {
             served: bool,
             peer: SocketAddr,
             _key: Option<&Name>,
+            _serial: Option<u32>,
         ) -> NotifyVerdict {
             self.0.lock().unwrap().push((zone.clone(), served, peer));
             match (served, peer.ip().to_string().as_str()) {
@@ -273,6 +286,52 @@ mod tests {
                 _ => NotifyVerdict::Refused,
             }
         }
+    }
+
+    /// The serial hint of a NOTIFY (RFC 1996 §3.7): the zone's SOA in the
+    /// answer section, matched by name ignoring case; none otherwise.
+    #[test]
+    fn notify_serial_is_the_zone_soa_in_the_answer_section() {
+        let zone: Name = "example.com.".parse().unwrap();
+        let with_soa = |owner: &str, rtype: Rtype| {
+            let mut m = query("example.com.", Rtype::SOA, None);
+            m[2] = OPCODE_NOTIFY << 3 | 0x04;
+            m[7] = 1;
+            m.extend_from_slice(owner.parse::<Name>().unwrap().as_wire());
+            m.extend_from_slice(&rtype.0.to_be_bytes());
+            m.extend_from_slice(&[0, 1, 0, 0, 1, 44]);
+            let mut rdata = Vec::new();
+            rdata.extend_from_slice(&[2, b'n', b's', 0, 1, b'h', 0]);
+            for v in [2026120301u32, 3600, 600, 604800, 60] {
+                rdata.extend_from_slice(&v.to_be_bytes());
+            }
+            m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            m.extend_from_slice(&rdata);
+            m
+        };
+        assert_eq!(
+            notify_serial(&with_soa("Example.COM.", Rtype::SOA), &zone),
+            Some(2026120301)
+        );
+        assert_eq!(
+            notify_serial(&with_soa("other.com.", Rtype::SOA), &zone),
+            None
+        );
+        assert_eq!(
+            notify_serial(&with_soa("example.com.", Rtype::TXT), &zone),
+            None
+        );
+        assert_eq!(
+            notify_serial(&query("example.com.", Rtype::SOA, None), &zone),
+            None
+        );
+        let mut cut = with_soa("example.com.", Rtype::SOA);
+        cut.truncate(cut.len() - 3);
+        assert_eq!(
+            notify_serial(&cut, &zone),
+            None,
+            "a message that does not parse"
+        );
     }
 
     #[test]

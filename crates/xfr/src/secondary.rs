@@ -31,7 +31,12 @@
 //! and [`Secondaries::refresh`] wake the task at once; wakes that arrive
 //! while a check is running or waiting coalesce into one check, and a woken
 //! check starts at least [`WAKE_GAP`] after the end of one that transferred
-//! nothing (a burst of NOTIFYs costs two or three checks, not one per NOTIFY). Only while
+//! nothing. A NOTIFY that carries the zone's SOA (RFC 1996 §3.7, as BIND,
+//! Knot and NSD send it) announces a serial: one the zone already has from
+//! its last successful check wakes nothing, and the wakes that came during
+//! a check are dropped when that check reached their serial ([`Wakes`]). So
+//! a burst of NOTIFYs for one change costs one check; without serials, two
+//! or three. Only while
 //! `active()` (in cluster mode: while this control plane leads) do checks
 //! run; the others' tasks wait.
 //!
@@ -212,9 +217,45 @@ pub struct SecondaryStatus {
     pub primary: Option<String>,
     /// Checks that failed on every primary in a row.
     pub failures: u32,
+    /// The zone's serial when the last check succeeded (up to date, or
+    /// what it transferred); unlike `primary_serial`, not moved by a check
+    /// still running.
+    pub checked_serial: Option<u32>,
     /// The zone's creation time (unix seconds) this status belongs to: a
     /// zone deleted and created again does not inherit the old timers.
     pub zone_created_at: i64,
+}
+
+/// The wakes a zone's task has not acted on yet (cleared when a check starts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wakes {
+    /// A wake that asks for a check whatever the serials: a NOTIFY without
+    /// an SOA (or relayed by an edge), `refresh`, `retransfer`.
+    pub unconditional: bool,
+    /// The newest serial (RFC 1982) announced by a NOTIFY.
+    pub newest: Option<u32>,
+}
+
+impl Wakes {
+    /// Adds a wake announcing `serial` (`None`: unconditional).
+    pub fn add(&mut self, serial: Option<u32>) {
+        match (serial, self.newest) {
+            (None, _) => self.unconditional = true,
+            (Some(s), Some(n)) if !serial_gt(s, n) => {}
+            (Some(s), _) => self.newest = Some(s),
+        }
+    }
+
+    /// Whether these wakes still ask for a check of a zone whose status is `st`.
+    pub fn want_check(&self, st: &SecondaryStatus) -> bool {
+        self.unconditional || self.newest.is_some_and(|s| !has_serial(st, s))
+    }
+}
+
+/// Whether a zone already has serial `s`: its last check succeeded, it is
+/// not expired, and the serial it had then is `s` or newer.
+pub fn has_serial(st: &SecondaryStatus, s: u32) -> bool {
+    !st.expired && st.failures == 0 && st.checked_serial.is_some_and(|p| !serial_gt(s, p))
 }
 
 /// Counters for `/metrics`.
@@ -232,10 +273,13 @@ pub struct SecondaryStats {
     pub ixfr_fallbacks: AtomicU64,
     /// NOTIFY messages that woke a zone.
     pub notifies: AtomicU64,
+    /// NOTIFY messages announcing a serial the zone already had (no check).
+    pub notifies_current: AtomicU64,
 }
 
 struct Job {
     wake: Notify,
+    wakes: Mutex<Wakes>,
     force_axfr: AtomicBool,
     status: Mutex<SecondaryStatus>,
     abort: Mutex<Option<tokio::task::AbortHandle>>,
@@ -320,21 +364,30 @@ impl Secondaries {
         self.inner.rescan.notify_one();
     }
 
-    /// A NOTIFY accepted for `zone`: check it now. False when it is not a secondary zone here.
-    pub fn notify(&self, zone: &Name) -> bool {
+    /// A NOTIFY accepted for `zone`, announcing `serial` when it carried the
+    /// SOA: check it now, unless the zone already has that serial (module
+    /// docs). False when it is not a secondary zone here.
+    pub fn notify(&self, zone: &Name, serial: Option<u32>) -> bool {
         let Some(job) = self.job(zone) else {
             self.zones_changed();
             return false;
         };
+        if serial.is_some_and(|s| has_serial(&lock(&job.status), s)) {
+            self.inner
+                .stats
+                .notifies_current
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%zone, serial, "NOTIFY for a serial the zone has: no check");
+            return true;
+        }
         self.inner.stats.notifies.fetch_add(1, Ordering::Relaxed);
-        job.wake.notify_one();
+        job.wake(serial);
         true
     }
 
     /// Checks `zone` now (`POST .../refresh`).
     pub fn refresh(&self, zone: &Name) -> Result<(), ControlRefused> {
-        let job = self.job_or_scan(zone)?;
-        job.wake.notify_one();
+        self.job_or_scan(zone)?.wake(None);
         Ok(())
     }
 
@@ -342,7 +395,7 @@ impl Secondaries {
     pub fn retransfer(&self, zone: &Name) -> Result<(), ControlRefused> {
         let job = self.job_or_scan(zone)?;
         job.force_axfr.store(true, Ordering::SeqCst);
-        job.wake.notify_one();
+        job.wake(None);
         Ok(())
     }
 
@@ -424,6 +477,7 @@ impl Secondaries {
             }
             let job = Arc::new(Job {
                 wake: Notify::new(),
+                wakes: Mutex::new(Wakes::default()),
                 force_axfr: AtomicBool::new(false),
                 status: Mutex::new(SecondaryStatus::default()),
                 abort: Mutex::new(None),
@@ -437,6 +491,14 @@ impl Secondaries {
             *lock(&job.abort) = Some(handle.abort_handle());
             jobs.insert(name, job);
         }
+    }
+}
+
+impl Job {
+    /// Records a wake announcing `serial` (`None`: unconditional) and wakes the task.
+    fn wake(&self, serial: Option<u32>) {
+        lock(&self.wakes).add(serial);
+        self.wake.notify_one();
     }
 }
 
@@ -508,6 +570,15 @@ impl ZoneTask {
                 }
                 if !(self.inner.active)() {
                     continue;
+                }
+                // Woken only by NOTIFYs for serials a check since reached: nothing to do.
+                // (Under the wakes' lock, so a NOTIFY arriving meanwhile is not dropped.)
+                {
+                    let mut wakes = lock(&self.job.wakes);
+                    if !wakes.want_check(&lock(&self.job.status)) {
+                        *wakes = Wakes::default();
+                        continue;
+                    }
                 }
             }
             // A jump noticed meanwhile moves the timers before this check sets them anew.
@@ -615,6 +686,8 @@ impl ZoneTask {
             return false;
         };
         self.inner.stats.checks.fetch_add(1, Ordering::Relaxed);
+        // This check covers every wake so far; those that come during it are kept.
+        *lock(&self.job.wakes) = Wakes::default();
         let started = now_ms();
         let force = self.job.force_axfr.swap(false, Ordering::SeqCst);
         let result = self.check_primaries(force).await;
@@ -645,10 +718,12 @@ impl ZoneTask {
                     match found {
                         Found::UpToDate(serial) => {
                             st.primary_serial = Some(*serial);
+                            st.checked_serial = Some(*serial);
                             st.last_refresh_outcome = Some("up-to-date".into());
                         }
                         Found::Transferred(t) => {
                             st.primary_serial = Some(t.serial_to);
+                            st.checked_serial = Some(t.serial_to);
                             st.last_refresh_outcome = Some("transferred".into());
                             st.last_transfer = Some(t.clone());
                         }

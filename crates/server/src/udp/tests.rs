@@ -71,7 +71,14 @@ fn a_specific_bind_reports_no_pktinfo() {
 struct PanicOnce(AtomicBool);
 
 impl NotifySink for PanicOnce {
-    fn notify(&self, _: &Name, _: bool, _: SocketAddr, _: Option<&Name>) -> NotifyVerdict {
+    fn notify(
+        &self,
+        _: &Name,
+        _: bool,
+        _: SocketAddr,
+        _: Option<&Name>,
+        _: Option<u32>,
+    ) -> NotifyVerdict {
         if !self.0.swap(true, Ordering::SeqCst) {
             panic!("injected fault in a UDP worker");
         }

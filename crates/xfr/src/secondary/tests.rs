@@ -158,3 +158,38 @@ fn timers_loaded_after_the_clock_went_back_are_bounded_by_their_intervals() {
     bound_loaded_timers(&mut st, t0 + 700_000, max);
     assert_eq!(st.expires_at_ms, Some(t0 + 600_000));
 }
+
+/// The wakes a burst of NOTIFYs leaves: the newest serial (RFC 1982) is
+/// kept, one without a serial asks for a check whatever the serials, and
+/// a zone whose last successful check reached the serial needs no check
+/// (unless it is expired or its last check failed).
+#[test]
+fn wakes_keep_the_newest_serial_and_ask_for_a_check_only_when_it_is_new() {
+    let mut w = Wakes::default();
+    for s in [7, 9, 8] {
+        w.add(Some(s));
+    }
+    assert_eq!(w.newest, Some(9));
+    w.add(Some(1)); // older than 9 by RFC 1982
+    assert_eq!(w.newest, Some(9));
+    let mut wrap = Wakes::default();
+    wrap.add(Some(u32::MAX));
+    wrap.add(Some(3)); // newer than 2^32-1 by RFC 1982
+    assert_eq!(wrap.newest, Some(3));
+    let mut st = SecondaryStatus {
+        checked_serial: Some(9),
+        ..SecondaryStatus::default()
+    };
+    assert!(!w.want_check(&st), "serial 9 reached");
+    assert!(has_serial(&st, 8) && has_serial(&st, 9) && !has_serial(&st, 10));
+    st.failures = 1;
+    assert!(w.want_check(&st), "the last check failed: check again");
+    st.failures = 0;
+    st.expired = true;
+    assert!(w.want_check(&st), "expired: check again");
+    st.expired = false;
+    w.add(None);
+    assert!(w.want_check(&st), "a wake without a serial always checks");
+    assert!(!Wakes::default().want_check(&st), "no wake, no check");
+    assert!(!has_serial(&SecondaryStatus::default(), 0), "never checked");
+}
