@@ -123,7 +123,7 @@ fn follow_expiries(control: &Control, leader: &LeaderLock, stop: &AtomicBool) {
                 continue;
             }
         };
-        let now = now_ms();
+        let now = crate::notify::now_ms();
         let mut still = std::collections::HashSet::new();
         for (zone, at) in deadlines {
             let expired = now >= at;
@@ -141,13 +141,6 @@ fn follow_expiries(control: &Control, leader: &LeaderLock, stop: &AtomicBool) {
         }
         expired_here = still;
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// A NOTIFY relayed by an edge, or a manual control relayed by another

@@ -306,7 +306,8 @@ pub struct Extras {
     pub secondaries: Secondaries,
 }
 
-fn now_ms() -> i64 {
+/// The wall clock, unix ms.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

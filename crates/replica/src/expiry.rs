@@ -110,7 +110,8 @@ impl ExpiryGate {
     }
 
     /// The zones published marked expired now.
-    pub fn expired(&self) -> Vec<Name> {
+    #[cfg(test)]
+    fn expired(&self) -> Vec<Name> {
         let mut v: Vec<Name> = self.lock().expired.iter().cloned().collect();
         v.sort();
         v

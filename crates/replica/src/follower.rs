@@ -1081,7 +1081,7 @@ async fn copy_in_tx(
                     serial,
                     seq: seqs.get(&id).copied().unwrap_or(0),
                     version,
-                    expires_at: expires_at.filter(|_| kind == ZoneKind::Secondary),
+                    expires_at: state::expiry_of(kind, expires_at),
                 },
                 records: recs,
             })

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zonecast_proto::{Name, Rtype};
-use zonecast_store::{Store, StoreError, ZoneKind};
+use zonecast_store::{Store, StoreError};
 use zonecast_zone::{Zone, ZoneBuilder};
 
 pub use zonecast_store::{BatchOp, TsigKeyRow};
@@ -352,7 +352,7 @@ pub fn load(store: &Store) -> Result<Loaded, StoreError> {
                 serial: version.as_ref().map_or(row.serial, |v| v.serial()),
                 seq,
                 version,
-                expires_at: expires_at.filter(|_| row.kind == ZoneKind::Secondary),
+                expires_at: crate::state::expiry_of(row.kind, expires_at),
             },
         );
     }
@@ -439,6 +439,7 @@ pub fn persist(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zonecast_store::ZoneKind;
 
     /// A secondary zone's expiry survives a restart of the edge (it is in
     /// the zone's meta value); a primary zone's meta never gives one.

@@ -285,7 +285,7 @@ pub fn apply_transaction_limited(
                     serial,
                     seq: 0,
                     version: None,
-                    expires_at: expiry_of(kind, &row),
+                    expires_at: expiry_of(kind, row.expires_at),
                 });
                 w.seq_changed = true;
             }
@@ -314,7 +314,7 @@ pub fn apply_transaction_limited(
                     halt(w, &mut out, at, reason);
                     continue;
                 }
-                entry.expires_at = expiry_of(kind, &row);
+                entry.expires_at = expiry_of(kind, row.expires_at);
                 let mut kind_changed = false;
                 if kind != entry.kind {
                     entry.kind = kind;
@@ -524,9 +524,11 @@ pub fn apply_transaction_limited(
     out
 }
 
-/// The expiry a zones row carries; only a secondary zone has one.
-fn expiry_of(kind: ZoneKind, row: &ZoneRowPg) -> Option<i64> {
-    row.expires_at.filter(|_| kind == ZoneKind::Secondary)
+/// The expiry a zone of `kind` keeps from `expires_at` (a zones row, the
+/// copy, the local snapshot): only a secondary zone has one, so a stale
+/// value left on a zone that became primary never expires it.
+pub(crate) fn expiry_of(kind: ZoneKind, expires_at: Option<i64>) -> Option<i64> {
+    expires_at.filter(|_| kind == ZoneKind::Secondary)
 }
 
 fn zone_identity(row: &ZoneRowPg) -> Result<(Name, ZoneKind), String> {

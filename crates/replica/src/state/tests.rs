@@ -56,6 +56,18 @@ fn zone_row(id: i64, zone: &str, serial: i64) -> ZoneRowPg {
     }
 }
 
+/// Applies one transaction deleting zone `id` (named `zone`) at row position `at`.
+fn delete(zones: &mut ZoneTable, at: u64, id: i64, zone: &str, lsn: u64) -> Outcome {
+    let name = Some(zone.into());
+    apply_transaction(
+        zones,
+        &NONE,
+        vec![(at, RowEvent::ZoneDelete { id, name })],
+        lsn,
+        0,
+    )
+}
+
 fn journal(
     seq: i64,
     zone_id: i64,
@@ -241,19 +253,7 @@ fn delete_and_recreate_with_the_same_name() {
     assert!(!zones.contains_key(&1));
     assert_eq!(zones[&2].serial, 7);
     // A delete of the old id replayed later does not touch the new zone.
-    let out = apply_transaction(
-        &mut zones,
-        &NONE,
-        vec![(
-            6,
-            RowEvent::ZoneDelete {
-                id: 1,
-                name: Some("a.test.".into()),
-            },
-        )],
-        300,
-        0,
-    );
+    let out = delete(&mut zones, 6, 1, "a.test.", 300);
     assert!(out.ops.is_empty() && out.withdraw.is_empty());
     // The stream replaying the old zone's creation (copy overlap) is ignored.
     let out = apply_transaction(&mut zones, &NONE, create(1, 1, "a.test.", 1, 1), 400, 0);
@@ -588,18 +588,6 @@ fn secondary_expiry_follows_the_zone_row() {
         "an expiry is not a change of the zone: {:?}",
         out.ops
     );
-    let out = apply_transaction(
-        &mut zones,
-        &NONE,
-        vec![(
-            1,
-            RowEvent::ZoneDelete {
-                id: 1,
-                name: Some("a.test.".into()),
-            },
-        )],
-        500,
-        0,
-    );
+    let out = delete(&mut zones, 1, 1, "a.test.", 500);
     assert_eq!(out.expiries, vec![(name("a.test."), None)]);
 }
